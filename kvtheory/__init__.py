@@ -1,0 +1,24 @@
+"""kvtheory: online LLM inference scheduling under KV-cache constraints, verified.
+
+A tested implementation of the model, algorithms, exact optimum and claims of Jaillet, Jiang,
+Podimata, Zhou et al., *Online Scheduling for LLM Inference with KV Cache Constraints*
+(arXiv 2502.07115).
+"""
+
+from .checker import CheckReport, ScheduleError, check_schedule, is_valid_schedule
+from .instance import Instance, Request
+from .policies import (POLICIES, PAPER_BENCHMARKS, alpha_protection_beta_clearing,
+                       alpha_protection_greedy, make_policy, mc_benchmark, mc_sf,
+                       predicted_memory, vllm_style)
+from .schedule import RequestRecord, Schedule
+from .simulator import Decision, Jobs, LivelockError, PolicyError, State, simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Request", "Instance", "RequestRecord", "Schedule",
+    "CheckReport", "ScheduleError", "check_schedule", "is_valid_schedule",
+    "Jobs", "State", "Decision", "PolicyError", "LivelockError", "simulate",
+    "mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
+    "vllm_style", "predicted_memory", "make_policy", "POLICIES", "PAPER_BENCHMARKS",
+]

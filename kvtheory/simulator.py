@@ -1,0 +1,314 @@
+"""The round-based simulation engine.
+
+A *policy* is a plain function ``policy(state) -> Decision`` (Ciw's disciplines): it sees a
+:class:`State` (what a real scheduler knows at decision time ``t``: the waiting and running
+requests with their prompt sizes and *predicted* output lengths, and the memory the running
+requests will hold in the next round) and returns which waiting requests to start now and which
+running requests to evict.  Any user function of that shape is a valid policy.
+
+Timeline of decision time ``t`` (the project's convention, DIGEST section 1):
+
+1. requests whose last round was ``t`` (``start + o == t``) complete and free their memory;
+2. requests with ``arrival <= t`` join the waiting queue;
+3. the policy decides; evicted requests lose their progress (recorded as an aborted attempt
+   ``(start, t)``) and rejoin the waiting queue from decision time ``t + 1`` on;
+4. started requests are processed from round ``t + 1``; the engine verifies that the memory of
+   round ``t + 1`` is at most ``M`` and raises :class:`PolicyError` otherwise.
+
+When the running requests alone would overflow round ``t + 1`` (possible only when output
+lengths are under-predicted, or for policies that admit on current usage), ``state.overflow``
+is positive and the policy must evict: every policy in :mod:`kvtheory.policies` has an eviction
+rule for this case, so that memory is always accounted truthfully.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._validation import as_int
+from .instance import Instance
+from .schedule import Schedule
+
+__all__ = ["Jobs", "State", "Decision", "Policy", "PolicyError", "LivelockError", "simulate"]
+
+
+class PolicyError(RuntimeError):
+    """A policy returned an impossible decision, or stopped making progress."""
+
+
+class LivelockError(PolicyError):
+    """Requests kept running but none completed: evictions keep destroying all progress.
+
+    This is a property of the policy on that instance, not a bug of the engine: for example
+    alpha-protection greedy readmits the same requests after clearing the cache, and they
+    overflow again before any of them finishes.
+    """
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """Column view of a set of requests (all arrays aligned, read-only).
+
+    Attributes
+    ----------
+    id : ndarray
+        Request ids.
+    arrival, prompt, prediction : ndarray
+        ``a_i``, ``s_i`` and the predicted output length ``õ_i`` (never the true ``o_i``).
+    start : ndarray
+        Decision time of the current attempt for running requests; ``-1`` for waiting ones.
+    evicted_at : ndarray
+        Decision time of the request's last eviction, ``-1`` if never evicted.
+    """
+
+    id: np.ndarray
+    arrival: np.ndarray
+    prompt: np.ndarray
+    prediction: np.ndarray
+    start: np.ndarray
+    evicted_at: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+@dataclass(frozen=True)
+class State:
+    """What the scheduler knows at decision time ``t``.
+
+    Attributes
+    ----------
+    t : int
+        Decision time; requests started now are processed from round ``t + 1``.
+    memory : int
+        Capacity ``M``.
+    waiting : Jobs
+        Arrived, not running, not finished; ordered by ``(arrival, id)``.
+    running : Jobs
+        Running requests, ordered by ``(start, id)`` (oldest attempt first).
+    usage_next : int
+        Memory the running requests will hold in round ``t + 1``:
+        ``sum(s + t + 1 - start)``.  Known to a real scheduler (it is the KV cache in use plus one
+        token per running request).
+    """
+
+    t: int
+    memory: int
+    waiting: Jobs
+    running: Jobs
+    usage_next: int
+
+    @property
+    def overflow(self) -> int:
+        """How far ``usage_next`` exceeds ``M`` (0 if it fits): the amount to evict."""
+        return max(0, self.usage_next - self.memory)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A policy's answer: ids to start now and ids to evict now.
+
+    Examples
+    --------
+    >>> Decision(start=[3, 1]).start
+    (3, 1)
+    >>> Decision().evict
+    ()
+    """
+
+    start: Sequence[int] = ()
+    evict: Sequence[int] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "start", tuple(int(i) for i in self.start))
+        object.__setattr__(self, "evict", tuple(int(i) for i in self.evict))
+
+
+Policy = Callable[[State], Decision]
+
+
+def _policy_name(policy) -> str:
+    name = getattr(policy, "name", None) or getattr(policy, "__name__", None)
+    if name is None and hasattr(policy, "func"):          # functools.partial
+        name = getattr(policy.func, "__name__", repr(policy))
+    return name or repr(policy)
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
+             max_rounds: int | None = None, stall_limit: int | None = None,
+             livelock_limit: int | None = None, progress: bool = False) -> Schedule:
+    """Run ``policy`` on ``instance`` round by round and return the resulting schedule.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate, check_schedule
+    >>> from kvtheory.policies import mc_sf
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5)
+    >>> sched = simulate(inst, mc_sf)
+    >>> [r.start for r in sched.records], sched.total_latency
+    ([1, 0, 0], 8)
+    >>> check_schedule(inst, sched).peak_memory <= 5
+    True
+
+    Parameters
+    ----------
+    instance : Instance
+    policy : callable
+        ``policy(state: State) -> Decision``.
+    name : str, optional
+        Label stored in the schedule (default: the policy's ``name`` or ``__name__``).
+    max_rounds : int, optional
+        Safety limit on decision times (default ``max(a) + 100 * (sum(o) + n) + 1000``).
+    stall_limit : int, optional
+        Raise :class:`PolicyError` if requests wait, nothing runs and nothing starts for this many
+        consecutive rounds after the last arrival (default ``sum(o) + 1000``).
+    livelock_limit : int, optional
+        Raise :class:`LivelockError` if requests run for this many consecutive rounds without any
+        completing (default ``4 * max(o) + 10``; a request that is not evicted completes within
+        ``max(o)`` rounds of its start).
+    progress : bool
+        Show a tqdm progress bar over completed requests.
+
+    Returns
+    -------
+    Schedule
+        Not yet checked: pass it to :func:`kvtheory.check_schedule`.
+
+    Raises
+    ------
+    PolicyError
+        If the policy starts a request that is not waiting, evicts one that is not running,
+        makes round ``t + 1`` overflow, or stalls.
+    """
+    if not isinstance(instance, Instance):
+        raise ValueError(f"instance must be an Instance, got {type(instance).__name__}")
+    if not callable(policy):
+        raise ValueError(f"policy must be callable as policy(state) -> Decision, got {policy!r}")
+    label = name if name is not None else _policy_name(policy)
+    n, M = instance.n, instance.memory
+    arrival, prompt, output, pred = (instance.arrival, instance.prompt, instance.output,
+                                     instance.prediction)
+    if n == 0:
+        return Schedule(instance, (), label)
+    total_o = int(output.sum())
+    max_rounds = (int(arrival.max()) + 100 * (total_o + n) + 1000 if max_rounds is None
+                  else as_int(max_rounds, name="max_rounds", minimum=1))
+    stall_limit = (total_o + 1000 if stall_limit is None
+                   else as_int(stall_limit, name="stall_limit", minimum=1))
+    livelock_limit = (4 * int(output.max()) + 10 if livelock_limit is None
+                      else as_int(livelock_limit, name="livelock_limit", minimum=1))
+
+    order = np.lexsort((np.arange(n), arrival))           # arrival order, ties by id
+    key = arrival * n + np.arange(n)                       # queue order key (arrival, id)
+    next_arr = 0
+    start_of = np.full(n, -1, dtype=np.int64)
+    evicted_at = np.full(n, -1, dtype=np.int64)
+    attempts: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    waiting = np.empty(0, dtype=np.int64)
+    running = np.empty(0, dtype=np.int64)                  # in (start, id) order
+    done = 0
+    stalled = 0
+    busy_without_completion = 0
+    t = int(arrival[order[0]])
+    bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req")
+    try:
+        while done < n:
+            if t > max_rounds:
+                raise PolicyError(f"policy {label!r} exceeded max_rounds={max_rounds} "
+                                  f"with {n - done} requests unfinished")
+            # 1. completions
+            if running.size:
+                fin = start_of[running] + output[running] <= t
+                if fin.any():
+                    for i in running[fin]:
+                        attempts[i].append((int(start_of[i]), int(start_of[i] + output[i])))
+                    done += int(fin.sum())
+                    bar.update(int(fin.sum()))
+                    running = running[~fin]
+                    busy_without_completion = 0
+            # 2. arrivals
+            if next_arr < n and arrival[order[next_arr]] <= t:
+                hi = next_arr + int(np.searchsorted(arrival[order[next_arr:]], t, side="right"))
+                new = order[next_arr:hi]
+                next_arr = hi
+                if waiting.size and key[new[0]] < key[waiting[-1]]:
+                    waiting = np.concatenate([waiting, new])
+                    waiting = waiting[np.argsort(key[waiting], kind="stable")]
+                else:
+                    waiting = np.concatenate([waiting, new])
+            if done == n:
+                break
+            if not waiting.size and not running.size:
+                t = int(arrival[order[next_arr]])           # idle: jump to the next arrival
+                continue
+            # 3. decide
+            usage_next = int((prompt[running] + (t + 1) - start_of[running]).sum())
+            state = State(
+                t=t, memory=M,
+                waiting=Jobs(_ro(waiting.copy()), _ro(arrival[waiting]), _ro(prompt[waiting]),
+                             _ro(pred[waiting]), _ro(np.full(waiting.size, -1, np.int64)),
+                             _ro(evicted_at[waiting])),
+                running=Jobs(_ro(running.copy()), _ro(arrival[running]), _ro(prompt[running]),
+                             _ro(pred[running]), _ro(start_of[running]),
+                             _ro(evicted_at[running])),
+                usage_next=usage_next)
+            decision = policy(state)
+            if not isinstance(decision, Decision):
+                raise PolicyError(f"policy {label!r} returned {type(decision).__name__}, "
+                                  f"expected a Decision")
+            ev = np.asarray(decision.evict, dtype=np.int64)
+            st = np.asarray(decision.start, dtype=np.int64)
+            if ev.size:
+                if len(set(decision.evict)) != ev.size or not np.isin(ev, running).all():
+                    bad = sorted(set(decision.evict) - set(running.tolist()))
+                    raise PolicyError(f"policy {label!r} at t={t}: evicts requests that are not "
+                                      f"running (or twice): {bad or list(decision.evict)}")
+                for i in ev:
+                    attempts[i].append((int(start_of[i]), t))
+                    start_of[i] = -1
+                    evicted_at[i] = t
+                running = running[~np.isin(running, ev)]
+            if st.size:
+                if len(set(decision.start)) != st.size or not np.isin(st, waiting).all():
+                    bad = sorted(set(decision.start) - set(waiting.tolist()))
+                    raise PolicyError(f"policy {label!r} at t={t}: starts requests that are not "
+                                      f"waiting (or twice): {bad or list(decision.start)}")
+                start_of[st] = t
+                waiting = waiting[~np.isin(waiting, st)]
+                running = np.concatenate([running, np.sort(st)])
+            if ev.size:
+                waiting = np.concatenate([waiting, ev])
+                waiting = waiting[np.argsort(key[waiting], kind="stable")]
+            # 4. the next round must fit
+            after = int((prompt[running] + (t + 1) - start_of[running]).sum())
+            if after > M:
+                raise PolicyError(
+                    f"policy {label!r} at t={t}: round {t + 1} would use {after} > M={M} "
+                    f"(running requests would overflow; the policy must evict)")
+            if not running.size and not st.size and next_arr >= n:
+                stalled += 1
+                if stalled > stall_limit:
+                    raise PolicyError(f"policy {label!r} started nothing for {stall_limit} rounds "
+                                      f"while {waiting.size} requests waited and none ran")
+            else:
+                stalled = 0
+            if running.size:
+                busy_without_completion += 1
+                if busy_without_completion > livelock_limit:
+                    raise LivelockError(
+                        f"policy {label!r}: no request completed in {livelock_limit} rounds up to "
+                        f"t={t} although requests were running (evictions keep destroying "
+                        f"progress: livelock)")
+            t += 1
+    finally:
+        bar.close()
+    return Schedule.from_attempts(instance, attempts, policy=label)
