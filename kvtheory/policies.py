@@ -142,10 +142,16 @@ def _future_feasible_prefix(state: State, order: np.ndarray, capacity: int,
 
 
 def _memory_fcfs_prefix(state: State, order: np.ndarray, limit: float, used: int) -> list[int]:
-    """FCFS prefix admitted while next-round memory (each new request: s + 1) stays <= limit."""
+    """FCFS prefix admitted while next-round memory (each new request: s + 1) stays <= limit.
+
+    Into an empty cache the first request is always admitted, even above the threshold (ours:
+    otherwise a request with ``s + 1 > limit`` would wait forever).
+    """
     w = state.waiting
     cum = used + np.cumsum(w.prompt[order] + 1)
     k = int(np.searchsorted(cum, limit, side="right"))
+    if k == 0 and order.size and not len(state.running):
+        k = 1
     return w.id[order[:k]].tolist()
 
 
@@ -229,7 +235,8 @@ def alpha_protection_greedy(state: State, *, alpha: float = 0.2, requeue: str = 
 
     Admission: walk waiting requests FCFS and admit each while the memory of the next round
     (running requests plus ``s + 1`` for each admitted one) stays ``<= (1 - alpha) M``; stop at
-    the first that does not fit.  Eviction: if the running requests alone would overflow the next
+    the first that does not fit.  Into an empty cache the first request is always admitted
+    (ours: otherwise a request with ``s + 1 > (1 - alpha) M`` would starve).  Eviction: if the running requests alone would overflow the next
     round, evict *all* of them (their progress is lost) and admit nothing this round.
 
     Examples
