@@ -16,7 +16,12 @@ setup: $(STAMP)
 
 ## Build the whole book (executing every notebook; strict: any warning or cell error fails).
 book: setup
+	@# cached notebook outputs are only valid for the package code they ran with
+	@if [ ! -f _build/.jupyter_cache/kvtheory.stamp ] || \
+	    [ -n "$$(find kvtheory -name '*.py' -newer _build/.jupyter_cache/kvtheory.stamp)" ]; then \
+	    rm -rf _build/.jupyter_cache; fi
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
+	touch _build/.jupyter_cache/kvtheory.stamp
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 ## Run the tests: doctests of the package, unit and property tests, every notebook, the book build.

@@ -21,7 +21,7 @@ from .simulator import Decision, LivelockError, State, simulate
 from .workloads import random_instance
 
 __all__ = ["ClaimCheck", "check_ip_exact", "check_mcsf_feasible", "check_peak_points",
-           "check_no_policy_beats_opt", "admit_at_completion_points"]
+           "check_no_policy_beats_opt", "check_clear_all_livelock", "admit_at_completion_points"]
 
 
 @dataclass(frozen=True)
@@ -267,3 +267,51 @@ def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
                       f"{len(policies)} policies on {trials} instances: all valid, none below OPT; "
                       f"worst ratio {worst['ratio']} ({worst.get('policy', '-')})" if holds else err,
                       bad, {"livelocks": livelocks})
+
+
+def check_clear_all_livelock(rng: np.random.Generator, trials: int = 100, *,
+                             max_n: int = 8, max_memory: int = 14,
+                             max_arrival: int = 4) -> ClaimCheck:
+    """Claim ``clm_clear_all_livelock`` (our finding): clearing the whole cache can livelock.
+
+    The claim holds if every clear-all configuration livelocks on the two-request instance
+    ``(0, 1, 5), (0, 1, 5)`` with ``M = 8`` (each fits alone, not both together, and after each
+    clearing both are readmitted), while the beta-clearing and vLLM-style rules finish it.
+    ``details`` gives, per policy, the fraction of random small instances that livelock.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = check_clear_all_livelock(np.random.default_rng(0), trials=5)
+    >>> rep.holds, rep.worst["instance"]
+    (True, '2 x (a=0, s=1, o=5), M=8')
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    minimal = Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8)
+    clear_all = [n for n in POLICIES if n.endswith("-greedy")]
+    others = [n for n in POLICIES if n not in clear_all]
+
+    def livelocks(inst, name):
+        try:
+            check_schedule(inst, simulate(inst, POLICIES[name]))
+        except LivelockError:
+            return True
+        return False
+
+    holds = all(livelocks(minimal, n) for n in clear_all) and not any(
+        livelocks(minimal, n) for n in others)
+    counts = {n: 0 for n in POLICIES}
+    for _ in range(trials):
+        inst = random_instance(rng, int(rng.integers(2, max_n + 1)),
+                               int(rng.integers(4, max_memory + 1)), max_prompt=3,
+                               max_arrival=int(rng.integers(0, max_arrival + 1)))
+        for n in POLICIES:
+            counts[n] += livelocks(inst, n)
+    rates = {n: round(c / trials, 3) for n, c in counts.items()}
+    return ClaimCheck("clm_clear_all_livelock", holds, trials,
+                      {"instance": "2 x (a=0, s=1, o=5), M=8"},
+                      "every clear-all configuration livelocks on two requests that fit only one "
+                      "at a time; on random small instances the livelock rate is "
+                      + ", ".join(f"{n} {r:.0%}" for n, r in rates.items() if r),
+                      None if holds else minimal, {"livelock_rate": rates})

@@ -98,6 +98,12 @@ CLAIMS: tuple[Claim, ...] = (
        "-", "ours", "holds", "book/optimum", "kvtheory.checks.check_no_policy_beats_opt",
        "tests/test_claims.py::test_clm_no_policy_beats_opt",
        "Every registered policy's schedule is valid and at least the IP optimum."),
+    _C("clm_clear_all_livelock", "Clearing the whole cache on overflow (alpha-protection "
+       "greedy) can livelock", "-", "ours", "holds", "book/mcsf",
+       "kvtheory.checks.check_clear_all_livelock",
+       "tests/test_claims.py::test_clm_clear_all_livelock",
+       "Two requests that fit one at a time are evicted and readmitted forever; frequent on "
+       "small random instances, never for beta-clearing or vLLM-style eviction."),
     # --- lower bounds (chapter: lower bounds) -----------------------------------------------
     _C("clm_lb_deterministic", "No deterministic online algorithm has a constant competitive "
        "ratio (Omega(sqrt n))", "v4-v5", "second-hand", "open"),

@@ -54,8 +54,8 @@ def _instance(args):
     if args.trace:
         if args.memory is None:
             raise SystemExit("error: --trace needs --memory M")
-        from .traces import read_requests_csv
-        return read_requests_csv(args.trace, memory=args.memory)
+        from .traces import load_instance_csv
+        return load_instance_csv(args.trace, memory=args.memory)
     if args.workload == "model1":
         return workloads.paper_model1(rng, n=args.n, memory=args.memory)
     if args.workload == "model2":

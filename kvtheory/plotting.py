@@ -13,7 +13,7 @@ import numpy as np
 
 from .schedule import Schedule
 
-__all__ = ["gantt", "memory_plot", "schedule_figure", "compare_schedules"]
+__all__ = ["gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot"]
 
 
 def _ax(ax):
@@ -129,3 +129,29 @@ def compare_schedules(schedules: Sequence[Schedule]):
         memory_plot(s, axes[1, j])
     fig.tight_layout()
     return fig
+
+
+def solve_time_plot(rows, ax=None):
+    """Solve time of the exact program against ``n`` (rows from ``solve_time_table``).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = solve_time_plot([{"n": 2, "seconds": 0.01, "proven": True},
+    ...                       {"n": 4, "seconds": 0.1, "proven": False}])
+    >>> ax.get_yscale()
+    'log'
+    """
+    ax = _ax(ax)
+    n = np.array([r["n"] for r in rows])
+    sec = np.array([r["seconds"] for r in rows])
+    proven = np.array([bool(r["proven"]) for r in rows])
+    ax.scatter(n[proven], sec[proven], label="proven optimal")
+    if (~proven).any():
+        ax.scatter(n[~proven], sec[~proven], marker="x", color="tab:red", label="time limit")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of requests n")
+    ax.set_ylabel("solve time (s)")
+    ax.legend()
+    return ax

@@ -33,6 +33,13 @@ def test_clm_no_policy_beats_opt():
     assert rep.holds, rep.summary
 
 
+def test_clm_clear_all_livelock():
+    rep = checks.check_clear_all_livelock(np.random.default_rng(15), trials=40)
+    assert rep.holds, rep.summary
+    rates = rep.details["livelock_rate"]
+    assert rates["mc-sf"] == rates["vllm"] == rates["alpha-0.2-beta-0.1"] == 0
+
+
 def _resolve(dotted):
     mod, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(mod), name)

@@ -39,3 +39,18 @@ def test_module_entry_point():
     res = subprocess.run([sys.executable, "-m", "kvtheory", "claims"], capture_output=True,
                          text=True, check=True)
     assert "clm_ip_exact" in res.stdout
+
+
+def test_simulate_trace_file(tmp_path, capsys):
+    f = tmp_path / "t.csv"
+    f.write_text("arrival,prompt,output,prediction\n0,1,2,3\n0,2,3,3\n1,1,1,1\n")
+    assert main(["simulate", "--trace", str(f), "--memory", "6", "--policy", "mc-sf"]) == 0
+    out = capsys.readouterr().out
+    assert "mc-sf" in out and "n=3, M=6" in out
+
+
+def test_malformed_trace_is_reported(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("arrival,prompt,output\n0,1,x\n")
+    with pytest.raises(ValueError, match="line 2"):
+        main(["simulate", "--trace", str(f), "--memory", "6"])
