@@ -11,14 +11,16 @@ from .policies import (POLICIES, PAPER_BENCHMARKS, alpha_protection_beta_clearin
                        alpha_protection_greedy, make_policy, mc_benchmark, mc_sf,
                        predicted_memory, vllm_style)
 from .schedule import RequestRecord, Schedule
-from .simulator import Decision, Jobs, LivelockError, PolicyError, State, simulate
+from .simulator import (Decision, Jobs, LivelockError, PolicyError, State, TimedSchedule,
+                        simulate, simulate_timed)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Request", "Instance", "RequestRecord", "Schedule",
     "CheckReport", "ScheduleError", "check_schedule", "is_valid_schedule",
-    "Jobs", "State", "Decision", "PolicyError", "LivelockError", "simulate",
+    "Jobs", "State", "Decision", "PolicyError", "LivelockError", "simulate", "simulate_timed",
+    "TimedSchedule",
     "mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
     "vllm_style", "predicted_memory", "make_policy", "POLICIES", "PAPER_BENCHMARKS",
 ]

@@ -33,7 +33,8 @@ from ._validation import as_int
 from .instance import Instance
 from .schedule import Schedule
 
-__all__ = ["Jobs", "State", "Decision", "Policy", "PolicyError", "LivelockError", "simulate"]
+__all__ = ["Jobs", "State", "Decision", "Policy", "PolicyError", "LivelockError", "simulate",
+           "simulate_timed", "TimedSchedule"]
 
 
 class PolicyError(RuntimeError):
@@ -58,7 +59,8 @@ class Jobs:
     id : ndarray
         Request ids.
     arrival, prompt, prediction : ndarray
-        ``a_i``, ``s_i`` and the predicted output length ``õ_i`` (never the true ``o_i``).
+        Arrival round ``a_i`` (for :func:`simulate_timed`: the round in which the request
+        joined the queue), ``s_i`` and the predicted output length ``õ_i`` (never the true ``o_i``).
     start : ndarray
         Decision time of the current attempt for running requests; ``-1`` for waiting ones.
     evicted_at : ndarray
@@ -191,34 +193,144 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
     """
     if not isinstance(instance, Instance):
         raise ValueError(f"instance must be an Instance, got {type(instance).__name__}")
+    label = name if name is not None else _policy_name(policy)
+    if instance.n == 0:
+        return Schedule(instance, (), label)
+    attempts, _, _ = _run(instance, policy, label, max_rounds=max_rounds, stall_limit=stall_limit,
+                          livelock_limit=livelock_limit, progress=progress)
+    return Schedule.from_attempts(instance, attempts, policy=label)
+
+
+@dataclass(frozen=True)
+class TimedSchedule:
+    """Result of :func:`simulate_timed`: a round schedule plus the wall clock of every round.
+
+    Attributes
+    ----------
+    schedule : Schedule
+        Records over the *derived* round instance, whose arrival of request ``i`` is the decision
+        round in which it joined the queue; it passes :func:`kvtheory.check_schedule`.
+    arrival_time : ndarray
+        Arrival of each request in seconds.
+    round_end : ndarray
+        ``round_end[r]`` is the clock (seconds) when round ``r`` finished (``round_end[0]``: the
+        first arrival).  A decision at ``t`` is taken at ``round_end[t]``, or at the next arrival
+        if the engine was idle.
+    """
+
+    schedule: Schedule
+    arrival_time: np.ndarray
+    round_end: np.ndarray
+
+    @property
+    def first_token_time(self) -> np.ndarray:
+        """Clock when each request's first output token was produced (first attempt)."""
+        return self.round_end[np.array([r.first_start + 1 for r in self.schedule.records])]
+
+    @property
+    def completion_time(self) -> np.ndarray:
+        """Clock when each request completed."""
+        return self.round_end[np.array([r.completion for r in self.schedule.records])]
+
+    @property
+    def latency(self) -> np.ndarray:
+        """End-to-end latency in seconds: completion time minus arrival time."""
+        return self.completion_time - self.arrival_time
+
+    @property
+    def ttft(self) -> np.ndarray:
+        """Time to first token in seconds."""
+        return self.first_token_time - self.arrival_time
+
+
+def simulate_timed(prompt: Sequence[int], output: Sequence[int], arrival_time: Sequence[float],
+                   memory: int, policy: Policy, batch_time: Callable[[int, int, int], float], *,
+                   prediction: Sequence[int] | None = None, name: str | None = None,
+                   progress: bool = False, **limits) -> TimedSchedule:
+    """Continuous-time simulation: arrivals in seconds, each round lasts ``batch_time(...)``.
+
+    The same engine as :func:`simulate`; after each decision the batch of the next round is
+    timed by ``batch_time(prefill_tokens, decode_requests, decode_kv_tokens)`` where
+    ``prefill_tokens`` sums the prompts of the requests started now (a restarted request
+    recomputes its prompt), ``decode_requests`` counts the other running requests and
+    ``decode_kv_tokens`` sums their current KV lengths ``s + (t - start)``.  A request joins the
+    queue at the first decision taken at or after its arrival time; an idle engine waits for the
+    next arrival; a round in which nothing runs takes ``batch_time(0, 0, 0)``.
+
+    Examples
+    --------
+    >>> from kvtheory.policies import mc_sf
+    >>> res = simulate_timed([1, 1], [2, 1], [0.0, 0.25], memory=4, policy=mc_sf,
+    ...                      batch_time=lambda p, d, kv: 0.1 + 0.01 * p)
+    >>> [round(float(x), 3) for x in res.latency]
+    [0.21, 0.11]
+    >>> [r.arrival for r in res.schedule.records]    # joined at decision rounds 0 and 2
+    [0, 2]
+    """
+    if not callable(batch_time):
+        raise ValueError(f"batch_time must be callable as batch_time(prefill, decode, kv), "
+                         f"got {batch_time!r}")
+    times = np.asarray(arrival_time, dtype=float)
+    if times.ndim != 1 or times.size != len(prompt) or len(output) != len(prompt):
+        raise ValueError(f"prompt, output and arrival_time must have equal lengths, got "
+                         f"{len(prompt)}, {len(output)}, {np.size(times)}")
+    if not np.isfinite(times).all() or (times < 0).any():
+        bad = int(np.flatnonzero(~np.isfinite(times) | (times < 0))[0])
+        raise ValueError(f"request {bad}: arrival_time must be finite and >= 0, got {times[bad]}")
+    placeholder = Instance.from_arrays(np.zeros(times.size, dtype=np.int64), prompt, output,
+                                       memory, prediction=prediction)
+    label = name if name is not None else _policy_name(policy)
+    if placeholder.n == 0:
+        return TimedSchedule(Schedule(placeholder, (), label), times, np.zeros(1))
+    attempts, joined, round_end = _run(placeholder, policy, label, times=times,
+                                       batch_time=batch_time, progress=progress, **limits)
+    derived = Instance.from_arrays(joined, placeholder.prompt, placeholder.output, memory,
+                                   prediction=prediction, name="timed")
+    return TimedSchedule(Schedule.from_attempts(derived, attempts, policy=label), times,
+                         np.asarray(round_end, dtype=float))
+
+
+def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | None = None,
+         batch_time: Callable | None = None, max_rounds: int | None = None,
+         stall_limit: int | None = None, livelock_limit: int | None = None,
+         progress: bool = False):
+    """The engine shared by :func:`simulate` and :func:`simulate_timed`.
+
+    Untimed: arrivals are ``instance.arrival`` (rounds) and every round lasts one unit.  Timed:
+    arrivals are ``times`` (seconds), ``now`` advances by ``batch_time`` per round, and the
+    round in which each request joined the queue is returned in ``joined``.
+    """
     if not callable(policy):
         raise ValueError(f"policy must be callable as policy(state) -> Decision, got {policy!r}")
-    label = name if name is not None else _policy_name(policy)
     n, M = instance.n, instance.memory
-    arrival, prompt, output, pred = (instance.arrival, instance.prompt, instance.output,
-                                     instance.prediction)
-    if n == 0:
-        return Schedule(instance, (), label)
+    prompt, output, pred = instance.prompt, instance.output, instance.prediction
+    timed = times is not None
+    arrival = times if timed else instance.arrival
     total_o = int(output.sum())
-    max_rounds = (int(arrival.max()) + 100 * (total_o + n) + 1000 if max_rounds is None
-                  else as_int(max_rounds, name="max_rounds", minimum=1))
+    max_rounds = ((0 if timed else int(arrival.max())) + 100 * (total_o + n) + 1000
+                  if max_rounds is None else as_int(max_rounds, name="max_rounds", minimum=1))
     stall_limit = (total_o + 1000 if stall_limit is None
                    else as_int(stall_limit, name="stall_limit", minimum=1))
     livelock_limit = (4 * int(output.max()) + 10 if livelock_limit is None
                       else as_int(livelock_limit, name="livelock_limit", minimum=1))
 
     order = np.lexsort((np.arange(n), arrival))           # arrival order, ties by id
-    key = arrival * n + np.arange(n)                       # queue order key (arrival, id)
+    key = np.empty(n, dtype=np.int64)                      # queue order key: rank in that order
+    key[order] = np.arange(n)
+    sorted_arrival = arrival[order]
     next_arr = 0
     start_of = np.full(n, -1, dtype=np.int64)
     evicted_at = np.full(n, -1, dtype=np.int64)
+    joined = np.full(n, -1, dtype=np.int64)
     attempts: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     waiting = np.empty(0, dtype=np.int64)
     running = np.empty(0, dtype=np.int64)                  # in (start, id) order
     done = 0
     stalled = 0
     busy_without_completion = 0
-    t = int(arrival[order[0]])
+    now = sorted_arrival[0]                                # the clock (== t when untimed)
+    t = 0 if timed else int(now)
+    round_end = {t: float(now)} if timed else None
     bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req")
     try:
         while done < n:
@@ -236,10 +348,11 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
                     running = running[~fin]
                     busy_without_completion = 0
             # 2. arrivals
-            if next_arr < n and arrival[order[next_arr]] <= t:
-                hi = next_arr + int(np.searchsorted(arrival[order[next_arr:]], t, side="right"))
+            if next_arr < n and sorted_arrival[next_arr] <= now:
+                hi = next_arr + int(np.searchsorted(sorted_arrival[next_arr:], now, side="right"))
                 new = order[next_arr:hi]
                 next_arr = hi
+                joined[new] = t
                 if waiting.size and key[new[0]] < key[waiting[-1]]:
                     waiting = np.concatenate([waiting, new])
                     waiting = waiting[np.argsort(key[waiting], kind="stable")]
@@ -247,17 +360,19 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
                     waiting = np.concatenate([waiting, new])
             if done == n:
                 break
-            if not waiting.size and not running.size:
-                t = int(arrival[order[next_arr]])           # idle: jump to the next arrival
+            if not waiting.size and not running.size:     # idle: jump to the next arrival
+                now = sorted_arrival[next_arr]
+                if not timed:
+                    t = int(now)
                 continue
             # 3. decide
             usage_next = int((prompt[running] + (t + 1) - start_of[running]).sum())
             state = State(
                 t=t, memory=M,
-                waiting=Jobs(_ro(waiting.copy()), _ro(arrival[waiting]), _ro(prompt[waiting]),
+                waiting=Jobs(_ro(waiting.copy()), _ro(joined[waiting]), _ro(prompt[waiting]),
                              _ro(pred[waiting]), _ro(np.full(waiting.size, -1, np.int64)),
                              _ro(evicted_at[waiting])),
-                running=Jobs(_ro(running.copy()), _ro(arrival[running]), _ro(prompt[running]),
+                running=Jobs(_ro(running.copy()), _ro(joined[running]), _ro(prompt[running]),
                              _ro(pred[running]), _ro(start_of[running]),
                              _ro(evicted_at[running])),
                 usage_next=usage_next)
@@ -284,16 +399,22 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
                                       f"waiting (or twice): {bad or list(decision.start)}")
                 start_of[st] = t
                 waiting = waiting[~np.isin(waiting, st)]
-                running = np.concatenate([running, np.sort(st)])
             if ev.size:
                 waiting = np.concatenate([waiting, ev])
                 waiting = waiting[np.argsort(key[waiting], kind="stable")]
             # 4. the next round must fit
-            after = int((prompt[running] + (t + 1) - start_of[running]).sum())
+            after = int((prompt[running] + (t + 1) - start_of[running]).sum()
+                        + (prompt[st] + 1).sum())
             if after > M:
                 raise PolicyError(
                     f"policy {label!r} at t={t}: round {t + 1} would use {after} > M={M} "
                     f"(running requests would overflow; the policy must evict)")
+            if timed:                                      # 5. time the batch of round t + 1
+                now = now + float(batch_time(int(prompt[st].sum()), int(running.size),
+                                             int((prompt[running] + t - start_of[running]).sum())))
+                round_end[t + 1] = now
+            if st.size:
+                running = np.concatenate([running, np.sort(st)])
             if not running.size and not st.size and next_arr >= n:
                 stalled += 1
                 if stalled > stall_limit:
@@ -309,6 +430,13 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
                         f"t={t} although requests were running (evictions keep destroying "
                         f"progress: livelock)")
             t += 1
+            if not timed:
+                now = t
     finally:
         bar.close()
-    return Schedule.from_attempts(instance, attempts, policy=label)
+    if timed:
+        ends = np.zeros(max(round_end) + 1)
+        for r, v in sorted(round_end.items()):
+            ends[r] = v
+        return attempts, joined, ends
+    return attempts, joined, None

@@ -131,3 +131,24 @@ def test_mcsf_fast_on_lmsys_scale():
     sched = simulate(inst, mc_sf)
     assert time.perf_counter() - t0 < 60
     assert sched.evictions == 0 and sched.peak_memory <= inst.memory
+
+
+def test_timed_simulation_matches_round_simulation_with_unit_batches():
+    """With one-second batches and integer arrival times, the clock equals the round index."""
+    from kvtheory import simulate_timed
+    inst = random_instance(np.random.default_rng(5), 25, 20, max_arrival=15)
+    for name in ("mc-sf", "vllm"):
+        ref = simulate(inst, POLICIES[name])
+        timed = simulate_timed(inst.prompt, inst.output, inst.arrival.astype(float), inst.memory,
+                               POLICIES[name], batch_time=lambda p, d, kv: 1.0)
+        check_schedule(timed.schedule.instance, timed.schedule)
+        assert [r.attempts for r in timed.schedule.records] == [r.attempts for r in ref.records]
+        assert np.allclose(timed.latency, ref.latencies)
+
+
+def test_timed_simulation_validates_input():
+    from kvtheory import simulate_timed
+    with pytest.raises(ValueError, match="request 1: arrival_time must be finite and >= 0"):
+        simulate_timed([1, 1], [1, 1], [0.0, -1.0], 4, mc_sf, batch_time=lambda p, d, k: 1.0)
+    with pytest.raises(ValueError, match="batch_time must be callable"):
+        simulate_timed([1], [1], [0.0], 4, mc_sf, batch_time=2.0)
