@@ -7,7 +7,8 @@ Podimata, Zhou et al., *Online Scheduling for LLM Inference with KV Cache Constr
 
 from .checker import CheckReport, ScheduleError, check_schedule, is_valid_schedule
 from .instance import Instance, Request
-from .policies import (POLICIES, PAPER_BENCHMARKS, alpha_protection_beta_clearing,
+from .policies import (POLICIES, PAPER_BENCHMARKS, admit_future_feasible,
+                       alpha_protection_beta_clearing,
                        alpha_protection_greedy, make_policy, mc_benchmark, mc_sf,
                        predicted_memory, vllm_style)
 from .schedule import RequestRecord, Schedule
@@ -22,5 +23,6 @@ __all__ = [
     "Jobs", "State", "Decision", "PolicyError", "LivelockError", "simulate", "simulate_timed",
     "TimedSchedule",
     "mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
-    "vllm_style", "predicted_memory", "make_policy", "POLICIES", "PAPER_BENCHMARKS",
+    "vllm_style", "predicted_memory", "admit_future_feasible", "make_policy", "POLICIES",
+    "PAPER_BENCHMARKS",
 ]

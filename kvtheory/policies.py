@@ -33,7 +33,8 @@ from ._validation import as_fraction, as_int
 from .simulator import Decision, Jobs, State
 
 __all__ = ["mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
-           "vllm_style", "predicted_memory", "make_policy", "POLICIES", "PAPER_BENCHMARKS"]
+           "vllm_style", "predicted_memory", "admit_future_feasible", "make_policy", "POLICIES",
+           "PAPER_BENCHMARKS"]
 
 _VICTIM_ORDERS = ("newest", "latest-arrival")
 
@@ -118,24 +119,71 @@ def _fcfs_order(waiting: Jobs, requeue: str) -> np.ndarray:
     raise ValueError(f"requeue must be 'front' or 'back', got {requeue!r}")
 
 
-def _future_feasible_prefix(state: State, order: np.ndarray, capacity: int,
-                            keep: np.ndarray | None) -> list[int]:
-    """Longest prefix of ``state.waiting[order]`` passing MC-SF's future-feasibility check."""
+def admit_future_feasible(state: State, order, capacity: int | None = None, *,
+                          stop_at_first: bool = True, keep: np.ndarray | None = None,
+                          allow: Callable[[int, list], bool] | None = None) -> list[int]:
+    """Walk ``state.waiting`` in ``order`` and admit requests that keep every future round feasible.
+
+    The building block of MC-SF and MC-Benchmark (and of any future-feasibility policy): a
+    candidate ``j`` (prompt ``s``, prediction ``õ``), started now, holds ``s + k`` in round
+    ``t + k`` for ``k = 1..õ``; it is admitted if the predicted memory of the running requests
+    (:func:`predicted_memory`) plus the already admitted ones plus its own stays ``<= capacity``
+    in each of those rounds.  Checking every round up to its completion is equivalent to checking
+    only the predicted completion rounds (claim ``clm_peak_points``) and costs ``O(õ)``.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate, Decision
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 5, 1], [4, 4, 4], memory=10)
+    >>> first = []
+    >>> def spy(state):
+    ...     order = np.arange(len(state.waiting))
+    ...     first.append((admit_future_feasible(state, order),
+    ...                   admit_future_feasible(state, order, stop_at_first=False)))
+    ...     return Decision(start=first[-1][0])
+    >>> _ = simulate(inst, spy)
+    >>> first[0]            # MC-SF stops at request 1; skipping admits request 2 as well
+    ([0], [0, 2])
+
+    Parameters
+    ----------
+    state : State
+    order : array of int
+        Positions in ``state.waiting`` in the order to try them.
+    capacity : int, optional
+        Memory limit of the check (default ``state.memory``).
+    stop_at_first : bool
+        Stop at the first candidate that does not fit (MC-SF's rule) or skip it and go on.
+    keep : array of bool, optional
+        Mask over ``state.running``: only these running requests count (e.g. after evictions).
+    allow : callable, optional
+        ``allow(j, chosen) -> bool``: an extra admission condition for position ``j`` given the
+        ids chosen so far; a candidate it rejects is skipped (never stops the walk).
+
+    Returns
+    -------
+    list of int
+        Ids of the admitted requests, in admission order.
+    """
     w = state.waiting
+    order = np.asarray(order, dtype=np.int64)
     if not order.size:
         return []
-    H = int(w.prediction.max())
+    capacity = state.memory if capacity is None else int(capacity)
     base = predicted_memory(state, keep=keep)
-    H = max(H, base.size)
+    H = max(int(w.prediction.max()), base.size)
     F = np.zeros(H, dtype=np.int64)
     F[: base.size] = base
     ramp = np.arange(1, H + 1, dtype=np.int64)
-    chosen = []
+    chosen: list[int] = []
     for j in order:
+        if allow is not None and not allow(int(j), chosen):
+            continue
         o, s = int(w.prediction[j]), int(w.prompt[j])
-        # new request holds s + k in round t + k, k = 1..õ: check every one of those rounds
         if int((F[:o] + ramp[:o]).max()) + s > capacity:
-            break
+            if stop_at_first:
+                break
+            continue
         F[:o] += s + ramp[:o]
         chosen.append(int(w.id[j]))
     return chosen
@@ -201,7 +249,7 @@ def mc_sf(state: State, *, reserve: float = 0.0, victim: str = "newest") -> Deci
     capacity = math.floor((1.0 - reserve) * state.memory)
     w = state.waiting
     order = np.argsort(w.prediction, kind="stable")      # waiting is in (arrival, id) order
-    return Decision(start=_future_feasible_prefix(state, order, capacity, keep), evict=evict)
+    return Decision(start=admit_future_feasible(state, order, capacity, keep=keep), evict=evict)
 
 
 def mc_benchmark(state: State, *, reserve: float = 0.0, victim: str = "newest",
@@ -227,7 +275,7 @@ def mc_benchmark(state: State, *, reserve: float = 0.0, victim: str = "newest",
         keep = ~np.isin(state.running.id, evict)
     capacity = math.floor((1.0 - reserve) * state.memory)
     order = _fcfs_order(state.waiting, requeue)
-    return Decision(start=_future_feasible_prefix(state, order, capacity, keep), evict=evict)
+    return Decision(start=admit_future_feasible(state, order, capacity, keep=keep), evict=evict)
 
 
 def alpha_protection_greedy(state: State, *, alpha: float = 0.2, requeue: str = "front") -> Decision:
