@@ -1,0 +1,92 @@
+"""Semi-online optimality (version 2) and the exact DP for identical requests."""
+
+import numpy as np
+import pytest
+
+from kvtheory import Instance, check_schedule, mc_sf, simulate
+from kvtheory.optimal import brute_force_optimal, solve_optimal
+from kvtheory.semionline import (check_identical_exact, check_semionline_optimal,
+                                 exact_optimum_at_zero, family, identical_optimal, mc_sf_skip,
+                                 rule_costs)
+from kvtheory.workloads import random_instance
+
+
+def test_exact_dp_matches_brute_force_and_ip():
+    rng = np.random.default_rng(31)
+    for _ in range(25):
+        inst = random_instance(rng, int(rng.integers(1, 5)), int(rng.integers(3, 9)),
+                               max_prompt=2, max_output=3)
+        dp = exact_optimum_at_zero(inst)
+        check_schedule(inst, dp.schedule(inst))
+        assert dp.objective == dp.schedule(inst).total_latency
+        assert dp.objective == brute_force_optimal(inst).total_latency
+        assert dp.objective == solve_optimal(inst).objective
+
+
+def test_exact_dp_rejects_arrivals():
+    with pytest.raises(ValueError, match="arrive at round 0"):
+        exact_optimum_at_zero(Instance.from_arrays([0, 1], [1, 1], [1, 1], memory=4))
+
+
+def test_rules_are_valid_and_never_beat_opt():
+    rng = np.random.default_rng(32)
+    for _ in range(15):
+        inst = random_instance(rng, 5, int(rng.integers(5, 14)), max_prompt=3, max_output=4)
+        opt = exact_optimum_at_zero(inst).objective
+        costs = rule_costs(inst)            # checks every schedule
+        assert min(costs.values()) >= opt
+        assert costs["best-of"] == min(costs.values())
+
+
+def test_skip_differs_from_stop():
+    inst = Instance.from_arrays([0, 0, 0], [1, 5, 1], [4, 4, 4], memory=10)
+    assert simulate(inst, mc_sf).total_latency == 24
+    assert simulate(inst, mc_sf_skip).total_latency == 16
+
+
+def test_family_order_and_bounds():
+    insts = list(family("equal-prompt-2M", max_n=3, max_output=3, prompts=(1,)))
+    keys = [(i.n, i.memory) for i in insts]
+    assert keys == sorted(keys)
+    for i in insts:
+        assert len(set(i.prompt.tolist())) == 1
+        assert i.memory >= 2 * int((i.prompt + i.output).max())
+        assert i.memory < int((i.prompt + i.output).sum())
+    with pytest.raises(ValueError, match="reading must be one of"):
+        list(family("nope"))
+
+
+def test_identical_dp_small_cases():
+    # MC-SF batches (27); one start per round (25) is optimal
+    assert identical_optimal(5, 1, 3, 9).objective == 25
+    inst = Instance.from_arrays([0] * 5, [1] * 5, [3] * 5, memory=9)
+    assert simulate(inst, mc_sf).total_latency == 27
+    # everything fits at once
+    assert identical_optimal(4, 2, 3, 20).starts == (0, 0, 0, 0)
+    with pytest.raises(ValueError, match="can never fit"):
+        identical_optimal(3, 3, 3, 5)
+
+
+def test_clm_semionline_optimal():
+    sizes = {"equal-prompt-2M": (5, 3, 9), "equal-prompt": (4, 3, 5), "arbitrary": (3, 3, 4)}
+    rep = check_semionline_optimal(np.random.default_rng(33), sizes=sizes, random_trials=8,
+                                   random_n=5)
+    assert not rep.holds, rep.summary
+    per = rep.details["readings"]
+    # smallest counterexamples (fewest requests, then smallest M) of each reading
+    a = per["equal-prompt-2M"].smallest["mc-sf"]
+    assert (a["n"], a["M"], a["output"], a["rule"], a["opt"]) == (5, 9, [3] * 5, 27, 25)
+    b = per["equal-prompt"].smallest["mc-sf"]
+    assert (b["n"], b["M"], b["output"], b["rule"], b["opt"]) == (4, 5, [1, 1, 3, 3], 13, 12)
+    c = per["arbitrary"].smallest["best-of"]
+    assert (c["n"], c["M"], c["rule"], c["opt"]) == (3, 4, 8, 7)
+    assert all(rep.details["ip_confirmed"].values())
+    ce = rep.counterexample
+    assert exact_optimum_at_zero(ce).objective == solve_optimal(ce).objective == 7
+
+
+def test_clm_identical_exact():
+    rep = check_identical_exact(np.random.default_rng(34), trials=25)
+    assert rep.holds, rep.summary
+    assert rep.cases == 25
+    assert rep.details["mcsf_optimal"] < 25 or rep.worst["mc-sf/opt"] == 1.0
