@@ -37,7 +37,7 @@ from ._validation import as_fraction, as_int
 __all__ = [
     "ModelSpec", "GPUSpec", "LLAMA2_70B", "A100_80GB", "PAPER_KV_CAPACITY",
     "kv_bytes_per_token", "kv_capacity_tokens", "kv_capacity_symbolic", "KVCapacitySymbolic",
-    "reserve_for_kv_capacity",
+    "reserve_for_kv_capacity", "vidur_kv_capacity_tokens",
     "HingeFit", "BatchTimeModel", "BatchTimeBreakdown", "ResidualRow", "SourcePoint",
     "VIDUR_SOURCE_POINTS", "NETWORKS", "batch_time_model", "batch_time", "fit_batch_time_model",
     "batch_time_residuals",
@@ -380,6 +380,63 @@ def reserve_for_kv_capacity(target_tokens: int = PAPER_KV_CAPACITY,
         raise ValueError(f"{target} tokens need more memory than {n} GPU(s) have beside the "
                          f"weights: the reserve would be {out} bytes per GPU")
     return out
+
+
+def vidur_kv_capacity_tokens(tp: int = 2, *, memory_margin_fraction: float = 0.1,
+                             mlp_hidden: int = 28_672, model: ModelSpec = LLAMA2_70B,
+                             gpu: GPUSpec = A100_80GB) -> int:
+    """KV capacity in tokens by the rule of Vidur's memory planner (a second reading of ``M``).
+
+    Vidur (``vidur/scheduler/utils/memory_planner.py``) keeps ``memory_margin_fraction`` of each
+    GPU's ``total_memory_gb * 1024**3`` free, subtracts 2 bytes per parameter of one
+    tensor-parallel shard counted *without* embeddings, norms and LM head (``q/k/v/o``
+    projections plus a gated MLP), and divides by the KV bytes per token of one worker
+    (``2 * 2 * head_dim * ceil(kv_heads / tp) * layers``).  Vidur itself then floors to whole
+    requests of ``max_request_tokens``; this function returns the token count before that step.
+
+    Examples
+    --------
+    >>> vidur_kv_capacity_tokens()                 # Llama-2-70B, TP 2, 10 % margin
+    54067
+    >>> vidur_kv_capacity_tokens(memory_margin_fraction=0.0) > vidur_kv_capacity_tokens()
+    True
+    >>> vidur_kv_capacity_tokens(tp=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: tp must divide the 64 query heads and the width 8192, got 3
+
+    Parameters
+    ----------
+    tp : int
+        Tensor-parallel degree.
+    memory_margin_fraction : float in [0, 1)
+        Vidur's default is 0.1.
+    mlp_hidden : int
+        MLP width (28,672 for Llama-2-70B).
+    model, gpu : ModelSpec, GPUSpec
+
+    Returns
+    -------
+    int
+    """
+    tp = as_int(tp, name="tp", minimum=1)
+    if model.heads % tp or model.hidden % tp:
+        raise ValueError(f"tp must divide the {model.heads} query heads and the width "
+                         f"{model.hidden}, got {tp}")
+    margin = as_fraction(memory_margin_fraction, name="memory_margin_fraction", high=1.0,
+                         high_open=True)
+    mlp = as_int(mlp_hidden, name="mlp_hidden", minimum=1)
+    q_w, kv_w = model.heads // tp, -(-model.kv_heads // tp)
+    per_layer = (model.hidden * model.head_dim * (q_w + 2 * kv_w)
+                 + model.hidden * model.head_dim * q_w + 3 * model.hidden * mlp // tp)
+    param_bytes = 2 * per_layer * model.layers
+    available = Fraction(gpu.memory_bytes) * (1 - Fraction(margin))
+    kv_per_token = 2 * 2 * model.head_dim * kv_w * model.layers
+    free = available - param_bytes
+    if free < 0:
+        raise ValueError(f"one shard's weights ({param_bytes} bytes) exceed the usable memory "
+                         f"({int(available)} bytes) at tp={tp}")
+    return int(free // kv_per_token)
 
 
 # ===================================================================== batch time: source data

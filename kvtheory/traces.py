@@ -26,7 +26,8 @@ import numpy as np
 from ._validation import as_int, check_fits
 from .instance import Instance
 
-__all__ = ["load_instance_csv", "Trace", "load_azure_trace", "parse_timestamp"]
+__all__ = ["load_instance_csv", "Trace", "load_azure_trace", "parse_timestamp",
+           "save_trace_csv", "load_trace_csv"]
 
 _INSTANCE_REQUIRED = ("arrival", "prompt", "output")
 _INSTANCE_OPTIONAL = ("prediction",)
@@ -399,3 +400,103 @@ def load_azure_trace(path, *, name: str | None = None) -> Trace:
     rel = (ns[order] - ns[order[0]]).astype(float) / 1e9
     return Trace(rel, np.array(prompt, dtype=np.int64)[order],
                  np.array(output, dtype=np.int64)[order], path.name if name is None else name)
+
+
+# ===================================================================== timed trace CSV
+_TIMED_COLUMNS = ("arrival_time", "prompt", "output")
+
+
+def save_trace_csv(trace: Trace, path) -> Path:
+    """Write a :class:`Trace` as ``arrival_time,prompt,output`` (seconds, tokens, tokens).
+
+    Times are written with ``repr`` precision, so :func:`load_trace_csv` reads back exactly the
+    same trace.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> tr = Trace([0.0, 0.125, 2.5], [10, 20, 30], [5, 6, 7], name="demo")
+    >>> back = load_trace_csv(save_trace_csv(tr, d / "demo.csv"))
+    >>> back.arrival_time.tolist() == tr.arrival_time.tolist(), back.output.tolist()
+    (True, [5, 6, 7])
+
+    Parameters
+    ----------
+    trace : Trace
+    path : str or Path
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    if not isinstance(trace, Trace):
+        raise ValueError(f"trace must be a Trace, got {type(trace).__name__}")
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(_TIMED_COLUMNS)
+        for t, s, o in zip(trace.arrival_time.tolist(), trace.prompt.tolist(),
+                           trace.output.tolist()):
+            w.writerow((repr(float(t)), int(s), int(o)))
+    return path
+
+
+def load_trace_csv(path, *, name: str | None = None) -> Trace:
+    """Read a timed trace ``arrival_time,prompt,output`` (seconds >= 0, integer tokens >= 0).
+
+    The format for real request logs (for example an LMSYS-Chat-1M sample with token counts and
+    arrival times) to be run in continuous time by :func:`kvtheory.simulate_timed` or
+    ``python -m kvtheory.a100 --trace FILE``.  Rows must be sorted by time (a trace is a log);
+    columns may come in any order.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.csv").write_text("arrival_time,prompt,output\\n0,11,45\\n0.02,40,85\\n")
+    >>> tr = load_trace_csv(d / "t.csv")
+    >>> tr.n, tr.arrival_time.tolist(), tr.name
+    (2, [0.0, 0.02], 't.csv')
+    >>> _ = (d / "bad.csv").write_text("arrival_time,prompt,output\\n0,11,45\\nsoon,1,1\\n")
+    >>> load_trace_csv(d / "bad.csv")
+    Traceback (most recent call last):
+    ...
+    ValueError: .../bad.csv line 3: column 'arrival_time' must be a finite number >= 0, got 'soon'
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, optional
+        Default: the file name.
+
+    Returns
+    -------
+    Trace
+        Unsorted times raise the :class:`Trace` error naming the first decrease.
+    """
+    path = Path(path)
+    expected = ",".join(_TIMED_COLUMNS)
+    times: list[float] = []
+    cols: dict[str, list[int]] = {"prompt": [], "output": []}
+    for line, header, fields in _rows(path, expected):
+        if fields is None:
+            _check_header(header, _TIMED_COLUMNS, (), path, line, expected)
+            idx = {c: header.index(c) for c in _TIMED_COLUMNS}
+            continue
+        text = fields[idx["arrival_time"]]
+        try:
+            t = float(text)
+        except ValueError:
+            t = math.nan
+        if not (math.isfinite(t) and t >= 0):
+            raise ValueError(f"{path} line {line}: column 'arrival_time' must be a finite "
+                             f"number >= 0, got {text!r}")
+        times.append(t)
+        for c in ("prompt", "output"):
+            cols[c].append(_parse_int(fields[idx[c]], path=path, line=line, column=c, minimum=0))
+    if not times:
+        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
+    return Trace(np.array(times), np.array(cols["prompt"], dtype=np.int64),
+                 np.array(cols["output"], dtype=np.int64), path.name if name is None else name)
