@@ -295,10 +295,11 @@ def solve_optimal(instance: Instance, *, time_limit: float | None = None,
     n_rows = H + ng + n_cuts
 
     lp_bound = root_bound if np.isfinite(root_bound) else -np.inf
+    dual = getattr(res, "mip_dual_bound", None)
+    dual = float(dual) if dual is not None and np.isfinite(dual) else -np.inf
+    trivial = float(o.sum())                      # every latency is at least its output length
     if res.x is None:
-        bound = getattr(res, "mip_dual_bound", None)
-        bound = max(lp_bound, float(bound) if bound is not None and np.isfinite(bound) else 0.0)
-        bound = min(bound, float(ub))
+        bound = min(max(lp_bound, dual, trivial), float(ub))
         proven = math.ceil(bound - 1e-6) >= ub
         sched = Schedule.from_starts(instance, [r.start for r in upper_bound.records],
                                      policy="optimal" if proven else "mc-sf")
@@ -312,9 +313,9 @@ def solve_optimal(instance: Instance, *, time_limit: float | None = None,
         starts[groups[key]] = np.sort(ks)
     sched = Schedule.from_starts(instance, starts.tolist(), policy="optimal")
     obj = sched.total_latency
-    bound = getattr(res, "mip_dual_bound", None)
-    bound = float(obj if bound is None or not np.isfinite(bound) else bound)
-    bound = max(bound, lp_bound)
+    bound = max(dual, lp_bound, trivial)
+    if res.status == 0 and not np.isfinite(dual):  # HiGHS reports optimality without a bound
+        bound = max(bound, float(obj))
     proven = res.status == 0 and math.ceil(bound - 1e-6) >= obj
     if sched.total_latency > ub:                       # never worse than the warm bound
         sched, obj = Schedule.from_starts(instance, [r.start for r in upper_bound.records],

@@ -1,0 +1,494 @@
+"""Replication of the paper's synthetic study (v4/v5, DIGEST section 6, second-hand).
+
+200 trials per arrival model (:func:`kvtheory.workloads.paper_model1` and
+:func:`~kvtheory.workloads.paper_model2`); in each, MC-SF and the other registered policies run
+on the instance and are compared with the hindsight optimum of
+:func:`kvtheory.optimal.solve_optimal`.  The paper reports the MC-SF / OPT ratio of average
+latency (equal to the ratio of total latency, since both divide by the same ``n``):
+
+* model 1 (all at round 0): mean 1.005, best 1.000, worst 1.074, MC-SF optimal in 114 of 200;
+* model 2 (Poisson arrivals): mean 1.047, best 1.000, worst 1.227.
+
+When a solve hits its time limit the optimum is not known: the ratio against the best schedule
+found (``ratio``) is then a **lower** bound on the true ratio and the ratio against the proven
+lower bound (``ratio_upper``) an **upper** bound.  Both are reported, with the number of proven
+trials.
+
+The trials run through :func:`run_trials`, which accepts any :class:`concurrent.futures.Executor`
+(a 2-worker :class:`~concurrent.futures.ProcessPoolExecutor` by default, or a ``dask.distributed``
+client's ``get_executor()``), shows a tqdm progress bar, and derives every trial's seed from one
+seed with :meth:`numpy.random.SeedSequence.spawn`, so results do not depend on the executor or
+the order of completion.  Full run::
+
+    python -m kvtheory.replication --trials 200 --time-limit 2 --out replication.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import csv
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy import stats
+from tqdm import tqdm
+
+from ._validation import as_fraction, as_int
+from .checker import check_schedule
+from .checks import ClaimCheck
+from .optimal import solve_optimal
+from .policies import POLICIES
+from .simulator import LivelockError, simulate
+from .workloads import paper_model1, paper_model2
+
+__all__ = ["PAPER_FIGURES", "MODELS", "TrialSpec", "trial_specs", "run_trial", "run_trials",
+           "summarize", "paper_comparison", "verdict", "check_synthetic_model1",
+           "check_synthetic_model2", "ratio_plot", "main"]
+
+#: The paper's figures (second-hand): MC-SF / OPT average-latency ratio over 200 trials.
+PAPER_FIGURES = {
+    "model1": {"mean": 1.005, "best": 1.000, "worst": 1.074, "optimal": 114, "trials": 200},
+    "model2": {"mean": 1.047, "best": 1.000, "worst": 1.227, "optimal": None, "trials": 200},
+}
+#: The arrival models by name.
+MODELS = {"model1": paper_model1, "model2": paper_model2}
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything one trial needs (picklable, so it can travel to any executor).
+
+    Attributes
+    ----------
+    model : str
+        ``"model1"`` or ``"model2"``.
+    trial : int
+        Trial index.
+    seed : numpy.random.SeedSequence
+        The trial's own seed (spawned from the run's seed).
+    time_limit : float or None
+        Seconds for the optimum's solve.
+    policies : tuple of str
+        Names in :data:`kvtheory.POLICIES`.
+    size : dict
+        Keyword arguments fixing the model's size (``n`` or ``horizon``, ``memory``); empty for
+        the paper's distribution.
+    """
+
+    model: str
+    trial: int
+    seed: np.random.SeedSequence
+    time_limit: float | None = 2.0
+    policies: tuple = ("mc-sf",)
+    size: tuple = ()
+
+
+def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | None = 2.0,
+                policies: Sequence[str] | None = None, **size) -> list[TrialSpec]:
+    """Specs of ``trials`` trials of one model, seeds spawned from ``SeedSequence(seed)``.
+
+    The seed of a model's trial ``k`` is child ``k`` of ``SeedSequence([seed, m])`` with
+    ``m = 1, 2`` for models 1 and 2, so adding trials never changes the earlier ones.
+
+    Examples
+    --------
+    >>> specs = trial_specs("model1", 3, seed=7, n=5, memory=12)
+    >>> [s.trial for s in specs], specs[0].size, specs[0].policies[:2]
+    ([0, 1, 2], (('memory', 12), ('n', 5)), ('mc-sf', 'mc-benchmark'))
+    >>> trial_specs("model3", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: model must be one of ['model1', 'model2'], got 'model3'
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
+    trials = as_int(trials, name="trials", minimum=0)
+    policies = tuple(POLICIES) if policies is None else tuple(policies)
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown policies {unknown}; known: {sorted(POLICIES)}")
+    if "mc-sf" not in policies:
+        raise ValueError("policies must include 'mc-sf'")
+    if time_limit is not None:
+        time_limit = as_fraction(time_limit, name="time_limit", high=math.inf, low_open=True)
+    root = np.random.SeedSequence([as_int(seed, name="seed", minimum=0), int(model[-1])])
+    return [TrialSpec(model, k, ss, time_limit, policies, tuple(sorted(size.items())))
+            for k, ss in enumerate(root.spawn(trials))]
+
+
+def run_trial(spec: TrialSpec) -> list[dict]:
+    """Run one trial: draw the instance, solve the optimum, run every policy; one row per policy.
+
+    Every schedule (the optimum's included) passes :func:`kvtheory.check_schedule`, and no
+    policy may beat a proven optimum (``AssertionError`` otherwise).  ``opt`` is the best known
+    total latency: the solver's schedule or, if a policy did better within an unfinished solve,
+    that policy's (any valid schedule bounds the optimum from above).  A policy that livelocks
+    gets ``livelock=True`` and no latency.
+
+    Examples
+    --------
+    >>> rows = run_trial(trial_specs("model1", 1, seed=1, n=5, memory=12, policies=["mc-sf"])[0])
+    >>> r = rows[0]
+    >>> r["policy"], r["n"], r["proven"], r["ratio"] >= 1, r["ratio"] <= r["ratio_upper"]
+    ('mc-sf', 5, True, True, True)
+    """
+    rng = np.random.default_rng(spec.seed)
+    inst = MODELS[spec.model](rng, **dict(spec.size))
+    t0 = time.perf_counter()
+    res = solve_optimal(inst, time_limit=spec.time_limit)
+    solve_seconds = time.perf_counter() - t0
+    check_schedule(inst, res.schedule)
+    opt = int(res.objective)
+    lb = max(float(res.lower_bound), float(inst.output.sum()))
+    lb = float(opt) if res.proven_optimal else min(lb, float(opt))
+    results = {}
+    for name in spec.policies:
+        try:
+            sched = simulate(inst, POLICIES[name], name=name)
+        except LivelockError:
+            results[name] = None
+            continue
+        check_schedule(inst, sched)
+        results[name] = int(sched.total_latency)
+        if res.proven_optimal and results[name] < opt:
+            raise AssertionError(f"{name} beats the proven optimum on {spec}: {results[name]} < {opt}")
+    # any valid schedule bounds OPT from above: the best known is the solver's or a policy's
+    best = min([opt] + [v for v in results.values() if v is not None])
+    rows = []
+    for name, tl in results.items():
+        base = {"model": spec.model, "trial": spec.trial, "n": inst.n, "M": inst.memory,
+                "policy": name, "opt": best, "lower_bound": lb, "proven": bool(res.proven_optimal),
+                "solve_seconds": round(solve_seconds, 3)}
+        if tl is None:
+            rows.append({**base, "total_latency": None, "ratio": None, "ratio_upper": None,
+                         "optimal": None, "livelock": True})
+            continue
+        rows.append({**base, "total_latency": tl, "ratio": tl / best if best else 1.0,
+                     "ratio_upper": tl / lb if lb else 1.0,
+                     "optimal": bool(res.proven_optimal and tl == best), "livelock": False})
+    return rows
+
+
+def run_trials(specs: Iterable[TrialSpec], executor: cf.Executor | None = None, *,
+               max_workers: int = 2, progress: bool = True) -> list[dict]:
+    """Run trials on an executor; tidy rows sorted by (model, trial, policy order).
+
+    ``executor`` is any :class:`concurrent.futures.Executor` (``submit`` returning
+    :class:`concurrent.futures.Future`), e.g. a ``ProcessPoolExecutor``, a
+    ``ThreadPoolExecutor`` or ``distributed.Client(...).get_executor()``.  Without one a
+    ``ProcessPoolExecutor(max_workers)`` is created and shut down.  Results are independent of
+    the executor: each trial's randomness comes from its own spawned seed.
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> specs = trial_specs("model2", 2, seed=3, horizon=3, memory=12, policies=["mc-sf"])
+    >>> with ThreadPoolExecutor(2) as ex:
+    ...     rows = run_trials(specs, ex, progress=False)
+    >>> [r["trial"] for r in rows], all(r["ratio"] >= 1 for r in rows)
+    ([0, 1], True)
+    """
+    specs = list(specs)
+    own = executor is None
+    if own:
+        executor = cf.ProcessPoolExecutor(max_workers=as_int(max_workers, name="max_workers",
+                                                              minimum=1))
+    out: list[list[dict]] = [None] * len(specs)
+    try:
+        futures = {executor.submit(run_trial, s): k for k, s in enumerate(specs)}
+        with tqdm(total=len(specs), disable=not progress, desc="trials") as bar:
+            for fut in cf.as_completed(futures):
+                out[futures[fut]] = fut.result()
+                bar.update(1)
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    order = {m: k for k, m in enumerate(sorted(MODELS))}
+    rows = [r for chunk in out for r in chunk]
+    pol_rank = {p: k for k, p in enumerate(POLICIES)}
+    return sorted(rows, key=lambda r: (order[r["model"]], r["trial"], pol_rank[r["policy"]]))
+
+
+# --------------------------------------------------------------------------- summaries
+def _mean_ci(values: np.ndarray, confidence: float, n_resamples: int, seed: int):
+    """Bootstrap (BCa) confidence interval of the mean; degenerate samples give a point."""
+    if values.size == 0:
+        return (math.nan, math.nan)
+    if values.size < 3 or np.ptp(values) == 0:
+        m = float(values.mean())
+        return (m, m)
+    try:
+        res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
+                              n_resamples=n_resamples, rng=np.random.default_rng(seed))
+    except TypeError:                                  # scipy < 1.15
+        res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
+                              n_resamples=n_resamples, random_state=np.random.default_rng(seed))
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
+                              n_resamples=n_resamples, method="percentile",
+                              rng=np.random.default_rng(seed))
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return (lo, hi)
+
+
+def summarize(rows: Sequence[dict], *, confidence: float = 0.95, n_resamples: int = 2000,
+              seed: int = 0) -> list[dict]:
+    """One row per (model, policy): ratio statistics with bootstrap confidence intervals.
+
+    ``mean``/``best``/``worst`` use ``ratio`` (against the best schedule found: exact when the
+    trial is proven, otherwise a lower bound on the true ratio); ``mean_upper``/``worst_upper``
+    use ``ratio_upper`` (against the proven lower bound: an upper bound).  ``ci_low`` is the
+    lower end of the CI of ``mean`` and ``ci_high_upper`` the upper end of the CI of
+    ``mean_upper``, so ``[ci_low, ci_high_upper]`` covers the true mean ratio's CI.
+    ``optimal`` counts trials where the policy provably equals the optimum; ``livelocks``
+    counts trials where it never finished.
+
+    Examples
+    --------
+    >>> rows = [{"model": "model1", "policy": "mc-sf", "ratio": r, "ratio_upper": r,
+    ...          "proven": True, "optimal": r == 1.0, "livelock": False} for r in (1.0, 1.0, 1.1)]
+    >>> s = summarize(rows)[0]
+    >>> s["trials"], s["optimal"], round(s["mean"], 4), s["worst"]
+    (3, 2, 1.0333, 1.1)
+    """
+    confidence = as_fraction(confidence, name="confidence", low_open=True, high_open=True)
+    keys = []
+    for r in rows:
+        if (r["model"], r["policy"]) not in keys:
+            keys.append((r["model"], r["policy"]))
+    out = []
+    for model, pol in keys:
+        rs = [r for r in rows if r["model"] == model and r["policy"] == pol]
+        done = [r for r in rs if not r["livelock"]]
+        lo = np.array([r["ratio"] for r in done], dtype=float)
+        up = np.array([r["ratio_upper"] for r in done], dtype=float)
+        ci = _mean_ci(lo, confidence, n_resamples, seed)
+        ci_up = _mean_ci(up, confidence, n_resamples, seed)
+        out.append({"model": model, "policy": pol, "trials": len(rs),
+                    "proven": sum(bool(r["proven"]) for r in rs),
+                    "livelocks": len(rs) - len(done),
+                    "mean": float(lo.mean()) if lo.size else math.nan,
+                    "ci_low": ci[0], "ci_high": ci[1],
+                    "best": float(lo.min()) if lo.size else math.nan,
+                    "worst": float(lo.max()) if lo.size else math.nan,
+                    "mean_upper": float(up.mean()) if up.size else math.nan,
+                    "ci_high_upper": ci_up[1],
+                    "worst_upper": float(up.max()) if up.size else math.nan,
+                    "optimal": sum(bool(r["optimal"]) for r in done)})
+    return out
+
+
+def paper_comparison(summary: Sequence[dict]) -> list[dict]:
+    """MC-SF's measured figures beside the paper's, one row per (model, figure).
+
+    ``measured`` is exact when every trial is proven; otherwise it is the interval
+    ``[lower, upper]`` printed as ``"lo .. hi"``.
+
+    Examples
+    --------
+    >>> s = [{"model": "model1", "policy": "mc-sf", "trials": 2, "proven": 2, "mean": 1.01,
+    ...       "ci_low": 1.0, "ci_high": 1.02, "best": 1.0, "worst": 1.02, "mean_upper": 1.01,
+    ...       "ci_high_upper": 1.02, "worst_upper": 1.02, "optimal": 1, "livelocks": 0}]
+    >>> [(r["figure"], r["paper"], r["measured"]) for r in paper_comparison(s)][:2]
+    [('mean', 1.005, '1.010'), ('best', 1.0, '1.000')]
+    """
+    rows = []
+    for s in summary:
+        if s["policy"] != "mc-sf":
+            continue
+        paper = PAPER_FIGURES[s["model"]]
+        exact = s["proven"] == s["trials"]
+        scale = paper["trials"] / s["trials"] if s["trials"] else math.nan
+
+        def fmt(lo, hi):
+            return f"{lo:.3f}" if exact or abs(hi - lo) < 5e-4 else f"{lo:.3f} .. {hi:.3f}"
+        rows.append({"model": s["model"], "figure": "mean", "paper": paper["mean"],
+                     "measured": fmt(s["mean"], s["mean_upper"]),
+                     "ci95": f"{s['ci_low']:.3f} .. {s['ci_high_upper'] if not exact else s['ci_high']:.3f}"})
+        rows.append({"model": s["model"], "figure": "best", "paper": paper["best"],
+                     "measured": fmt(s["best"], s["best"]), "ci95": ""})
+        rows.append({"model": s["model"], "figure": "worst", "paper": paper["worst"],
+                     "measured": fmt(s["worst"], s["worst_upper"]), "ci95": ""})
+        if paper["optimal"] is not None:
+            rows.append({"model": s["model"], "figure": f"optimal (of {paper['trials']})",
+                         "paper": paper["optimal"],
+                         "measured": f"{s['optimal']} of {s['trials']} (= {s['optimal'] * scale:.0f})",
+                         "ci95": ""})
+    return rows
+
+
+def verdict(summary_row: dict, model: str) -> str:
+    """Status logic for a synthetic claim: ``"holds"``, ``"fails"`` or ``"inconclusive"``.
+
+    Uses the paper's mean ratio ``m`` and the bootstrap CI: if every trial is proven, the claim
+    holds iff ``m`` lies in the CI of the mean ratio (it fails otherwise).  With unproven trials
+    it fails only if ``m`` lies outside even ``[ci_low, ci_high_upper]`` (the CI of the lower
+    bound's mean and of the upper bound's mean) and is inconclusive otherwise.
+
+    Examples
+    --------
+    >>> row = {"trials": 10, "proven": 10, "ci_low": 1.0, "ci_high": 1.01, "ci_high_upper": 1.01}
+    >>> verdict(row, "model1"), verdict({**row, "ci_high": 1.003}, "model1")
+    ('holds', 'fails')
+    >>> verdict({**row, "proven": 3, "ci_high_upper": 1.5}, "model2")
+    'inconclusive'
+    """
+    m = PAPER_FIGURES[model]["mean"]
+    if summary_row["trials"] and summary_row["proven"] == summary_row["trials"]:
+        return "holds" if summary_row["ci_low"] - 5e-4 <= m <= summary_row["ci_high"] + 5e-4 else "fails"
+    if m < summary_row["ci_low"] - 5e-4 or m > summary_row["ci_high_upper"] + 5e-4:
+        return "fails"
+    return "inconclusive"
+
+
+def _check(model, trials, seed, executor, time_limit, progress, size):
+    trials = as_int(trials, name="trials", minimum=1)
+    specs = trial_specs(model, trials, seed, time_limit=time_limit, **size)
+    rows = run_trials(specs, executor, progress=progress)
+    summ = summarize(rows)
+    mc = next(s for s in summ if s["policy"] == "mc-sf")
+    v = verdict(mc, model)
+    paper = PAPER_FIGURES[model]
+    desc = "paper's distribution" if not size else ", ".join(f"{k}={v_}" for k, v_ in size.items())
+    summary = (f"{model} ({desc}), {trials} trials, {mc['proven']} proven: MC-SF/OPT mean "
+               f"{mc['mean']:.4f}" + ("" if mc["proven"] == trials else f" .. {mc['mean_upper']:.4f}")
+               + f" (paper {paper['mean']}), worst {mc['worst']:.4f}"
+               + ("" if mc["proven"] == trials else f" .. {mc['worst_upper']:.4f}")
+               + f" (paper {paper['worst']}), optimal in {mc['optimal']}: {v}"
+               + ("" if not size else " (at this size, not the paper's)"))
+    worst_row = max((r for r in rows if r["policy"] == "mc-sf"), key=lambda r: r["ratio"])
+    return ClaimCheck(f"clm_synthetic_{model}", v == "holds", trials,
+                      {k: worst_row[k] for k in ("trial", "n", "M", "ratio", "ratio_upper", "proven")},
+                      summary, None,
+                      {"verdict": v, "summary": summ, "rows": rows, "comparison": paper_comparison(summ)})
+
+
+def check_synthetic_model1(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
+                           time_limit: float | None = 2.0, progress: bool = False,
+                           **size) -> ClaimCheck:
+    """Claim ``clm_synthetic_model1``: model 1, MC-SF/OPT mean 1.005, worst 1.074, 114/200 optimal.
+
+    ``holds`` is true iff :func:`verdict` says ``"holds"``; ``details`` carries the verdict, the
+    tidy rows, the summary and the side-by-side comparison.  Pass ``n``/``memory`` to shrink the
+    instances (then the claim is not tested at the paper's size: the summary says so).
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(1) as ex:
+    ...     rep = check_synthetic_model1(3, executor=ex, n=5, memory=12)
+    >>> rep.details["verdict"] in ("holds", "fails", "inconclusive"), rep.worst["ratio"] >= 1
+    (True, True)
+    """
+    return _check("model1", trials, seed, executor, time_limit, progress, size)
+
+
+def check_synthetic_model2(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
+                           time_limit: float | None = 2.0, progress: bool = False,
+                           **size) -> ClaimCheck:
+    """Claim ``clm_synthetic_model2``: model 2, MC-SF/OPT mean 1.047, worst 1.227.
+
+    As :func:`check_synthetic_model1` (size keywords: ``rate``, ``horizon``, ``memory``).
+
+    Examples
+    --------
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(1) as ex:
+    ...     rep = check_synthetic_model2(3, executor=ex, horizon=4, memory=12)
+    >>> rep.claim, rep.worst["ratio"] >= 1
+    ('clm_synthetic_model2', True)
+    """
+    return _check("model2", trials, seed, executor, time_limit, progress, size)
+
+
+def ratio_plot(rows: Sequence[dict], policies: Sequence[str] = ("mc-sf", "mc-benchmark", "vllm"),
+               ax=None):
+    """Sorted per-trial ratios (an empirical quantile curve) for a few policies.
+
+    Solid: ratio to the best known schedule (exact when proven); dashed, for unproven trials:
+    ratio to the proven lower bound.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> rows = [{"model": "model1", "policy": "mc-sf", "ratio": 1.0, "ratio_upper": 1.0,
+    ...          "proven": True, "livelock": False}]
+    >>> len(ratio_plot(rows).lines)
+    1
+    """
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3))
+    for k, pol in enumerate(policies):
+        rs = [r for r in rows if r["policy"] == pol and not r["livelock"]]
+        if not rs:
+            continue
+        q = np.linspace(0, 1, len(rs))
+        line, = ax.plot(q, sorted(r["ratio"] for r in rs), label=pol)
+        if not all(r["proven"] for r in rs):
+            ax.plot(q, sorted(r["ratio_upper"] for r in rs), ls="--", color=line.get_color(),
+                    label=f"{pol} (vs lower bound)")
+    ax.set_xlabel("fraction of trials")
+    ax.set_ylabel("latency / OPT")
+    ax.legend(fontsize=7)
+    return ax
+
+
+# --------------------------------------------------------------------------- command line
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m kvtheory.replication``: the full synthetic replication (both models).
+
+    Examples
+    --------
+    >>> main(["--trials", "1", "--n", "4", "--horizon", "3", "--memory", "10", "--workers", "1",
+    ...       "--quiet"])    # doctest: +ELLIPSIS
+    model...
+    0
+    """
+    from .cli import format_table
+    ap = argparse.ArgumentParser(prog="python -m kvtheory.replication", description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--time-limit", type=float, default=2.0, help="seconds per optimum solve")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--model", choices=sorted(MODELS), action="append")
+    ap.add_argument("--n", type=int, help="fix n (model 1; default: the paper's U{40..60})")
+    ap.add_argument("--horizon", type=int, help="fix the horizon (model 2)")
+    ap.add_argument("--memory", type=int, help="fix M (default: the paper's U{30..50})")
+    ap.add_argument("--out", help="write the tidy per-trial rows to this CSV file")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    specs = []
+    for model in args.model or sorted(MODELS):
+        size = {"memory": args.memory} if args.memory else {}
+        if model == "model1" and args.n:
+            size["n"] = args.n
+        if model == "model2" and args.horizon:
+            size["horizon"] = args.horizon
+        specs += trial_specs(model, args.trials, args.seed, time_limit=args.time_limit, **size)
+    rows = run_trials(specs, max_workers=args.workers, progress=not args.quiet)
+    summ = summarize(rows)
+    cols = ["model", "policy", "trials", "proven", "livelocks", "mean", "ci_low", "ci_high",
+            "mean_upper", "ci_high_upper", "best", "worst", "worst_upper", "optimal"]
+    print(format_table(summ, cols))
+    print()
+    print(format_table(paper_comparison(summ)))
+    print(f"\n{len(specs)} trials in {time.perf_counter() - t0:.0f} s")
+    if args.out:
+        with open(args.out, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""MC-SF's constant ratio under conditions (a)-(d): lemmas 4.4, 4.5, 4.7 and the 9216 bound."""
+
+import math
+
+import numpy as np
+import pytest
+
+from kvtheory import Instance, check_schedule, mc_sf, simulate
+from kvtheory import ratio
+from kvtheory.optimal import solve_optimal
+
+
+def test_clm_lemma_4_4():
+    rep = ratio.check_lemma_4_4(np.random.default_rng(41), trials=150)
+    assert rep.holds, rep.summary
+    assert 0 < rep.worst["slack"] < 1
+
+
+def test_clm_lemma_4_5():
+    rep = ratio.check_lemma_4_5(np.random.default_rng(42), trials=150)
+    assert rep.holds, rep.summary
+    assert rep.details["groups"] > 150
+
+
+def test_clm_lemma_4_7():
+    rep = ratio.check_lemma_4_7(np.random.default_rng(43), trials=30, max_n=7, max_memory=20)
+    assert rep.holds, rep.summary
+    assert rep.details["inconclusive"] == 0
+
+
+def test_clm_mcsf_ratio():
+    rep = ratio.check_mcsf_ratio(np.random.default_rng(44), trials=30, max_n=7, max_memory=20)
+    assert rep.holds, rep.summary
+    assert 1.0 <= rep.worst["ratio"] < 2.0          # far below 9216 on small instances
+
+
+def test_lemma_terms_match_definition():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        inst = ratio.ratio_instance(rng, int(rng.integers(1, 12)), 30)
+        o, s = inst.output.tolist(), int(inst.prompt[0])
+        counts = {v: o.count(v) for v in set(o)}
+        A = sum(n * sum(counts[w] * ratio.volume(s, w) for w in counts if w <= v)
+                for v, n in counts.items())
+        t = ratio.lemma_terms(inst)
+        assert t["A"] == A and t["B"] == sum(o)
+
+
+def test_final_bound_follows_from_lemmas():
+    # (1536 A/M + 24 B) / (A/(6M) + B/6) <= 9216 for every A, B >= 0
+    rng = np.random.default_rng(1)
+    for A, B, M in rng.integers(1, 10_000, size=(200, 3)):
+        up = 1536 * A / M + 24 * B
+        lo = A / (6 * M) + B / 6
+        assert up / lo <= ratio.RATIO_BOUND + 1e-9
+    assert ratio.RATIO_BOUND == 9216
+
+
+def test_group_spans_reading():
+    inst = Instance.from_arrays([0] * 4, [1] * 4, [2, 3, 3, 5], memory=12)
+    sched = simulate(inst, mc_sf)
+    rows = ratio.group_spans(sched)
+    comp = {r.id: r.completion for r in sched.records}
+    start = {r.id: r.start for r in sched.records}
+    g1 = next(r for r in rows if r["group"] == 1)          # outputs 2, 3, 3
+    assert g1["span"] == max(comp[i] for i in (0, 1, 2)) - min(start[i] for i in (0, 1, 2))
+    assert g1["start_span"] <= g1["span"]
+
+
+def test_conditions_and_generator():
+    inst = ratio.ratio_instance(np.random.default_rng(3), 10, 24, alpha=3.0)
+    assert ratio.ratio_conditions(inst, alpha=3.0) == dict.fromkeys("abcd", True)
+    with pytest.raises(ValueError, match="no output length"):
+        ratio.ratio_instance(np.random.default_rng(0), 3, 6, prompt=3)
+    bad = Instance.from_arrays([0, 1], [1, 2], [2, 2], memory=6)
+    assert ratio.ratio_conditions(bad) == {"a": False, "b": False, "c": False, "d": True}
+
+
+def test_lemma_4_7_uses_the_right_direction_when_unproven():
+    # a timed-out solve: OPT >= lower_bound, so bound <= lower_bound verifies the lemma
+    inst = ratio.ratio_instance(np.random.default_rng(5), 6, 20)
+    res = solve_optimal(inst)
+    assert res.proven_optimal
+    assert res.lower_bound <= res.objective
+    assert ratio.lemma_4_7_bound(inst) <= res.objective
+
+
+def test_adversarial_search_respects_conditions_and_is_deterministic():
+    a = ratio.adversarial_search(np.random.default_rng(7), restarts=2, steps=6, max_n=5)
+    b = ratio.adversarial_search(np.random.default_rng(7), restarts=2, steps=6, max_n=5)
+    assert a.ratio == b.ratio and a.instance == b.instance
+    assert all(ratio.ratio_conditions(a.instance).values())
+    assert a.ratio == a.mcsf / a.opt >= 1.0
+    opt = solve_optimal(a.instance)
+    assert opt.proven_optimal and opt.objective == a.opt
+    check_schedule(a.instance, simulate(a.instance, mc_sf))
+    assert list(a.history) == sorted(a.history)
+    with pytest.raises(ValueError, match="letters"):
+        ratio.adversarial_search(np.random.default_rng(0), drop=["e"])
+
+
+def test_adversarial_search_with_a_dropped_condition():
+    res = ratio.adversarial_search(np.random.default_rng(8), restarts=1, steps=6, max_n=5,
+                                   drop=["a"], max_arrival=3)
+    cond = ratio.ratio_conditions(res.instance)
+    assert cond["b"] and cond["c"] and cond["d"]
+
+
+def test_dropped_prediction_condition_is_unbounded():
+    rows = ratio.dropped_condition_table([2, 4, 8], time_limit=60)
+    d = [r for r in rows if r["dropped"] == "d"]
+    assert all(r["proven"] and r["violated"] == "d" for r in d)
+    ratios = [r["ratio"] for r in d]
+    assert ratios == sorted(ratios) and ratios[-1] > 5       # grows linearly in k
+    for r in rows:
+        assert r["ratio"] >= 1 and set(r["violated"]) <= {r["dropped"]}
+    with pytest.raises(ValueError):
+        ratio.dropped_condition_instance("x", 1)

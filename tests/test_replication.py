@@ -1,0 +1,118 @@
+"""The synthetic replication: runner, executors (incl. dask.distributed), determinism, claims."""
+
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import math
+
+import numpy as np
+import pytest
+
+from kvtheory import replication as rp
+
+SMALL1 = {"n": 5, "memory": 12}
+SMALL2 = {"horizon": 3, "memory": 12}
+
+
+def _assert_valid(rows):
+    for r in rows:
+        if r["livelock"]:
+            assert r["total_latency"] is None
+            continue
+        assert r["ratio"] >= 1.0 - 1e-12
+        assert r["ratio"] <= r["ratio_upper"] + 1e-12
+        assert r["lower_bound"] <= r["opt"]
+        if r["proven"]:
+            assert r["ratio"] == pytest.approx(r["ratio_upper"])
+            assert r["optimal"] == (r["total_latency"] == r["opt"])
+
+
+def test_clm_synthetic_model1():
+    with ThreadPoolExecutor(2) as ex:
+        rep = rp.check_synthetic_model1(8, seed=1, executor=ex, time_limit=60, **SMALL1)
+    rows = rep.details["rows"]
+    _assert_valid(rows)
+    mc = [r for r in rows if r["policy"] == "mc-sf"]
+    assert len(mc) == 8 and all(r["proven"] for r in mc)
+    s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
+    assert s["best"] >= 1.0 and s["ci_low"] <= s["mean"] <= s["ci_high"]
+    assert rep.details["verdict"] == rp.verdict(s, "model1")
+    assert rep.holds == (rep.details["verdict"] == "holds")
+    assert any(r["figure"].startswith("optimal") for r in rep.details["comparison"])
+
+
+def test_clm_synthetic_model2():
+    with ThreadPoolExecutor(2) as ex:
+        rep = rp.check_synthetic_model2(8, seed=2, executor=ex, time_limit=60, **SMALL2)
+    _assert_valid(rep.details["rows"])
+    s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
+    assert s["proven"] == 8 and s["worst"] >= s["mean"] >= s["best"] >= 1.0
+    assert rep.details["verdict"] == rp.verdict(s, "model2")
+    # MC-Benchmark and the practice-style rules are in the same table; livelocks are counted
+    pols = {x["policy"] for x in rep.details["summary"]}
+    assert {"mc-benchmark", "vllm", "alpha-0.1-greedy"} <= pols
+
+
+def test_verdict_logic():
+    row = {"trials": 10, "proven": 10, "ci_low": 1.0, "ci_high": 1.01, "ci_high_upper": 1.01}
+    assert rp.verdict(row, "model1") == "holds"              # 1.005 inside the CI
+    assert rp.verdict({**row, "ci_low": 1.02, "ci_high": 1.03}, "model1") == "fails"
+    unproven = {**row, "proven": 0, "ci_low": 1.0, "ci_high": 1.0, "ci_high_upper": 1.4}
+    assert rp.verdict(unproven, "model1") == "inconclusive"
+    assert rp.verdict({**unproven, "ci_low": 1.1}, "model2") == "fails"   # above 1.047 for sure
+
+
+def test_seeds_are_reproducible_and_prefix_stable():
+    a = rp.trial_specs("model1", 5, seed=3)
+    b = rp.trial_specs("model1", 8, seed=3)
+    assert [s.seed.generate_state(2).tolist() for s in a] == \
+           [s.seed.generate_state(2).tolist() for s in b[:5]]
+    m2 = rp.trial_specs("model2", 1, seed=3)
+    assert m2[0].seed.generate_state(2).tolist() != a[0].seed.generate_state(2).tolist()
+
+
+def test_same_rows_on_every_executor():
+    specs = rp.trial_specs("model1", 4, seed=5, policies=["mc-sf", "vllm"], **SMALL1)
+    with ThreadPoolExecutor(2) as ex:
+        threads = rp.run_trials(specs, ex, progress=False)
+    with ProcessPoolExecutor(2) as ex:
+        procs = rp.run_trials(specs, ex, progress=False)
+    serial = [r for s in specs for r in rp.run_trial(s)]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "solve_seconds"} for r in rows]
+    assert strip(threads) == strip(procs) == strip(serial)
+
+
+def test_default_executor_is_a_process_pool():
+    specs = rp.trial_specs("model2", 2, seed=6, policies=["mc-sf"], **SMALL2)
+    rows = rp.run_trials(specs, progress=True)
+    assert [r["trial"] for r in rows] == [0, 1]
+
+
+def test_dask_distributed_executor():
+    distributed = pytest.importorskip("distributed")
+    specs = rp.trial_specs("model1", 3, seed=9, policies=["mc-sf", "mc-benchmark"], **SMALL1)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        rows = rp.run_trials(specs, client.get_executor(), progress=False)
+    serial = [r for s in specs for r in rp.run_trial(s)]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "solve_seconds"} for r in rows]
+    assert strip(rows) == strip(serial)
+    _assert_valid(rows)
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="unknown policies"):
+        rp.trial_specs("model1", 1, policies=["nope"])
+    with pytest.raises(ValueError, match="mc-sf"):
+        rp.trial_specs("model1", 1, policies=["vllm"])
+    with pytest.raises(ValueError, match="time_limit"):
+        rp.trial_specs("model1", 1, time_limit=0)
+
+
+def test_summary_counts_livelocks():
+    rows = [{"model": "model1", "policy": "alpha-0.1-greedy", "ratio": None, "ratio_upper": None,
+             "proven": True, "optimal": None, "livelock": True},
+            {"model": "model1", "policy": "alpha-0.1-greedy", "ratio": 1.2, "ratio_upper": 1.2,
+             "proven": True, "optimal": False, "livelock": False}]
+    s = rp.summarize(rows)[0]
+    assert s["livelocks"] == 1 and s["mean"] == 1.2 and s["optimal"] == 0
+    assert math.isnan(rp.summarize(rows[:1])[0]["mean"])
