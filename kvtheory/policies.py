@@ -203,6 +203,18 @@ def _memory_fcfs_prefix(state: State, order: np.ndarray, limit: float, used: int
     return w.id[order[:k]].tolist()
 
 
+def _memory_constrained(state: State, order: np.ndarray, reserve: float, victim: str) -> Decision:
+    """MC-SF's and MC-Benchmark's shared rule: evict on overflow, then future-feasible prefix."""
+    reserve = as_fraction(reserve, name="reserve", high=1.0, high_open=True)
+    keep = None
+    evict: list[int] = []
+    if state.overflow:
+        evict = _victims(state, state.overflow, victim)
+        keep = ~np.isin(state.running.id, evict)
+    capacity = math.floor((1.0 - reserve) * state.memory)
+    return Decision(start=admit_future_feasible(state, order, capacity, keep=keep), evict=evict)
+
+
 # --------------------------------------------------------------------------- the policies
 def mc_sf(state: State, *, reserve: float = 0.0, victim: str = "newest") -> Decision:
     """MC-SF, memory-constrained shortest (predicted) first (paper, Algorithm 1).
@@ -240,16 +252,8 @@ def mc_sf(state: State, *, reserve: float = 0.0, victim: str = "newest") -> Deci
     grows; this implementation checks every round up to the candidate's predicted completion
     with one vectorised comparison, which is equivalent and costs ``O(õ)`` per candidate.
     """
-    reserve = as_fraction(reserve, name="reserve", high=1.0, high_open=True)
-    keep = None
-    evict: list[int] = []
-    if state.overflow:
-        evict = _victims(state, state.overflow, victim)
-        keep = ~np.isin(state.running.id, evict)
-    capacity = math.floor((1.0 - reserve) * state.memory)
-    w = state.waiting
-    order = np.argsort(w.prediction, kind="stable")      # waiting is in (arrival, id) order
-    return Decision(start=admit_future_feasible(state, order, capacity, keep=keep), evict=evict)
+    order = np.argsort(state.waiting.prediction, kind="stable")   # waiting: (arrival, id) order
+    return _memory_constrained(state, order, reserve, victim)
 
 
 def mc_benchmark(state: State, *, reserve: float = 0.0, victim: str = "newest",
@@ -267,15 +271,7 @@ def mc_benchmark(state: State, *, reserve: float = 0.0, victim: str = "newest",
     >>> [r.start for r in simulate(inst, mc_benchmark).records]   # FCFS: the long one first
     [0, 0, 4]
     """
-    reserve = as_fraction(reserve, name="reserve", high=1.0, high_open=True)
-    keep = None
-    evict: list[int] = []
-    if state.overflow:
-        evict = _victims(state, state.overflow, victim)
-        keep = ~np.isin(state.running.id, evict)
-    capacity = math.floor((1.0 - reserve) * state.memory)
-    order = _fcfs_order(state.waiting, requeue)
-    return Decision(start=admit_future_feasible(state, order, capacity, keep=keep), evict=evict)
+    return _memory_constrained(state, _fcfs_order(state.waiting, requeue), reserve, victim)
 
 
 def alpha_protection_greedy(state: State, *, alpha: float = 0.2, requeue: str = "front") -> Decision:
