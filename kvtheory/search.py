@@ -118,6 +118,8 @@ def _arrays(instance: Instance):
 
 def _as_order(instance: Instance, order) -> np.ndarray:
     order = np.asarray(order)
+    if order.size == 0 and instance.n == 0:
+        return np.zeros(0, dtype=np.int64)
     if order.ndim != 1 or order.size != instance.n or not np.issubdtype(order.dtype, np.integer):
         raise ValueError(f"order must be a permutation of 0..{instance.n - 1} (one integer per request)")
     if not np.array_equal(np.sort(order), np.arange(instance.n)):

@@ -21,6 +21,7 @@ def _assert_valid(rows):
         assert r["ratio"] >= 1.0 - 1e-12
         assert r["ratio"] <= r["ratio_upper"] + 1e-12
         assert r["lower_bound"] <= r["opt"]
+        assert r["beaten"] == (r["total_latency"] > r["opt"])
         if r["proven"]:
             assert r["ratio"] == pytest.approx(r["ratio_upper"])
             assert r["optimal"] == (r["total_latency"] == r["opt"])
@@ -77,7 +78,7 @@ def test_same_rows_on_every_executor():
     with ProcessPoolExecutor(2) as ex:
         procs = rp.run_trials(specs, ex, progress=False)
     serial = [r for s in specs for r in rp.run_trial(s)]
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "solve_seconds"} for r in rows]
+    strip = lambda rows: [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in rows]
     assert strip(threads) == strip(procs) == strip(serial)
 
 
@@ -94,7 +95,7 @@ def test_dask_distributed_executor():
                             dashboard_address=None) as client:
         rows = rp.run_trials(specs, client.get_executor(), progress=False)
     serial = [r for s in specs for r in rp.run_trial(s)]
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "solve_seconds"} for r in rows]
+    strip = lambda rows: [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in rows]
     assert strip(rows) == strip(serial)
     _assert_valid(rows)
 
@@ -105,7 +106,9 @@ def test_validation():
     with pytest.raises(ValueError, match="mc-sf"):
         rp.trial_specs("model1", 1, policies=["vllm"])
     with pytest.raises(ValueError, match="time_limit"):
-        rp.trial_specs("model1", 1, time_limit=0)
+        rp.trial_specs("model1", 1, time_limit=-1)
+    with pytest.raises(ValueError, match="search_evals"):
+        rp.trial_specs("model1", 1, search_evals=-5)
 
 
 def test_summary_counts_livelocks():
@@ -116,3 +119,28 @@ def test_summary_counts_livelocks():
     s = rp.summarize(rows)[0]
     assert s["livelocks"] == 1 and s["mean"] == 1.2 and s["optimal"] == 0
     assert math.isnan(rp.summarize(rows[:1])[0]["mean"])
+
+
+def test_paper_size_brackets_without_the_program():
+    """At the paper's size the program is skipped: search above, area bound below."""
+    with ThreadPoolExecutor(2) as ex:
+        rep = rp.check_synthetic_model1(3, seed=0, executor=ex, time_limit=0, search_evals=3000)
+    rows = rep.details["rows"]
+    _assert_valid(rows)
+    mc = [r for r in rows if r["policy"] == "mc-sf"]
+    assert all(40 <= r["n"] <= 60 and 30 <= r["M"] <= 50 and not r["proven"] for r in mc)
+    assert all(r["solve_seconds"] < 0.01 for r in mc)           # the program did not run
+    # the search beats MC-SF on these trials: MC-SF is provably not optimal there
+    assert all(r["beaten"] and r["ratio"] > 1.0 for r in mc)
+    s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
+    assert s["beaten"] == 3 and s["optimal"] == 0
+    opt_row = next(r for r in rep.details["comparison"] if r["figure"].startswith("optimal"))
+    assert opt_row["measured"].startswith("at most 0 of 3")
+    assert rep.details["verdict"] == rp.verdict(s, "model1")
+
+
+def test_summary_counts_beaten_and_above_worst():
+    rows = [{"model": "model2", "policy": "mc-sf", "ratio": r, "ratio_upper": 2.0, "proven": False,
+             "optimal": False, "beaten": r > 1, "livelock": False} for r in (1.0, 1.1, 1.3)]
+    s = rp.summarize(rows)[0]
+    assert s["beaten"] == 2 and s["above_paper_worst"] == 1     # only 1.3 > 1.227
