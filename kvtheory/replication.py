@@ -54,6 +54,7 @@ from .simulator import LivelockError, simulate
 from .workloads import paper_model1, paper_model2
 
 __all__ = ["PAPER_FIGURES", "MODELS", "TrialSpec", "trial_specs", "run_trial", "run_trials",
+           "schedule_shape",
            "summarize", "paper_comparison", "verdict", "check_synthetic_model1",
            "check_synthetic_model2", "ratio_plot", "main"]
 
@@ -79,7 +80,8 @@ class TrialSpec:
     seed : numpy.random.SeedSequence
         The trial's own seed (spawned from the run's seed).
     time_limit : float or None
-        Seconds for the exact program's solve (``None``: no limit; ``0``: skip the program).
+        Seconds for the exact program's solve (``None``: no limit; ``0``, the default: skip
+        the program, which proves nothing at the paper's size; pass a limit at small sizes).
     policies : tuple of str
         Names in :data:`kvtheory.POLICIES`.
     size : dict
@@ -92,13 +94,13 @@ class TrialSpec:
     model: str
     trial: int
     seed: np.random.SeedSequence
-    time_limit: float | None = 2.0
+    time_limit: float | None = 0.0
     policies: tuple = ("mc-sf",)
     size: tuple = ()
     search_evals: int = 20_000
 
 
-def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | None = 2.0,
+def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | None = 0.0,
                 policies: Sequence[str] | None = None, search_evals: int = 20_000,
                 **size) -> list[TrialSpec]:
     """Specs of ``trials`` trials of one model, seeds spawned from ``SeedSequence(seed)``.
@@ -142,13 +144,15 @@ def run_trial(spec: TrialSpec) -> list[dict]:
     :func:`kvtheory.search.volume_lower_bound`.  Every schedule (the optimum's and the search's
     included) passes :func:`kvtheory.check_schedule`, and nothing may beat a proven optimum
     (``AssertionError`` otherwise).  ``opt`` is the best total latency known (any valid schedule
-    bounds the optimum from above), ``lower_bound`` the best proven bound; ``beaten`` says that
+    bounds the optimum from above), ``search`` the search's total latency, ``lower_bound`` the
+    best proven bound; ``beaten`` says that
     some schedule is better than the policy's, so the policy is provably not optimal there.  A
     policy that livelocks gets ``livelock=True`` and no latency.
 
     Examples
     --------
-    >>> rows = run_trial(trial_specs("model1", 1, seed=1, n=5, memory=12, policies=["mc-sf"])[0])
+    >>> spec = trial_specs("model1", 1, seed=1, time_limit=30, n=5, memory=12, policies=["mc-sf"])[0]
+    >>> rows = run_trial(spec)
     >>> r = rows[0]
     >>> r["policy"], r["n"], r["proven"], r["ratio"] >= 1, r["ratio"] <= r["ratio_upper"]
     ('mc-sf', 5, True, True, True)
@@ -168,12 +172,14 @@ def run_trial(spec: TrialSpec) -> list[dict]:
     solve_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     search_seed = np.random.SeedSequence(spec.seed.entropy, spawn_key=spec.seed.spawn_key + (1,))
+    searched = None
     if spec.search_evals or best_sched is None:
         found = improve_schedule(inst, np.random.default_rng(search_seed), start=best_sched,
                                  evaluations=spec.search_evals)
         if proven and found.total_latency < res.objective:
             raise AssertionError(f"the search beats the proven optimum on {spec}: "
                                  f"{found.total_latency} < {res.objective}")
+        searched = int(found.total_latency)
         if best_sched is None or found.total_latency < best_sched.total_latency:
             best_sched = found.schedule
     search_seconds = time.perf_counter() - t1
@@ -198,6 +204,7 @@ def run_trial(spec: TrialSpec) -> list[dict]:
     for name, tl in results.items():
         base = {"model": spec.model, "trial": spec.trial, "n": inst.n, "M": inst.memory,
                 "policy": name, "opt": best, "lower_bound": lb, "proven": proven,
+                "search": searched,
                 "solve_seconds": round(solve_seconds, 3),
                 "search_seconds": round(search_seconds, 3)}
         if tl is None:
@@ -249,6 +256,35 @@ def run_trials(specs: Iterable[TrialSpec], executor: cf.Executor | None = None, 
     rows = [r for chunk in out for r in chunk]
     pol_rank = {p: k for k, p in enumerate(POLICIES)}
     return sorted(rows, key=lambda r: (order[r["model"]], r["trial"], pol_rank[r["policy"]]))
+
+
+def schedule_shape(schedule) -> dict:
+    """Figures that describe how a schedule packs memory (used to compare MC-SF with better ones).
+
+    ``makespan``; ``utilization``, the mean memory in use over rounds ``1 .. makespan``
+    divided by ``M``; ``concurrency``, the mean number of requests running per round;
+    ``rank_corr``, Spearman's correlation between completion round and output length (1 means
+    requests finish exactly in shortest-first order).
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, Schedule
+    >>> inst = Instance.from_arrays([0, 0], [1, 1], [2, 3], memory=10)
+    >>> shape = schedule_shape(Schedule.from_starts(inst, [0, 0]))
+    >>> shape["makespan"], round(shape["utilization"], 3), shape["concurrency"], shape["rank_corr"]
+    (3, 0.467, 1.6667, 1.0)
+
+    (Memory 2+2, 3+3, 4 in rounds 1-3: mean 14/3 of M = 10; 5 tokens in 3 rounds.)
+    """
+    inst = schedule.instance
+    T = int(schedule.makespan)
+    prof = schedule.memory_profile()[1:T + 1]
+    comp = np.array([r.completion for r in schedule.records])
+    tokens = float(sum(r.completion - r.start for r in schedule.records))
+    corr = (float(stats.spearmanr(comp, inst.output).statistic)
+            if inst.n > 1 and np.ptp(comp) and np.ptp(inst.output) else math.nan)
+    return {"makespan": T, "utilization": float(prof.mean()) / inst.memory if T else 0.0,
+            "concurrency": round(tokens / T, 4) if T else 0.0, "rank_corr": round(corr, 4)}
 
 
 # --------------------------------------------------------------------------- summaries
@@ -427,19 +463,22 @@ def _check(model, trials, seed, executor, time_limit, progress, search_evals, si
 
 
 def check_synthetic_model1(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
-                           time_limit: float | None = 2.0, progress: bool = False,
+                           time_limit: float | None = 0.0, progress: bool = False,
                            search_evals: int = 20_000, **size) -> ClaimCheck:
     """Claim ``clm_synthetic_model1``: model 1, MC-SF/OPT mean 1.005, worst 1.074, 114/200 optimal.
 
     ``holds`` is true iff :func:`verdict` says ``"holds"``; ``details`` carries the verdict, the
-    tidy rows, the summary and the side-by-side comparison.  Pass ``n``/``memory`` to shrink the
-    instances (then the claim is not tested at the paper's size: the summary says so).
+    tidy rows, the summary and the side-by-side comparison.  By default the instances have the
+    paper's size and the optimum is bracketed by the local search (``search_evals`` orders per
+    trial) and the area bound; pass ``n``/``memory`` to shrink the instances and a positive
+    ``time_limit`` to prove optima with the exact program (then the claim is not tested at the
+    paper's size: the summary says so).
 
     Examples
     --------
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> with ThreadPoolExecutor(1) as ex:
-    ...     rep = check_synthetic_model1(3, executor=ex, n=5, memory=12)
+    ...     rep = check_synthetic_model1(3, executor=ex, time_limit=30, n=5, memory=12)
     >>> rep.details["verdict"] in ("holds", "fails", "inconclusive"), rep.worst["ratio"] >= 1
     (True, True)
     """
@@ -447,7 +486,7 @@ def check_synthetic_model1(trials: int = 200, seed: int = 0, *, executor: cf.Exe
 
 
 def check_synthetic_model2(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
-                           time_limit: float | None = 2.0, progress: bool = False,
+                           time_limit: float | None = 0.0, progress: bool = False,
                            search_evals: int = 20_000, **size) -> ClaimCheck:
     """Claim ``clm_synthetic_model2``: model 2, MC-SF/OPT mean 1.047, worst 1.227.
 
@@ -457,7 +496,7 @@ def check_synthetic_model2(trials: int = 200, seed: int = 0, *, executor: cf.Exe
     --------
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> with ThreadPoolExecutor(1) as ex:
-    ...     rep = check_synthetic_model2(3, executor=ex, horizon=4, memory=12)
+    ...     rep = check_synthetic_model2(3, executor=ex, time_limit=30, horizon=4, memory=12)
     >>> rep.claim, rep.worst["ratio"] >= 1
     ('clm_synthetic_model2', True)
     """
