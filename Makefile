@@ -16,10 +16,11 @@ setup: $(STAMP)
 
 ## Build the whole book (executing every notebook; strict: any warning or cell error fails).
 book: setup
-	@# cached notebook outputs are only valid for the package code they ran with
+	@# cached notebook outputs (and Sphinx's doctrees holding them) are only valid for the
+	@# package code they ran with: any change under kvtheory/ re-executes every chapter
 	@if [ ! -f _build/.jupyter_cache/kvtheory.stamp ] || \
 	    [ -n "$$(find kvtheory -name '*.py' -newer _build/.jupyter_cache/kvtheory.stamp)" ]; then \
-	    rm -rf _build/.jupyter_cache; fi
+	    rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 	touch _build/.jupyter_cache/kvtheory.stamp
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
