@@ -113,6 +113,10 @@ def _arrays(instance: Instance):
     s = np.ascontiguousarray(instance.prompt, dtype=np.int64)
     o = np.ascontiguousarray(instance.output, dtype=np.int64)
     H = int(a.max()) + int(o.sum()) + 1 if instance.n else 1
+    # the compiled kernels do no bounds checks: they rely on every request fitting alone
+    # (s + o <= M, enforced by Instance), so no start is later than max(a) + sum(o) - o_i
+    if instance.n and int((s + o).max()) > instance.memory:
+        raise ValueError("every request must fit alone: s_i + o_i <= M")
     return a, s, o, H
 
 
@@ -172,7 +176,9 @@ class SearchResult:
     evaluations : int
         Orders decoded.
     improvements : int
-        Strict improvements accepted.
+        Strict improvements accepted by the search, counted from the schedule of the starting
+        order (which may be worse than ``start`` itself), so ``improvements > 0`` does not imply
+        ``improved``.
     seconds : float
         Wall-clock time.
     """
