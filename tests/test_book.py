@@ -34,3 +34,13 @@ def test_book_builds_strictly(tmp_path):
     page = (html / "book" / "mcsf.html").read_text()
     assert "mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
     shutil.rmtree(tmp_path / "out")
+
+
+def test_sources_have_no_control_characters():
+    """A stray escape (e.g. ``\\a`` from ``\\approx`` in a Python string) silently breaks math."""
+    bad = []
+    for path in sorted([*ROOT.glob("book/*.md"), ROOT / "README.md", *ROOT.glob("kvtheory/*.py")]):
+        for k, line in enumerate(path.read_text().splitlines(), 1):
+            if any(ord(c) < 32 and c not in "\t" for c in line):
+                bad.append(f"{path.relative_to(ROOT)}:{k}")
+    assert not bad, bad
