@@ -198,6 +198,11 @@ class Instance:
         """Predicted output lengths (equal to ``output`` when no predictions were given)."""
         return self._column("predicted")
 
+    @cached_property
+    def volume(self) -> np.ndarray:
+        """Memory-time area ``s*o + o(o+1)/2`` of each request (:attr:`Request.volume`)."""
+        return self._column("volume")
+
     @property
     def has_predictions(self) -> bool:
         """Whether the requests carry explicit predictions."""

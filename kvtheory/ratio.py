@@ -89,8 +89,7 @@ def lemma_terms(instance: Instance) -> dict:
     >>> lemma_terms(inst)          # vol_1 = 2, vol_2 = 5: A = 2*(2*2) + 1*(4 + 5)
     {'A': 17, 'B': 4, 'M': 8}
     """
-    o = instance.output
-    vol = instance.prompt * o + o * (o + 1) // 2
+    o, vol = instance.output, instance.volume
     # cumulative volume of all requests with output <= o_i, for each i
     order = np.argsort(o, kind="stable")
     so, sv = o[order], vol[order]
@@ -148,7 +147,7 @@ def group_spans(schedule: Schedule) -> list[dict]:
     o = inst.output
     starts = np.array([r.first_start for r in schedule.records], dtype=np.int64)
     comps = np.array([r.completion for r in schedule.records], dtype=np.int64)
-    vol = inst.prompt * o + o * (o + 1) // 2
+    vol = inst.volume
     level = np.floor(np.log2(o)).astype(np.int64)
     rows = []
     for l in np.unique(level):

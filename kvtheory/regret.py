@@ -39,6 +39,7 @@ from .checks import ClaimCheck
 from .instance import Instance
 from .optimal import solve_optimal
 from .policies import admit_future_feasible, make_policy, mc_sf
+from .ratio import volume
 from .simulator import Decision, State, simulate
 
 __all__ = ["ArrivalModel", "sample_instance", "fluid_benchmark", "fluid_guided",
@@ -108,13 +109,13 @@ class ArrivalModel:
                 process: str = "poisson") -> "ArrivalModel":
         """The model whose fluid load ``rate * sum p vol / M`` equals ``load``."""
         load = as_fraction(load, name="load", low=0.0, high=math.inf, low_open=True)
-        mean_vol = sum(p * (s * o + o * (o + 1) / 2) for s, o, p in types)
+        mean_vol = sum(p * volume(s, o) for s, o, p in types)
         return cls(load * memory / mean_vol, types, memory, process)
 
     @property
     def volumes(self) -> tuple[int, ...]:
         """Memory-time area ``vol_k = s_k o_k + o_k (o_k + 1) / 2`` of each type."""
-        return tuple(s * o + o * (o + 1) // 2 for s, o, _ in self.types)
+        return tuple(volume(s, o) for s, o, _ in self.types)
 
     @property
     def load(self) -> float:

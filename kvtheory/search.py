@@ -302,8 +302,7 @@ def volume_lower_bound(instance: Instance) -> int:
     if instance.n == 0:
         return 0
     a = instance.arrival.astype(float)
-    s, o = instance.prompt.astype(float), instance.output.astype(float)
-    work = s * o + o * (o + 1) / 2
+    work = instance.volume.astype(float)
     M = float(instance.memory)
     order = np.argsort(a, kind="stable")
     t, k, total = 0.0, 0, 0.0
