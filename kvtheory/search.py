@@ -74,12 +74,15 @@ def _decode(order, a, s, o, M, use, starts, keep=0):  # pragma: no cover - compi
 
 @numba.njit(cache=True)
 def _search(order, a, s, o, M, H, kinds, first, second):  # pragma: no cover - compiled
-    """First-improvement local search (sideways moves accepted) over swap/insert moves."""
+    """First-improvement local search (sideways moves accepted) over swap/insert moves.
+
+    ``order`` is updated in place; returns the final cost (never above the initial one), the
+    starts of the final order's schedule and the number of strict improvements.
+    """
     n = order.size
     use = np.zeros(H + 2, dtype=np.int64)
     cur_starts = np.empty(n, dtype=np.int64)
     cur = _decode(order, a, s, o, M, use, cur_starts, 0)
-    best_starts = cur_starts.copy()
     starts = cur_starts.copy()
     new = order.copy()
     improvements = 0
@@ -101,11 +104,10 @@ def _search(order, a, s, o, M, H, kinds, first, second):  # pragma: no cover - c
         if c <= cur:
             if c < cur:
                 improvements += 1
-                best_starts[:] = starts
             cur = c
             order[:] = new
             cur_starts[:] = starts
-    return cur, best_starts, improvements
+    return cur, cur_starts, improvements
 
 
 def _arrays(instance: Instance):
@@ -267,8 +269,8 @@ def improve_schedule(instance: Instance, rng: np.random.Generator, *, start: Sch
         cost, starts, imp = _search(order, a, s, o, instance.memory, H, kinds, first, second)
         done += k
         improvements += int(imp)
-        if imp and cost < best:
-            best, best_starts = int(cost), starts.copy()
+        if cost < best:
+            best, best_starts = int(cost), starts
     if best_starts is None:
         sched = start
     else:
