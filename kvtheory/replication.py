@@ -300,18 +300,19 @@ def _mean_ci(values: np.ndarray, confidence: float, n_resamples: int, seed: int)
     if values.size < 3 or np.ptp(values) == 0:
         m = float(values.mean())
         return (m, m)
-    try:
-        res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
-                              n_resamples=n_resamples, rng=np.random.default_rng(seed))
-    except TypeError:                                  # scipy < 1.15
-        res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
-                              n_resamples=n_resamples, random_state=np.random.default_rng(seed))
-    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+    def interval(method):
+        kw = dict(confidence_level=confidence, n_resamples=n_resamples, method=method)
+        try:
+            res = stats.bootstrap((values,), np.mean, rng=np.random.default_rng(seed), **kw)
+        except TypeError:                              # scipy < 1.15 calls it random_state
+            res = stats.bootstrap((values,), np.mean, random_state=np.random.default_rng(seed),
+                                  **kw)
+        return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+    lo, hi = interval("BCa")
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        res = stats.bootstrap((values,), np.mean, confidence_level=confidence,
-                              n_resamples=n_resamples, method="percentile",
-                              rng=np.random.default_rng(seed))
-        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        lo, hi = interval("percentile")
     return (lo, hi)
 
 
