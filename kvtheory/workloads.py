@@ -20,10 +20,19 @@ LMSYS_STATS = {"prompt_mean": 40.62, "prompt_median": 11.0,
                "output_mean": 85.32, "output_median": 45.0}
 
 
-def _memory_and_sizes(rng, n, memory, memory_range, prompt_range):
+def _as_flag(value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"shared_prompt must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _memory_and_sizes(rng, n, memory, memory_range, prompt_range, shared_prompt=False):
     M = (int(rng.integers(memory_range[0], memory_range[1] + 1)) if memory is None
          else as_int(memory, name="memory", minimum=2))
-    s = rng.integers(prompt_range[0], prompt_range[1] + 1, size=n)
+    if shared_prompt:                                   # one s for the whole instance
+        s = np.full(n, int(rng.integers(prompt_range[0], prompt_range[1] + 1)), dtype=np.int64)
+    else:
+        s = rng.integers(prompt_range[0], prompt_range[1] + 1, size=n)
     if (s >= M).any():
         raise ValueError(f"prompt sizes up to {prompt_range[1]} leave no room for output in M={M}")
     o = rng.integers(1, M - s + 1)                      # o_i uniform on [1, M - s_i]
@@ -31,11 +40,15 @@ def _memory_and_sizes(rng, n, memory, memory_range, prompt_range):
 
 
 def paper_model1(rng: np.random.Generator, *, n: int | None = None, memory: int | None = None,
-                 memory_range=(30, 50), n_range=(40, 60), prompt_range=(1, 5)) -> Instance:
+                 memory_range=(30, 50), n_range=(40, 60), prompt_range=(1, 5),
+                 shared_prompt: bool = False) -> Instance:
     """Arrival model 1 of the paper's synthetic study: every request arrives at round 0.
 
     ``M ~ U{30..50}``, ``n ~ U{40..60}``, ``s_i ~ U{1..5}``, ``o_i ~ U{1..M - s_i}``
-    (DIGEST section 6, second-hand).  Pass ``n`` or ``memory`` to fix them.
+    (DIGEST section 6, second-hand).  Pass ``n`` or ``memory`` to fix them.  With
+    ``shared_prompt=True`` one ``s ~ U{1..5}`` is drawn for the whole instance (the reading of
+    the paper's published code, whose program takes a single prompt size); the default draws
+    one per request, and its random stream is unchanged by the keyword.
 
     Examples
     --------
@@ -45,21 +58,25 @@ def paper_model1(rng: np.random.Generator, *, n: int | None = None, memory: int 
     True
     >>> paper_model1(np.random.default_rng(1), n=3, memory=8).n
     3
+    >>> len(set(paper_model1(np.random.default_rng(1), shared_prompt=True).prompt.tolist()))
+    1
     """
     rng = check_generator(rng)
     n = int(rng.integers(n_range[0], n_range[1] + 1)) if n is None else as_int(n, name="n", minimum=0)
-    M, s, o = _memory_and_sizes(rng, n, memory, memory_range, prompt_range)
+    M, s, o = _memory_and_sizes(rng, n, memory, memory_range, prompt_range,
+                                _as_flag(shared_prompt))
     return Instance.from_arrays(np.zeros(n, dtype=np.int64), s, o, M, name="paper model 1")
 
 
 def paper_model2(rng: np.random.Generator, *, rate: float | None = None,
                  horizon: int | None = None, memory: int | None = None,
                  memory_range=(30, 50), rate_range=(0.5, 1.5), horizon_range=(40, 60),
-                 prompt_range=(1, 5)) -> Instance:
+                 prompt_range=(1, 5), shared_prompt: bool = False) -> Instance:
     """Arrival model 2: Poisson arrivals per round over a horizon (paper's synthetic study).
 
     ``rate ~ U[0.5, 1.5]`` requests per round, horizon ``~ U{40..60}`` rounds, the number of
-    arrivals in each round ``t < horizon`` is Poisson(rate); sizes as in :func:`paper_model1`.
+    arrivals in each round ``t < horizon`` is Poisson(rate); sizes as in :func:`paper_model1`
+    (``shared_prompt`` likewise).
 
     Examples
     --------
@@ -75,7 +92,8 @@ def paper_model2(rng: np.random.Generator, *, rate: float | None = None,
                else as_int(horizon, name="horizon", minimum=1))
     counts = rng.poisson(rate, size=horizon)
     arrival = np.repeat(np.arange(horizon), counts)
-    M, s, o = _memory_and_sizes(rng, arrival.size, memory, memory_range, prompt_range)
+    M, s, o = _memory_and_sizes(rng, arrival.size, memory, memory_range, prompt_range,
+                                _as_flag(shared_prompt))
     return Instance.from_arrays(arrival, s, o, M, name="paper model 2")
 
 
