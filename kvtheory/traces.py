@@ -1,101 +1,370 @@
-"""Request traces from files: the project's CSV format and the Azure LLM inference trace.
+"""Request traces from files: the project's CSV formats, the Azure trace and Splitwise/Vidur's.
 
-* :func:`load_instance_csv` reads ``arrival,prompt,output[,prediction]`` (integers, arrival in
-  rounds) into an :class:`~kvtheory.Instance`.
-* :func:`load_azure_trace` reads the Azure LLM inference trace format (``TIMESTAMP``,
-  ``ContextTokens``, ``GeneratedTokens``; Patel et al., *Splitwise*, 2024,
-  https://github.com/Azure/AzurePublicDataset) into a :class:`Trace` of arrival times in
-  seconds, which :meth:`Trace.to_instance` maps to rounds.
+:func:`load_trace` recognises a file by its header and returns a :class:`Trace`:
 
-Every malformed row raises a ``ValueError`` naming the file, the line number and the problem.
-Only the standard :mod:`csv` module and numpy are used.
+========================================================  ================================
+header                                                    format
+========================================================  ================================
+``arrival,prompt,output[,prediction]``                    project CSV, arrival in rounds
+``arrival_time,prompt,output[,prediction]``               project CSV, arrival in seconds
+``TIMESTAMP,ContextTokens,GeneratedTokens``               Azure LLM inference trace
+``arrived_at,num_prefill_tokens,num_decode_tokens``       Splitwise/Vidur processed trace
+========================================================  ================================
+
+The Azure trace is that of Patel et al., *Splitwise* (ISCA 2024),
+https://github.com/Azure/AzurePublicDataset; the processed format (arrival in seconds) is the
+one Microsoft's Vidur simulator reads.  :func:`load_instance_csv` reads the rounds format
+straight into an :class:`~kvtheory.Instance`.
+
+Files are read with pandas; every malformed cell raises a ``ValueError`` naming the file, the
+line number and the column.  Line numbers assume no quoted field spans two lines.
 """
 
 from __future__ import annotations
 
-import csv
+import io
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from ._validation import as_int, check_fits
 from .instance import Instance
 
-__all__ = ["load_instance_csv", "Trace", "load_azure_trace", "parse_timestamp",
-           "save_trace_csv", "load_trace_csv"]
+__all__ = ["Trace", "HEADERS", "load_trace", "load_instance_csv", "load_trace_csv",
+           "load_azure_trace", "load_splitwise_trace", "parse_timestamp", "save_trace_csv"]
 
-_INSTANCE_REQUIRED = ("arrival", "prompt", "output")
-_INSTANCE_OPTIONAL = ("prediction",)
-_INSTANCE_MINIMUM = {"arrival": 0, "prompt": 1, "output": 1, "prediction": 1}
-_AZURE_COLUMNS = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
+#: Accepted headers by format (``[...]`` marks an optional column).
+HEADERS = {
+    "rounds": "arrival,prompt,output[,prediction]",
+    "seconds": "arrival_time,prompt,output[,prediction]",
+    "azure": "TIMESTAMP,ContextTokens,GeneratedTokens",
+    "splitwise": "arrived_at,num_prefill_tokens,num_decode_tokens",
+}
+_TS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
+                 r"\s*(Z|[+-]\d{2}:?\d{2})?")
+_TS_HELP = "expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]"
 
 
-# ===================================================================== shared parsing helpers
-def _rows(path: Path, expected: str):
-    """Yield ``(line_number, header, fields)`` of a CSV file; validate header and row widths.
+# ===================================================================== reading
+@dataclass(frozen=True)
+class _Table:
+    """Stripped string cells of a CSV, named by its header, with the file line of each row."""
 
-    The header row yields once with ``fields = None``.  Blank lines are skipped.
-    """
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = None
-        for fields in reader:
-            line = reader.line_num
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            if header is None:
-                header = [f.strip() for f in fields]
-                yield line, header, None
-                continue
-            if len(fields) != len(header):
-                raise ValueError(f"{path} line {line}: expected {len(header)} fields "
-                                 f"({','.join(header)}), found {len(fields)}")
-            yield line, header, [f.strip() for f in fields]
-    if header is None:
+    path: Path
+    cells: pd.DataFrame
+    lines: np.ndarray
+
+    def fail(self, row: int, message: str):
+        raise ValueError(f"{self.path} line {int(self.lines[row])}: {message}")
+
+    def numbers(self, column: str, *, integer: bool, minimum: int = 0) -> np.ndarray:
+        """Column as int64 (``integer``) or float; the first bad cell raises naming its line."""
+        text = self.cells[column]
+        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(num) & ((num == np.floor(num)) if integer else (num >= 0))
+        if not ok.all():
+            i = int(np.argmin(ok))
+            self.fail(i, f"column {column!r} must be " + ("an integer" if integer else
+                      "a finite number >= 0") + f", got {text.iloc[i]!r}")
+        if not integer:
+            return text.astype(float).to_numpy()
+        values = num.astype(np.int64)
+        if (values < minimum).any():
+            i = int(np.argmax(values < minimum))
+            self.fail(i, f"column {column!r} must be >= {minimum}, got {values[i]} "
+                         f"({'negative' if values[i] < 0 else 'too small'})")
+        return values
+
+
+def _header(path: Path, expected: str) -> tuple[str, list[str], np.ndarray]:
+    """File text, stripped header cells and the numbers of the non-blank lines."""
+    text = path.read_text(encoding="utf-8")
+    lines = np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
+    if lines.size == 0:
         raise ValueError(f"{path} is empty: expected a header line {expected}")
+    first = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str,
+                        keep_default_na=False)
+    return text, [c.strip() for c in first.iloc[0]], lines
 
 
-def _parse_int(text: str, *, path, line: int, column: str, minimum: int) -> int:
-    """Parse a decimal integer cell (``'12'``, also ``'12.0'``) with a bound."""
-    try:
-        value = int(text)
-    except ValueError:
-        try:
-            f = float(text)
-        except ValueError:
-            f = math.nan
-        if not (math.isfinite(f) and f == int(f)):
-            raise ValueError(f"{path} line {line}: column {column!r} must be an integer, "
-                             f"got {text!r}") from None
-        value = int(f)
-    if value < minimum:
-        what = "negative" if value < 0 else "too small"
-        raise ValueError(f"{path} line {line}: column {column!r} must be >= {minimum}, got "
-                         f"{value} ({what})")
-    return value
-
-
-def _check_header(header, required, optional, path, line, expected):
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise ValueError(f"{path} line {line}: missing column(s) {', '.join(missing)}; "
-                         f"expected header {expected}, found {','.join(header)}")
-    unknown = [c for c in header if c not in required and c not in optional]
-    if unknown:
-        raise ValueError(f"{path} line {line}: unknown column(s) {', '.join(unknown)}; "
-                         f"expected header {expected}, found {','.join(header)}")
+def _read(path, expected: str, required: Sequence[str], optional: Sequence[str] = ()) -> _Table:
+    """Read a CSV of string cells; check the header, the row widths and that rows exist."""
+    path = Path(path)
+    text, header, lines = _header(path, expected)
+    where = f"{path} line {lines[0]}"
+    found = f"expected header {expected}, found {','.join(header)}"
+    for problem, cols in (("missing", [c for c in required if c not in header]),
+                          ("unknown", [c for c in header if c not in (*required, *optional)])):
+        if cols:
+            raise ValueError(f"{where}: {problem} column(s) {', '.join(cols)}; {found}")
     dup = sorted({c for c in header if header.count(c) > 1})
     if dup:
-        raise ValueError(f"{path} line {line}: duplicate column(s) {', '.join(dup)}")
+        raise ValueError(f"{where}: duplicate column(s) {', '.join(dup)}")
+    width = f"expected {len(header)} fields ({','.join(header)})"
+    try:
+        raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]), names=header,
+                          dtype=str,
+                          keep_default_na=False, index_col=False)
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
+        if m is None:
+            raise ValueError(f"{path}: {str(exc).strip()}") from None
+        raise ValueError(f"{path} line {m[1]}: {width}, found {m[2]}") from None
+    except pd.errors.EmptyDataError:
+        raw = pd.DataFrame(columns=header, dtype=str)
+    if len(raw) != lines.size - 1:
+        raise ValueError(f"{path}: a quoted field spans several lines; expected one request "
+                         f"per line")
+    cells = raw.apply(lambda col: col.str.strip())
+    filled = (cells != "").to_numpy()
+    keep = filled.any(axis=1)                        # rows of empty cells count as blank
+    table = _Table(path, cells[keep].reset_index(drop=True), lines[1:][keep])
+    filled = filled[keep]
+    if not filled.any():
+        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
+    short = ~filled[:, -1]
+    if short.any():
+        i = int(np.argmax(short))
+        n = int(np.flatnonzero(filled[i])[-1]) + 1
+        table.fail(i, f"{width}, found {n} non-empty")
+    return table
 
 
-# ===================================================================== project CSV
+# ===================================================================== the Trace
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Requests with sorted arrival times, prompt and output token counts.
+
+    Examples
+    --------
+    >>> tr = Trace([0.0, 0.4, 1.5], [10, 20, 30], [5, 6, 7])
+    >>> tr.n, tr.duration
+    (3, 1.5)
+    >>> tr.to_instance(memory=100, round_seconds=0.5).arrival.tolist()
+    [0, 0, 3]
+    >>> Trace([1.0, 0.0], [1, 1], [1, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: arrival_time must be sorted (non-decreasing); first decrease at index 1: 0.0 < 1.0
+
+    Attributes
+    ----------
+    arrival_time : numpy.ndarray of float
+        Arrival times in ``unit``; a loaded trace in seconds starts at 0.
+    prompt, output : numpy.ndarray of int
+        Prompt (context) and output (generated) tokens, >= 0.
+    name : str
+    prediction : numpy.ndarray of int or None
+        Predicted output lengths shown to a scheduler (``None``: exact).
+    unit : {"s", "round"}
+        ``"s"``: seconds; ``"round"``: whole rounds of the round model (the project CSV with
+        an ``arrival`` column).
+    """
+
+    arrival_time: np.ndarray
+    prompt: np.ndarray
+    output: np.ndarray
+    name: str = ""
+    prediction: np.ndarray | None = None
+    unit: str = "s"
+
+    def __post_init__(self):
+        if self.unit not in ("s", "round"):
+            raise ValueError(f"unit must be 's' or 'round', got {self.unit!r}")
+        t = np.array(self.arrival_time, dtype=float)
+        fields = ("prompt", "output") + (("prediction",) if self.prediction is not None else ())
+        cols = {}
+        for f in fields:
+            raw = np.asarray(getattr(self, f))
+            if raw.size and not (np.issubdtype(raw.dtype, np.integer)
+                                 or np.all(np.mod(raw.astype(float), 1) == 0)):
+                raise ValueError(f"{f} must hold integers, got {raw.dtype} values")
+            cols[f] = raw.astype(np.int64)
+        if not all(a.ndim == 1 for a in (t, *cols.values())):
+            raise ValueError(f"arrival_time, {', '.join(fields)} must be one-dimensional")
+        if len({t.size, *(a.size for a in cols.values())}) > 1:
+            raise ValueError(f"arrival_time, {', '.join(fields[:-1])} and {fields[-1]} must have "
+                             f"equal lengths, got {', '.join(str(a.size) for a in (t, *cols.values()))}")
+        if not np.all(np.isfinite(t)):
+            raise ValueError("arrival_time must be finite")
+        if t.size and t[0] < 0:
+            raise ValueError(f"arrival_time must be >= 0, got {t[0]}")
+        dec = np.flatnonzero(np.diff(t) < 0)
+        if dec.size:
+            i = int(dec[0]) + 1
+            raise ValueError(f"arrival_time must be sorted (non-decreasing); first decrease at "
+                             f"index {i}: {t[i]} < {t[i - 1]}")
+        for f, arr in cols.items():
+            if (arr < 0).any():
+                i = int(np.flatnonzero(arr < 0)[0])
+                raise ValueError(f"{f} must be >= 0, got {int(arr[i])} at index {i}")
+        for arr in (t, *cols.values()):
+            arr.flags.writeable = False
+        object.__setattr__(self, "arrival_time", t)
+        for f, arr in cols.items():
+            object.__setattr__(self, f, arr)
+
+    @property
+    def n(self) -> int:
+        """Number of requests."""
+        return int(self.arrival_time.size)
+
+    @property
+    def duration(self) -> float:
+        """Time from the first to the last arrival (0 for fewer than two requests)."""
+        return float(self.arrival_time[-1] - self.arrival_time[0]) if self.n else 0.0
+
+    def select(self, mask: Sequence[bool]) -> "Trace":
+        """Sub-trace of the requests where ``mask`` is true (times unchanged).
+
+        Examples
+        --------
+        >>> tr = Trace([0.0, 1.0, 2.0], [5, 0, 7], [1, 2, 0])
+        >>> tr.select((tr.prompt > 0) & (tr.output > 0)).n
+        1
+        """
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != (self.n,):
+            raise ValueError(f"mask must have shape ({self.n},), got {m.shape}")
+        pred = None if self.prediction is None else self.prediction[m]
+        return Trace(self.arrival_time[m], self.prompt[m], self.output[m], self.name, pred,
+                     self.unit)
+
+    def to_seconds(self, round_seconds: float) -> "Trace":
+        """The trace of a rounds file in seconds: arrival ``a`` becomes ``a * round_seconds``.
+
+        Examples
+        --------
+        >>> Trace([0, 2], [1, 1], [1, 1], unit="round").to_seconds(0.5).arrival_time.tolist()
+        [0.0, 1.0]
+        """
+        if self.unit != "round":
+            raise ValueError("to_seconds applies to a trace in rounds; this one is in seconds")
+        t = self.arrival_time * _positive(round_seconds)
+        return Trace(t, self.prompt, self.output, self.name, self.prediction, "s")
+
+    def to_instance(self, memory: int, round_seconds: float | None = None, *,
+                    name: str | None = None) -> Instance:
+        """Instance with arrival rounds ``floor(arrival_time / round_seconds)``.
+
+        A trace in rounds keeps its rounds (``round_seconds`` must then be ``None``).  The
+        quotient is rounded to 9 decimals before the floor, so a time that is a whole number
+        of rounds up to floating-point error (``0.3 / 0.1``) lands in that round.
+
+        Examples
+        --------
+        >>> Trace([0.0, 0.3, 0.35], [1, 1, 1], [1, 1, 1]).to_instance(4, 0.1).arrival.tolist()
+        [0, 3, 3]
+        >>> Trace([0.0], [1], [0]).to_instance(4, 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: request 0: output must be >= 1, got 0 (drop such requests first with Trace.select)
+
+        Parameters
+        ----------
+        memory : int
+            KV-cache capacity ``M``.
+        round_seconds : float, optional
+            Length of one round in seconds (> 0); required for a trace in seconds.
+        name : str, optional
+            Default: the trace's name.
+
+        Returns
+        -------
+        Instance
+        """
+        if self.unit == "round":
+            if round_seconds is not None:
+                raise ValueError("round_seconds applies to a trace in seconds; this one is in "
+                                 "rounds")
+            rounds = self.arrival_time.astype(np.int64)
+        else:
+            if round_seconds is None:
+                raise ValueError("round_seconds is required to map a trace in seconds to rounds")
+            q = self.arrival_time / _positive(round_seconds)
+            rounds = np.floor(np.round(q, 9)).astype(np.int64)
+        for f in ("prompt", "output"):
+            bad = np.flatnonzero(getattr(self, f) < 1)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"request {i}: {f} must be >= 1, got {int(getattr(self, f)[i])} "
+                                 f"(drop such requests first with Trace.select)")
+        return Instance.from_arrays(rounds, self.prompt, self.output, memory,
+                                    prediction=self.prediction,
+                                    name=self.name if name is None else name)
+
+
+def _positive(round_seconds) -> float:
+    if isinstance(round_seconds, bool) or not isinstance(round_seconds, (int, float)) \
+            or not math.isfinite(round_seconds) or round_seconds <= 0:
+        raise ValueError(f"round_seconds must be a positive finite number, got "
+                         f"{round_seconds!r}")
+    return float(round_seconds)
+
+
+# ===================================================================== loaders
+def load_trace(path, *, name: str | None = None) -> Trace:
+    """Read any supported trace file, recognised by its header (see :data:`HEADERS`).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "v.csv").write_text("arrived_at,num_prefill_tokens,num_decode_tokens\\n"
+    ...                              "0.0,374,44\\n4.314579,396,109\\n")
+    >>> tr = load_trace(d / "v.csv")
+    >>> tr.arrival_time.tolist(), tr.prompt.tolist(), tr.unit
+    ([0.0, 4.314579], [374, 396], 's')
+    >>> _ = (d / "r.csv").write_text("arrival,prompt,output\\n0,2,3\\n")
+    >>> load_trace(d / "r.csv").unit
+    'round'
+    >>> _ = (d / "x.csv").write_text("time,in,out\\n0,1,1\\n")
+    >>> load_trace(d / "x.csv")
+    Traceback (most recent call last):
+    ...
+    ValueError: .../x.csv line 1: unrecognised header time,in,out; expected one of arrival,prompt,output[,prediction] | arrival_time,prompt,output[,prediction] | TIMESTAMP,ContextTokens,GeneratedTokens | arrived_at,num_prefill_tokens,num_decode_tokens
+
+    Parameters
+    ----------
+    path : str or Path
+    name : str, optional
+        Default: the file name.
+
+    Returns
+    -------
+    Trace
+        ``unit="round"`` for the rounds CSV, seconds from the first request otherwise.
+    """
+    path = Path(path)
+    expected = " | ".join(HEADERS.values())
+    _, header, lines = _header(path, f"(one of) {expected}")
+    for key, loader in (("TIMESTAMP", load_azure_trace), ("arrived_at", load_splitwise_trace),
+                        ("arrival_time", load_trace_csv), ("arrival", _load_rounds)):
+        if key in header:
+            return loader(path, name=name)
+    raise ValueError(f"{path} line {lines[0]}: unrecognised header {','.join(header)}; "
+                     f"expected one of {expected}")
+
+
+def _rounds_table(path) -> tuple[_Table, dict]:
+    t = _read(path, HEADERS["rounds"], ("arrival", "prompt", "output"), ("prediction",))
+    minimum = {"arrival": 0, "prompt": 1, "output": 1, "prediction": 1}
+    return t, {c: t.numbers(c, integer=True, minimum=minimum[c]) for c in t.cells.columns}
+
+
+def _load_rounds(path, *, name: str | None = None) -> Trace:
+    t, cols = _rounds_table(path)
+    order = np.argsort(cols["arrival"], kind="stable")
+    return Trace(cols["arrival"][order], cols["prompt"][order], cols["output"][order],
+                 t.path.name if name is None else name,
+                 None if "prediction" not in cols else cols["prediction"][order], "round")
+
+
 def load_instance_csv(path, memory: int, *, name: str | None = None) -> Instance:
     """Read a project trace CSV ``arrival,prompt,output[,prediction]`` into an Instance.
 
@@ -136,208 +405,80 @@ def load_instance_csv(path, memory: int, *, name: str | None = None) -> Instance
         out-of-range value, no data rows, or a request that can never fit in ``memory`` (the
         message names the line).
     """
-    path = Path(path)
-    expected = "arrival,prompt,output[,prediction]"
-    cols: dict[str, list[int]] = {}
-    lines: list[int] = []
-    for line, header, fields in _rows(path, expected):
-        if fields is None:
-            _check_header(header, _INSTANCE_REQUIRED, _INSTANCE_OPTIONAL, path, line, expected)
-            cols = {c: [] for c in header}
-            continue
-        for c, text in zip(header, fields):
-            cols[c].append(_parse_int(text, path=path, line=line, column=c,
-                                      minimum=_INSTANCE_MINIMUM[c]))
-        lines.append(line)
-    if not lines:
-        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
-    pred = cols.get("prediction")
+    t, cols = _rounds_table(path)
     M = as_int(memory, name="memory M", minimum=1)
-    for i, line in enumerate(lines):
+    s, o, pred = cols["prompt"], cols["output"], cols.get("prediction")
+    worst = np.maximum(o, o if pred is None else pred)
+    bad = np.flatnonzero(s + worst > M)
+    if bad.size:
+        i = int(bad[0])
         try:
-            check_fits(i, cols["prompt"][i], cols["output"][i],
-                       None if pred is None else pred[i], M)
+            check_fits(i, int(s[i]), int(o[i]), None if pred is None else int(pred[i]), M)
         except ValueError as exc:
-            raise ValueError(f"{path} line {line}: {exc}") from None
-    return Instance.from_arrays(cols["arrival"], cols["prompt"], cols["output"], M,
-                                prediction=pred, name=path.name if name is None else name)
+            t.fail(i, str(exc))
+    return Instance.from_arrays(cols["arrival"], s, o, M, prediction=pred,
+                                name=t.path.name if name is None else name)
 
 
-# ===================================================================== Azure trace
-_TS = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
-                 r"\s*(Z|[+-]\d{2}:?\d{2})?$")
+def load_trace_csv(path, *, name: str | None = None) -> Trace:
+    """Read a timed trace ``arrival_time,prompt,output[,prediction]`` (seconds, tokens).
 
-
-def parse_timestamp(text: str) -> int:
-    """Nanoseconds since the Unix epoch of an ISO-like timestamp (naive means UTC).
-
-    Accepts ``YYYY-MM-DD HH:MM:SS[.fffffffff][Z|+HH:MM]`` (``T`` or a space between date and
-    time, up to 9 fractional digits, as in the Azure traces).
+    The format for real request logs (for example an LMSYS-Chat-1M sample with token counts and
+    arrival times) to be run in continuous time by :func:`kvtheory.simulate_timed` or
+    ``python -m kvtheory.a100 --trace FILE``.  Rows must be sorted by time (a trace is a log);
+    columns may come in any order.
 
     Examples
     --------
-    >>> parse_timestamp("2023-11-16 18:15:46.6805900") - parse_timestamp("2023-11-16 18:15:46")
-    680590000
-    >>> parse_timestamp("2024-05-10 00:00:00+00:00") == parse_timestamp("2024-05-10T02:00:00+02:00")
-    True
-    >>> parse_timestamp("16/11/2023 18:15")
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.csv").write_text("arrival_time,prompt,output\\n0,11,45\\n0.02,40,85\\n")
+    >>> tr = load_trace_csv(d / "t.csv")
+    >>> tr.n, tr.arrival_time.tolist(), tr.name
+    (2, [0.0, 0.02], 't.csv')
+    >>> _ = (d / "bad.csv").write_text("arrival_time,prompt,output\\n0,11,45\\nsoon,1,1\\n")
+    >>> load_trace_csv(d / "bad.csv")
     Traceback (most recent call last):
     ...
-    ValueError: unparsable timestamp '16/11/2023 18:15': expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]
+    ValueError: .../bad.csv line 3: column 'arrival_time' must be a finite number >= 0, got 'soon'
 
     Returns
     -------
-    int
+    Trace
+        Unsorted times raise the :class:`Trace` error naming the first decrease.
     """
-    m = _TS.match(text.strip())
-    err = (f"unparsable timestamp {text!r}: expected "
-           f"YYYY-MM-DD HH:MM:SS[.fraction][timezone]")
-    if m is None:
-        raise ValueError(err)
-    date, clock, frac, tz = m.groups()
-    iso = f"{date}T{clock}"
-    if tz and tz != "Z":
-        iso += tz if ":" in tz else f"{tz[:3]}:{tz[3:]}"
-    try:
-        dt = datetime.fromisoformat(iso)
-    except ValueError:
-        raise ValueError(err) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    whole = int((dt - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds())
-    return whole * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+    t = _read(path, HEADERS["seconds"], ("arrival_time", "prompt", "output"), ("prediction",))
+    pred = t.numbers("prediction", integer=True) if "prediction" in t.cells else None
+    return Trace(t.numbers("arrival_time", integer=False), t.numbers("prompt", integer=True),
+                 t.numbers("output", integer=True), t.path.name if name is None else name, pred)
 
 
-@dataclass(frozen=True, eq=False)
-class Trace:
-    """Requests with arrival times in seconds (sorted), prompt and output token counts.
+def load_splitwise_trace(path, *, name: str | None = None) -> Trace:
+    """Read a Splitwise/Vidur processed trace ``arrived_at,num_prefill_tokens,num_decode_tokens``.
+
+    ``arrived_at`` is in seconds; rows are sorted by time (stably) and shifted so the first
+    request arrives at 0.  Token counts must be non-negative integers.
 
     Examples
     --------
-    >>> tr = Trace([0.0, 0.4, 1.5], [10, 20, 30], [5, 6, 7])
-    >>> tr.n, tr.duration
-    (3, 1.5)
-    >>> tr.to_instance(memory=100, round_seconds=0.5).arrival.tolist()
-    [0, 0, 3]
-    >>> Trace([1.0, 0.0], [1, 1], [1, 1])
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "v.csv").write_text("arrived_at,num_prefill_tokens,num_decode_tokens\\n"
+    ...                              "10.5,374,44\\n10.0,396,x\\n")
+    >>> load_splitwise_trace(d / "v.csv")
     Traceback (most recent call last):
     ...
-    ValueError: arrival_time must be sorted (non-decreasing); first decrease at index 1: 0.0 < 1.0
-
-    Attributes
-    ----------
-    arrival_time : numpy.ndarray of float
-        Seconds since the first request (so ``arrival_time[0] == 0`` for a loaded trace).
-    prompt, output : numpy.ndarray of int
-        Prompt (context) and output (generated) tokens, >= 0.
-    name : str
+    ValueError: .../v.csv line 3: column 'num_decode_tokens' must be an integer, got 'x'
     """
+    cols = HEADERS["splitwise"].split(",")
+    t = _read(path, HEADERS["splitwise"], cols)
+    return _relative(t.numbers(cols[0], integer=False), t.numbers(cols[1], integer=True),
+                     t.numbers(cols[2], integer=True), t.path.name if name is None else name)
 
-    arrival_time: np.ndarray
-    prompt: np.ndarray
-    output: np.ndarray
-    name: str = ""
 
-    def __post_init__(self):
-        t = np.array(self.arrival_time, dtype=float)
-        cols = {}
-        for f in ("prompt", "output"):
-            raw = np.asarray(getattr(self, f))
-            if raw.size and not (np.issubdtype(raw.dtype, np.integer)
-                                 or np.all(np.mod(raw.astype(float), 1) == 0)):
-                raise ValueError(f"{f} must hold integers, got {raw.dtype} values")
-            cols[f] = raw.astype(np.int64)
-        if not (t.ndim == cols["prompt"].ndim == cols["output"].ndim == 1):
-            raise ValueError("arrival_time, prompt and output must be one-dimensional")
-        if not t.size == cols["prompt"].size == cols["output"].size:
-            raise ValueError(f"arrival_time, prompt and output must have equal lengths, got "
-                             f"{t.size}, {cols['prompt'].size}, {cols['output'].size}")
-        if not np.all(np.isfinite(t)):
-            raise ValueError("arrival_time must be finite")
-        if t.size and t[0] < 0:
-            raise ValueError(f"arrival_time must be >= 0, got {t[0]}")
-        dec = np.flatnonzero(np.diff(t) < 0)
-        if dec.size:
-            i = int(dec[0]) + 1
-            raise ValueError(f"arrival_time must be sorted (non-decreasing); first decrease at "
-                             f"index {i}: {t[i]} < {t[i - 1]}")
-        for f, arr in cols.items():
-            if (arr < 0).any():
-                i = int(np.flatnonzero(arr < 0)[0])
-                raise ValueError(f"{f} must be >= 0, got {int(arr[i])} at index {i}")
-        for arr in (t, cols["prompt"], cols["output"]):
-            arr.flags.writeable = False
-        object.__setattr__(self, "arrival_time", t)
-        object.__setattr__(self, "prompt", cols["prompt"])
-        object.__setattr__(self, "output", cols["output"])
-
-    @property
-    def n(self) -> int:
-        """Number of requests."""
-        return int(self.arrival_time.size)
-
-    @property
-    def duration(self) -> float:
-        """Seconds from the first to the last arrival (0 for fewer than two requests)."""
-        return float(self.arrival_time[-1] - self.arrival_time[0]) if self.n else 0.0
-
-    def select(self, mask: Sequence[bool]) -> "Trace":
-        """Sub-trace of the requests where ``mask`` is true (times unchanged).
-
-        Examples
-        --------
-        >>> tr = Trace([0.0, 1.0, 2.0], [5, 0, 7], [1, 2, 0])
-        >>> tr.select((tr.prompt > 0) & (tr.output > 0)).n
-        1
-        """
-        m = np.asarray(mask, dtype=bool)
-        if m.shape != (self.n,):
-            raise ValueError(f"mask must have shape ({self.n},), got {m.shape}")
-        return Trace(self.arrival_time[m], self.prompt[m], self.output[m], self.name)
-
-    def to_instance(self, memory: int, round_seconds: float, *,
-                    name: str | None = None) -> Instance:
-        """Instance whose arrival rounds are ``floor(arrival_time / round_seconds)``.
-
-        The quotient is rounded to 9 decimals before the floor, so a time that is a whole
-        number of rounds up to floating-point error (``0.3 / 0.1``) lands in that round.
-
-        Examples
-        --------
-        >>> Trace([0.0, 0.3, 0.35], [1, 1, 1], [1, 1, 1]).to_instance(4, 0.1).arrival.tolist()
-        [0, 3, 3]
-        >>> Trace([0.0], [1], [0]).to_instance(4, 1.0)
-        Traceback (most recent call last):
-        ...
-        ValueError: request 0: output must be >= 1, got 0 (drop such requests first with Trace.select)
-
-        Parameters
-        ----------
-        memory : int
-            KV-cache capacity ``M``.
-        round_seconds : float
-            Length of one round in seconds (> 0).
-        name : str, optional
-            Default: the trace's name.
-
-        Returns
-        -------
-        Instance
-        """
-        if isinstance(round_seconds, bool) or not isinstance(round_seconds, (int, float)) \
-                or not math.isfinite(round_seconds) or round_seconds <= 0:
-            raise ValueError(f"round_seconds must be a positive finite number, got "
-                             f"{round_seconds!r}")
-        for f, minimum in (("prompt", 1), ("output", 1)):
-            arr = getattr(self, f)
-            bad = np.flatnonzero(arr < minimum)
-            if bad.size:
-                i = int(bad[0])
-                raise ValueError(f"request {i}: {f} must be >= {minimum}, got {int(arr[i])} "
-                                 f"(drop such requests first with Trace.select)")
-        rounds = np.floor(np.round(self.arrival_time / float(round_seconds), 9)).astype(np.int64)
-        return Instance.from_arrays(rounds, self.prompt, self.output, memory,
-                                    name=self.name if name is None else name)
+def _relative(times, prompt, output, name) -> Trace:
+    order = np.argsort(times, kind="stable")
+    return Trace(times[order] - times[order[0]], prompt[order], output[order], name)
 
 
 def load_azure_trace(path, *, name: str | None = None) -> Trace:
@@ -364,50 +505,49 @@ def load_azure_trace(path, *, name: str | None = None) -> Trace:
     Traceback (most recent call last):
     ...
     ValueError: .../bad.csv line 2: unparsable timestamp 'yesterday': expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]
-
-    Parameters
-    ----------
-    path : str or Path
-    name : str, optional
-        Default: the file name.
-
-    Returns
-    -------
-    Trace
     """
-    path = Path(path)
-    expected = ",".join(_AZURE_COLUMNS)
-    stamps: list[int] = []
-    prompt: list[int] = []
-    output: list[int] = []
-    for line, header, fields in _rows(path, expected):
-        if fields is None:
-            _check_header(header, _AZURE_COLUMNS, (), path, line, expected)
-            idx = {c: header.index(c) for c in _AZURE_COLUMNS}
-            continue
-        try:
-            stamps.append(parse_timestamp(fields[idx["TIMESTAMP"]]))
-        except ValueError as exc:
-            raise ValueError(f"{path} line {line}: {exc}") from None
-        prompt.append(_parse_int(fields[idx["ContextTokens"]], path=path, line=line,
-                                 column="ContextTokens", minimum=0))
-        output.append(_parse_int(fields[idx["GeneratedTokens"]], path=path, line=line,
-                                 column="GeneratedTokens", minimum=0))
-    if not stamps:
-        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
-    ns = np.array(stamps, dtype=np.int64)
+    cols = HEADERS["azure"].split(",")
+    t = _read(path, HEADERS["azure"], cols)
+    text = t.cells["TIMESTAMP"]
+    stamps = pd.to_datetime(text.where(text.str.fullmatch(_TS.pattern)), format="ISO8601",
+                            utc=True, errors="coerce")
+    if stamps.isna().any():
+        i = int(np.argmax(stamps.isna().to_numpy()))
+        t.fail(i, f"unparsable timestamp {text.iloc[i]!r}: {_TS_HELP}")
+    ns = stamps.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
     order = np.argsort(ns, kind="stable")
     rel = (ns[order] - ns[order[0]]).astype(float) / 1e9
-    return Trace(rel, np.array(prompt, dtype=np.int64)[order],
-                 np.array(output, dtype=np.int64)[order], path.name if name is None else name)
+    return Trace(rel, t.numbers(cols[1], integer=True)[order],
+                 t.numbers(cols[2], integer=True)[order], t.path.name if name is None else name)
 
 
-# ===================================================================== timed trace CSV
-_TIMED_COLUMNS = ("arrival_time", "prompt", "output")
+def parse_timestamp(text: str) -> int:
+    """Nanoseconds since the Unix epoch of an ISO-like timestamp (naive means UTC).
+
+    Accepts ``YYYY-MM-DD HH:MM:SS[.fffffffff][Z|+HH:MM]`` (``T`` or a space between date and
+    time, up to 9 fractional digits, as in the Azure traces).
+
+    Examples
+    --------
+    >>> parse_timestamp("2023-11-16 18:15:46.6805900") - parse_timestamp("2023-11-16 18:15:46")
+    680590000
+    >>> parse_timestamp("2024-05-10 00:00:00+00:00") == parse_timestamp("2024-05-10T02:00:00+02:00")
+    True
+    >>> parse_timestamp("16/11/2023 18:15")
+    Traceback (most recent call last):
+    ...
+    ValueError: unparsable timestamp '16/11/2023 18:15': expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]
+    """
+    stamp = pd.NaT
+    if _TS.fullmatch(text.strip()):
+        stamp = pd.to_datetime(text.strip(), format="ISO8601", utc=True, errors="coerce")
+    if pd.isna(stamp):
+        raise ValueError(f"unparsable timestamp {text!r}: {_TS_HELP}")
+    return int(stamp.as_unit("ns").value)
 
 
 def save_trace_csv(trace: Trace, path) -> Path:
-    """Write a :class:`Trace` as ``arrival_time,prompt,output`` (seconds, tokens, tokens).
+    """Write a :class:`Trace` in seconds as ``arrival_time,prompt,output[,prediction]``.
 
     Times are written with ``repr`` precision, so :func:`load_trace_csv` reads back exactly the
     same trace.
@@ -420,83 +560,15 @@ def save_trace_csv(trace: Trace, path) -> Path:
     >>> back = load_trace_csv(save_trace_csv(tr, d / "demo.csv"))
     >>> back.arrival_time.tolist() == tr.arrival_time.tolist(), back.output.tolist()
     (True, [5, 6, 7])
-
-    Parameters
-    ----------
-    trace : Trace
-    path : str or Path
-
-    Returns
-    -------
-    Path
-        ``path``.
     """
     if not isinstance(trace, Trace):
         raise ValueError(f"trace must be a Trace, got {type(trace).__name__}")
+    if trace.unit != "s":
+        raise ValueError("save_trace_csv writes a trace in seconds; convert with to_seconds")
+    cols = {"arrival_time": [repr(float(t)) for t in trace.arrival_time.tolist()],
+            "prompt": trace.prompt, "output": trace.output}
+    if trace.prediction is not None:
+        cols["prediction"] = trace.prediction
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(_TIMED_COLUMNS)
-        for t, s, o in zip(trace.arrival_time.tolist(), trace.prompt.tolist(),
-                           trace.output.tolist()):
-            w.writerow((repr(float(t)), int(s), int(o)))
+    pd.DataFrame(cols).to_csv(path, index=False)
     return path
-
-
-def load_trace_csv(path, *, name: str | None = None) -> Trace:
-    """Read a timed trace ``arrival_time,prompt,output`` (seconds >= 0, integer tokens >= 0).
-
-    The format for real request logs (for example an LMSYS-Chat-1M sample with token counts and
-    arrival times) to be run in continuous time by :func:`kvtheory.simulate_timed` or
-    ``python -m kvtheory.a100 --trace FILE``.  Rows must be sorted by time (a trace is a log);
-    columns may come in any order.
-
-    Examples
-    --------
-    >>> import pathlib, tempfile
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "t.csv").write_text("arrival_time,prompt,output\\n0,11,45\\n0.02,40,85\\n")
-    >>> tr = load_trace_csv(d / "t.csv")
-    >>> tr.n, tr.arrival_time.tolist(), tr.name
-    (2, [0.0, 0.02], 't.csv')
-    >>> _ = (d / "bad.csv").write_text("arrival_time,prompt,output\\n0,11,45\\nsoon,1,1\\n")
-    >>> load_trace_csv(d / "bad.csv")
-    Traceback (most recent call last):
-    ...
-    ValueError: .../bad.csv line 3: column 'arrival_time' must be a finite number >= 0, got 'soon'
-
-    Parameters
-    ----------
-    path : str or Path
-    name : str, optional
-        Default: the file name.
-
-    Returns
-    -------
-    Trace
-        Unsorted times raise the :class:`Trace` error naming the first decrease.
-    """
-    path = Path(path)
-    expected = ",".join(_TIMED_COLUMNS)
-    times: list[float] = []
-    cols: dict[str, list[int]] = {"prompt": [], "output": []}
-    for line, header, fields in _rows(path, expected):
-        if fields is None:
-            _check_header(header, _TIMED_COLUMNS, (), path, line, expected)
-            idx = {c: header.index(c) for c in _TIMED_COLUMNS}
-            continue
-        text = fields[idx["arrival_time"]]
-        try:
-            t = float(text)
-        except ValueError:
-            t = math.nan
-        if not (math.isfinite(t) and t >= 0):
-            raise ValueError(f"{path} line {line}: column 'arrival_time' must be a finite "
-                             f"number >= 0, got {text!r}")
-        times.append(t)
-        for c in ("prompt", "output"):
-            cols[c].append(_parse_int(fields[idx[c]], path=path, line=line, column=c, minimum=0))
-    if not times:
-        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
-    return Trace(np.array(times), np.array(cols["prompt"], dtype=np.int64),
-                 np.array(cols["output"], dtype=np.int64), path.name if name is None else name)
