@@ -1,0 +1,183 @@
+"""Comparison with Microsoft Vidur: error statistics and the committed cross-check figures.
+
+The cross-check itself (``benchmarks/vidur_crosscheck.py``) runs Vidur (Agrawal et al., MLSys
+2024, https://github.com/microsoft/vidur, MIT licence) outside this package and writes only our
+comparison figures to ``book/data/vidur_crosscheck.json``.  This module holds the pure pieces
+the book and the tests use:
+
+* :func:`error_stats` -- relative error of predicted against reference times (per batch);
+* :func:`load_crosscheck` -- the committed JSON as tidy :class:`pandas.DataFrame` tables.
+
+Nothing here needs Vidur installed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["ErrorStats", "error_stats", "TABLES", "load_crosscheck"]
+
+#: Tables :func:`load_crosscheck` can return.
+TABLES = ("per_batch", "end_to_end", "config")
+
+
+@dataclass(frozen=True)
+class ErrorStats:
+    """Relative error ``(predicted - reference) / reference`` of paired times, summarised.
+
+    Examples
+    --------
+    >>> st = error_stats([1.1, 0.9], [1.0, 1.0])
+    >>> st.n, round(st.mean_relative, 6), round(st.mean_abs_relative, 6)
+    (2, 0.0, 0.1)
+
+    Attributes
+    ----------
+    n : int
+        Number of pairs.
+    mean_relative : float
+        Mean signed relative error (bias; > 0 means the prediction is too slow).
+    mean_abs_relative : float
+        Mean absolute relative error (MAPE as a fraction).
+    median_abs_relative, p95_abs_relative, max_abs_relative : float
+        Median, 95th percentile (linear interpolation) and maximum absolute relative error.
+    total_ratio : float
+        ``sum(predicted) / sum(reference)``: the error in total busy time.
+    """
+
+    n: int
+    mean_relative: float
+    mean_abs_relative: float
+    median_abs_relative: float
+    p95_abs_relative: float
+    max_abs_relative: float
+    total_ratio: float
+
+    def as_dict(self) -> dict:
+        """The fields as a plain ``dict`` (JSON-ready)."""
+        return asdict(self)
+
+
+def _times(values, name: str) -> np.ndarray:
+    a = np.asarray(values, dtype=float)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d sequence of times, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite, got {float(a[~np.isfinite(a)][0])!r}")
+    return a
+
+
+def error_stats(predicted, reference) -> ErrorStats:
+    """Relative error statistics of ``predicted`` times against ``reference`` times, pairwise.
+
+    Examples
+    --------
+    >>> st = error_stats([2.0, 1.0, 1.5, 0.5], [1.0, 1.0, 1.0, 1.0])  # errors +1, 0, +0.5, -0.5
+    >>> round(st.mean_relative, 6), round(st.mean_abs_relative, 6), round(st.max_abs_relative, 6)
+    (0.25, 0.5, 1.0)
+    >>> round(st.median_abs_relative, 6), round(st.total_ratio, 6)
+    (0.5, 1.25)
+    >>> error_stats([1.0], [0.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: reference times must be > 0, got 0.0 at index 0
+
+    Parameters
+    ----------
+    predicted, reference : sequence of float
+        Paired times (same length, same unit); reference times must be positive.
+
+    Returns
+    -------
+    ErrorStats
+    """
+    p = _times(predicted, "predicted")
+    r = _times(reference, "reference")
+    if p.size != r.size:
+        raise ValueError(f"predicted and reference must have equal lengths, got {p.size} and "
+                         f"{r.size}")
+    if (r <= 0).any():
+        i = int(np.flatnonzero(r <= 0)[0])
+        raise ValueError(f"reference times must be > 0, got {float(r[i])!r} at index {i}")
+    rel = (p - r) / r
+    a = np.abs(rel)
+    return ErrorStats(int(p.size), float(rel.mean()), float(a.mean()), float(np.median(a)),
+                      float(np.percentile(a, 95)), float(a.max()), float(p.sum() / r.sum()))
+
+
+def load_crosscheck(path, table: str = "per_batch"):
+    """One table of the committed Vidur cross-check JSON, as a :class:`pandas.DataFrame`.
+
+    ``"per_batch"``: one row per (Vidur scheduler, batch kind, time model) with the
+    :class:`ErrorStats` columns; ``"end_to_end"``: one row per (Vidur scheduler, engine) with
+    average and 95th-percentile latency and the relative difference to Vidur; ``"config"``:
+    one row per setting (workload, Vidur configuration, commit, command, seconds).
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> doc = {"per_batch": {"vllm": {"rows": [{"batches": "all", "model": "m", "n": 2,
+    ...        "mean_relative": 0.1}], "n_batches": 2}},
+    ...        "end_to_end": [{"scheduler": "Vidur vllm", "engine": "Vidur",
+    ...                        "avg_latency_s": 1.5}],
+    ...        "vidur_commit": "abc", "workload": {"n": 2}}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = os.path.join(d, "x.json")
+    ...     _ = open(f, "w").write(json.dumps(doc))
+    ...     pb, ee = load_crosscheck(f), load_crosscheck(f, "end_to_end")
+    >>> pb[["scheduler", "batches", "model", "n"]].values.tolist()
+    [['vllm', 'all', 'm', 2]]
+    >>> float(ee.loc[0, "avg_latency_s"])
+    1.5
+    >>> load_crosscheck(f, "nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: table must be one of ('per_batch', 'end_to_end', 'config'), got 'nope'
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSON written by ``benchmarks/vidur_crosscheck.py``.
+    table : {"per_batch", "end_to_end", "config"}
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {TABLES}, got {table!r}")
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"cross-check file not found: {p}")
+    doc = json.loads(p.read_text())
+    for key in ("per_batch", "end_to_end"):
+        if key not in doc:
+            raise ValueError(f"{p} is not a Vidur cross-check file: it lacks {key!r}")
+    if table == "per_batch":
+        rows = [{"scheduler": sched, **row} for sched, block in doc["per_batch"].items()
+                for row in block["rows"]]
+        return pd.DataFrame(rows)
+    if table == "end_to_end":
+        return pd.DataFrame(doc["end_to_end"])
+    rows = []
+    for key, value in doc.items():
+        if key in ("per_batch", "end_to_end"):
+            continue
+        if isinstance(value, dict):
+            rows += [{"setting": f"{key}.{k}", "value": _text(v)} for k, v in value.items()]
+        else:
+            rows.append({"setting": key, "value": _text(value)})
+    return pd.DataFrame(rows)
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return str(value)
