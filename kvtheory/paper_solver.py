@@ -47,7 +47,8 @@ from .optimal import _quiet_stdout, optimal_horizon
 from .schedule import Schedule
 
 __all__ = ["CodeSolveResult", "build_paper_program", "solve_paper_program", "code_reading_trial",
-           "code_reading_trials", "code_reading_summary", "load_runs", "summary_table", "main"]
+           "code_reading_trials", "code_reading_summary", "load_runs", "summary_table",
+           "code_reading_plot", "PAPER", "READINGS", "main"]
 
 #: Readings of the prompt-size draw: one ``s`` per request (the generator as described) or one
 #: shared ``s`` per instance (the published program takes a single ``s``).
@@ -487,6 +488,43 @@ def summary_table(df):
                     "paper mean": paper.get("mean"), "paper worst": paper.get("worst"),
                     'paper "optimal"': paper.get("optimal")})
     return pd.DataFrame(out)
+
+
+def code_reading_plot(df, model: str, ax=None):
+    """Sorted per-trial ratios of one model: MC-SF / incumbent (the code's figure) per run,
+    beside MC-SF / best schedule known (a proven lower bound on the true ratio).
+
+    One line per (reading, time limit) for each; grey lines mark the paper's mean and worst.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"model": ["model1"] * 2, "reading": ["shared"] * 2,
+    ...                    "time_limit": [10.0] * 2, "ratio": [1.0, 1.0],
+    ...                    "ratio_best": [1.05, 1.1]})
+    >>> len(code_reading_plot(df, "model1").lines)     # 2 runs + the paper's mean and worst
+    4
+    """
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2), constrained_layout=True)
+    sub = df[df["model"] == model]
+    for k, ((reading, tl), g) in enumerate(sub.groupby(["reading", "time_limit"], sort=True)):
+        q = np.linspace(0, 1, len(g))
+        line, = ax.plot(q, np.sort(g["ratio"].to_numpy(float)), marker=".", ms=3,
+                        label=f"{reading}, {tl:g} s: MC-SF / incumbent")
+        ax.plot(q, np.sort(g["ratio_best"].to_numpy(float)), ls="--", color=line.get_color(),
+                label=f"{reading}, {tl:g} s: MC-SF / best known")
+    paper = PAPER[model]
+    for key, ls in (("mean", ":"), ("worst", "-.")):
+        ax.axhline(paper[key], color="grey", ls=ls, lw=1, label=f"paper's {key} ({paper[key]})")
+    ax.set_xlabel("fraction of trials")
+    ax.set_ylabel("MC-SF / reference")
+    ax.set_title(f"{model}", fontsize=10)
+    ax.legend(fontsize=6, loc="upper left")
+    return ax
 
 
 # --------------------------------------------------------------------------- command line
