@@ -14,8 +14,7 @@ the pieces of :mod:`kvtheory.calibration` (batch time, power) and :func:`kvtheor
   :class:`kvtheory.TimedSchedule`'s records and the energy they draw;
 * :func:`run_replication` -- every policy at both rates plus the prediction-error study, in a
   process pool; ``python -m kvtheory.a100`` runs it at full size;
-* the claim checks :func:`check_kv_capacity`, :func:`check_real_latency`,
-  :func:`check_real_energy`, :func:`check_prediction_error`, and the chapter's figures.
+* the chapter's figures.  The claims it informs are checked in :mod:`kvtheory.claims.a100`.
 
 Units: seconds, tokens, joules, watts.
 """
@@ -37,7 +36,6 @@ from .calibration import (A100_80GB, DEFAULT_POWER, LLAMA2_70B, PAPER_KV_CAPACIT
                           kv_bytes_per_token, kv_capacity_symbolic, kv_capacity_tokens,
                           reserve_for_kv_capacity, vidur_kv_capacity_tokens)
 from .checker import check_schedule
-from .checks import ClaimCheck
 from .policies import POLICIES, make_policy, mc_benchmark, mc_sf
 from .simulator import LivelockError, TimedSchedule, simulate_timed
 from .traces import Trace
@@ -48,8 +46,7 @@ __all__ = [
     "noisy_predictions", "BatchTimer", "batch_timer", "BatchComposition", "batch_composition",
     "EnergyReport", "batch_durations", "energy_report", "latency_slope", "run_timed", "ReplicationResult",
     "run_replication", "replication_table", "paper_comparison", "energy_table",
-    "prediction_table", "kv_capacity_readings", "check_kv_capacity", "check_real_latency",
-    "check_real_energy", "check_prediction_error", "plot_latency_over_time",
+    "prediction_table", "kv_capacity_readings", "plot_latency_over_time",
     "plot_batch_time_fit", "plot_energy_sweep", "plot_length_match", "main",
 ]
 
@@ -808,196 +805,6 @@ def _decimal_a100():
     return GPUSpec("A100 (80e9 B)", 80 * 10**9, g.hbm_bandwidth, g.peak_flops, g.tdp_watts)
 
 
-def check_kv_capacity(tolerance: float = 0.01) -> ClaimCheck:
-    """Claim ``clm_kv_capacity``: Llama2-70B on 2 x A100-80GB holds ``M = 16,492`` KV tokens.
-
-    Derives ``M`` symbolically (:func:`kvtheory.calibration.kv_capacity_symbolic`) and under
-    the standard accountings (:func:`kv_capacity_readings`, the solved reserve excluded).
-    ``holds`` is true if one of them lands within ``tolerance`` of 16,492.  ``details`` say
-    whether 16,492 tokens *fit* under every reading (they need only 5.40 GB) and which reserve
-    reproduces it.
-
-    Examples
-    --------
-    >>> rep = check_kv_capacity()
-    >>> rep.holds, rep.details["feasible_everywhere"], rep.details["kv_bytes_per_token"]
-    (False, True, 327680)
-    """
-    import sympy as sp
-
-    sym = kv_capacity_symbolic()
-    s = sym.symbols
-    m, g = LLAMA2_70B, A100_80GB
-    subs = {s["L"]: m.layers, s["h_kv"]: m.kv_heads, s["d"]: m.head_dim, s["b_kv"]: 2,
-            s["g"]: 2, s["H"]: g.memory_bytes, s["f"]: sp.Rational(1, 10), s["r"]: 0,
-            s["P"]: m.n_params, s["b_w"]: m.dtype_bytes}
-    symbolic = int(sp.floor(sym.capacity.subs(subs)))
-    assert symbolic == kv_capacity_tokens(reserve_fraction=0.1)
-    readings = kv_capacity_readings()
-    standard = [r for r in readings if "solved" not in r["reading"]]
-    close = [r for r in standard if abs(r["ratio_to_paper"] - 1) <= tolerance]
-    nearest = min(standard, key=lambda r: abs(r["ratio_to_paper"] - 1))
-    reserve = reserve_for_kv_capacity()
-    holds = bool(close)
-    details = {"kv_bytes_per_token": kv_bytes_per_token(),
-               "kv_cache_gb": PAPER_KV_CAPACITY * kv_bytes_per_token() / 1e9,
-               "reserve_gb_per_gpu": reserve / 1e9,
-               "reserve_fraction": reserve / g.memory_bytes,
-               "feasible_everywhere": all(r["tokens"] >= PAPER_KV_CAPACITY for r in readings),
-               "readings": readings}
-    summary = (f"16,492 tokens x 320 KiB = {details['kv_cache_gb']:.2f} GB fit on 2 x A100-80GB "
-               f"under every reading, but no standard accounting gives 16,492 (nearest: "
-               f"{nearest['reading']}, {nearest['tokens']:,} tokens); it needs "
-               f"{details['reserve_gb_per_gpu']:.2f} GB ({100 * details['reserve_fraction']:.1f} %)"
-               f" kept back per GPU" if not holds else
-               f"16,492 reproduced by {close[0]['reading']} ({close[0]['tokens']:,} tokens)")
-    return ClaimCheck("clm_kv_capacity", holds, len(standard),
-                      {"nearest": nearest["reading"], "tokens": nearest["tokens"]}, summary,
-                      details=details)
-
-
-def _result(result, rng, n, rates, workers, errors=(), policies=None):
-    if result is not None:
-        if not isinstance(result, ReplicationResult):
-            raise ValueError(f"result must be a ReplicationResult, got {type(result).__name__}")
-        return result
-    return run_replication(check_generator(rng), n, rates=rates, errors=errors,
-                           policies=policies, workers=workers)
-
-
-def check_real_latency(rng: np.random.Generator | None = None, n: int = 10_000, *,
-                       rates: Sequence[float] = RATES, workers: int | None = None,
-                       result: ReplicationResult | None = None) -> ClaimCheck:
-    """Claim ``clm_real_latency``: on LMSYS-like traffic MC-SF has the lowest average latency.
-
-    Holds if, at every rate, MC-SF's average latency is below that of every other registered
-    policy (a policy that livelocks never finishes and counts as beaten; it is listed in
-    ``details["livelock"]``).  Pass ``result`` to reuse a :func:`run_replication`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rep = check_real_latency(np.random.default_rng(0), 300, rates=(10.0,), workers=1)
-    >>> rep.cases, sorted(rep.details["margin"])
-    (9, [10.0])
-    """
-    res = _result(result, rng, n, rates, workers)
-    margins, livelock, worst, holds = {}, [], None, True
-    for rate in res.config["rates"]:
-        rows = res.main_rows(rate)
-        mine = res.row(rate, "mc-sf")
-        if mine["status"] != "ok":
-            raise ValueError(f"MC-SF did not finish at rate {rate}")
-        others = [r for r in rows if r["policy"] != "mc-sf"]
-        livelock += [f"{r['policy']} @ {rate:g}/s" for r in others if r["status"] != "ok"]
-        ok = [r for r in others if r["status"] == "ok"]
-        best = min(ok, key=lambda r: r["avg_latency_s"])
-        margin = 1 - mine["avg_latency_s"] / best["avg_latency_s"]
-        margins[rate] = margin
-        if worst is None or margin < worst["margin"]:
-            worst = {"rate": rate, "runner_up": best["policy"], "margin": margin,
-                     "mcsf_s": mine["avg_latency_s"], "runner_up_s": best["avg_latency_s"]}
-        holds &= margin > 0
-    cases = len(res.main_rows())
-    summary = ("MC-SF has the lowest average latency at every rate" if holds else
-               "MC-SF is beaten at some rate") + "; " + ", ".join(
-        f"{rate:g}/s: {100 * m:.1f} % below the best other policy" for rate, m in margins.items())
-    if livelock:
-        summary += "; livelocked: " + ", ".join(livelock)
-    return ClaimCheck("clm_real_latency", bool(holds), cases, worst, summary,
-                      details={"margin": margins, "livelock": livelock,
-                               "n": res.config["n"]})
-
-
-def check_real_energy(rng: np.random.Generator | None = None, n: int = 10_000, *,
-                      rates: Sequence[float] = RATES, workers: int | None = None,
-                      result: ReplicationResult | None = None,
-                      power: str = "default") -> ClaimCheck:
-    """Claim ``clm_real_energy``: MC-SF uses less energy than the practice-style benchmarks.
-
-    Energy of a run is :func:`energy_report` under the power model ``power`` (a key of the
-    run's power models), from the first arrival to the run's last completion.  Holds if at
-    every rate MC-SF's energy is below every other finished policy's.  ``details["by_power"]``
-    repeats the verdict under every swept power model, ``details["by_rate_power"]`` per rate.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rep = check_real_energy(np.random.default_rng(0), 300, rates=(10.0,), workers=1)
-    >>> sorted(rep.details["by_power"]) == sorted(POWER_SWEEP)
-    True
-    """
-    res = _result(result, rng, n, rates, workers)
-    if power not in res.config["power_models"]:
-        raise ValueError(f"power must be one of {res.config['power_models']}, got {power!r}")
-    by_power, by_rate, worst = {}, {}, None
-    for pm in res.config["power_models"]:
-        verdict = True
-        for rate in res.config["rates"]:
-            ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
-            mine = res.row(rate, "mc-sf")["energy_kj_by_power"][pm]
-            best = min((r for r in ok if r["policy"] != "mc-sf"),
-                       key=lambda r: r["energy_kj_by_power"][pm])
-            margin = 1 - mine / best["energy_kj_by_power"][pm]
-            verdict &= margin > 0
-            by_rate[(rate, pm)] = bool(margin > 0)
-            if pm == power and (worst is None or margin < worst["margin"]):
-                worst = {"rate": rate, "least_other": best["policy"], "margin": margin,
-                         "mcsf_kj": mine, "least_other_kj": best["energy_kj_by_power"][pm]}
-        by_power[pm] = bool(verdict)
-    holds = by_power[power]
-    what = ("the least energy at every rate" if holds else
-            f"{-100 * worst['margin']:.1f} % more energy than {worst['least_other']} at "
-            f"{worst['rate']:g}/s")
-    others = [k for k, v in by_power.items() if v]
-    summary = (f"under the '{power}' power model MC-SF uses {what}; "
-               + (f"MC-SF is the least under: {', '.join(others)}" if others else
-                  "MC-SF is the least under none of the swept power models"))
-    return ClaimCheck("clm_real_energy", bool(holds), len(res.main_rows()), worst, summary,
-                      details={"by_power": by_power, "by_rate_power": by_rate})
-
-
-def check_prediction_error(rng: np.random.Generator | None = None, n: int = 10_000, *,
-                           rates: Sequence[float] = RATES, errors: Sequence[float] = ERRORS,
-                           workers: int | None = None,
-                           result: ReplicationResult | None = None) -> ClaimCheck:
-    """Claim ``clm_prediction_error``: with noisy predictions and a 10 % reserve MC-SF beats FCFS.
-
-    For every rate and error: MC-SF (reserve 0.1, noisy predictions, see
-    :func:`noisy_predictions`) must have lower average latency than the two FCFS rules, MC-Benchmark
-    with the same predictions and reserve and vLLM-style FCFS (which uses no predictions).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rep = check_prediction_error(np.random.default_rng(0), 300, rates=(10.0,),
-    ...                              errors=(0.8,), workers=1)
-    >>> rep.cases
-    1
-    """
-    res = (_result(result, rng, n, rates, workers, errors=errors,
-                   policies=("mc-sf", "mc-benchmark", "vllm")))
-    cases, worst, holds = 0, None, True
-    for row in prediction_table(res):
-        a, b, v = row.get("mc-sf_s"), row.get("mc-benchmark_s"), row.get("vllm_s")
-        if a is None or b is None or v is None:
-            raise ValueError("the result lacks the mc-sf, mc-benchmark or vllm runs")
-        margin = 1 - a / min(b, v)
-        cases += 1
-        holds &= margin > 0
-        if worst is None or margin < worst["margin"]:
-            worst = {"rate": row["rate"], "error": row["error"], "margin": margin,
-                     "mcsf_s": a, "mc_benchmark_s": b, "vllm_s": v,
-                     "mcsf_evictions": row.get("mc-sf_evictions")}
-    summary = (f"MC-SF (10 % reserve) beats both FCFS rules in all {cases} (rate, error) "
-               f"settings; smallest margin {100 * worst['margin']:.1f} % at "
-               f"{worst['rate']:g}/s, error {worst['error']:g}" if holds else
-               f"MC-SF (10 % reserve) loses to an FCFS rule at {worst['rate']:g}/s, error "
-               f"{worst['error']:g} ({100 * worst['margin']:.1f} %)")
-    return ClaimCheck("clm_prediction_error", bool(holds), cases, worst, summary,
-                      details={"table": prediction_table(res)})
-
-
 # ===================================================================== figures
 def _ax(ax, size=(7, 3.2)):
     import matplotlib.pyplot as plt
@@ -1167,9 +974,8 @@ def main(argv: Sequence[str] | None = None) -> ReplicationResult:
     print(format_table(paper_comparison(res)), "\n")
     print(format_table(energy_table(res)), "\n")
     print(format_table(prediction_table(res)), "\n")
-    for chk in (check_kv_capacity(), check_real_latency(result=res),
-                check_real_energy(result=res), check_prediction_error(result=res)):
-        print(f"{chk.claim}: {'holds' if chk.holds else 'does not hold'} -- {chk.summary}")
+    print("verdicts: python -m kvtheory verify clm_kv_capacity clm_real_latency "
+          "clm_real_energy clm_prediction_error")
     return res
 
 

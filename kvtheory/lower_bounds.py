@@ -55,7 +55,6 @@ from scipy.optimize import linprog
 
 from ._validation import as_int
 from .checker import ScheduleError, check_schedule
-from .checks import ClaimCheck
 from .instance import Instance
 from .optimal import solve_optimal
 from .policies import POLICIES, mc_sf
@@ -66,7 +65,7 @@ __all__ = ["long_request", "adversarial_instance", "opt_cost", "alg_cost", "cost
            "worst_release", "adversary_ratio", "deterministic_bound", "best_start",
            "delayed", "start_alone_at", "AdversaryRun", "adaptive_adversary",
            "game_matrix", "pure_value", "GameResult", "solve_game", "yao_distribution", "yao_bound",
-           "yao_analytic_bound", "check_lb_deterministic", "check_lb_randomized",
+           "yao_analytic_bound", 
            "plot_deterministic", "plot_ratio_vs_start", "plot_game"]
 
 
@@ -677,162 +676,6 @@ def yao_analytic_bound(n: int) -> float:
 
 
 # --------------------------------------------------------------------------- checks
-def _default_policies(n: int) -> dict:
-    pols = dict(POLICIES)
-    d = best_start(n)
-    pols[f"start alone at {d} (best)"] = start_alone_at(d)
-    pols[f"mc-sf after {n - 1}"] = delayed(mc_sf, n - 1)
-    return pols
-
-
-def check_lb_deterministic(ns: Sequence[int] = (4, 8, 16, 32),
-                           policies: Mapping[str, Callable] | None = None, *,
-                           time_limit: float | None = None) -> ClaimCheck:
-    """Claim ``clm_lb_deterministic``: deterministic online algorithms have ratio ``>= ~0.366 n``.
-
-    For each ``n`` the adaptive adversary is run against every policy (default: the registry
-    :data:`kvtheory.POLICIES`, the best pure strategy ``start_alone_at(best_start(n))`` and MC-SF
-    delayed by ``n - 1`` rounds); every schedule is checked, the optimum is solved exactly and
-    must equal the closed form, and every non-preemptive policy's ratio must be at least
-    :func:`deterministic_bound` ``(n)``.  It holds if, in addition, the smallest measured ratio
-    grows strictly with ``n``.
-
-    Examples
-    --------
-    >>> rep = check_lb_deterministic(ns=(3, 5))
-    >>> rep.holds, [row["min ratio"] for row in rep.details["per_n"]]
-    (True, [1.5, 2.2...])
-    """
-    ns = sorted({_size(n) for n in ns})
-    if not ns:
-        raise ValueError("ns must hold at least one size n >= 2")
-    runs, per_n, bad, problems = [], [], None, []
-    for n in ns:
-        pols = _default_policies(n) if policies is None else dict(policies)
-        cache: dict = {}
-        bound = deterministic_bound(n)
-        group = []
-        for name, pol in pols.items():
-            try:
-                run = adaptive_adversary(pol, n, time_limit=time_limit, name=name,
-                                         opt_cache=cache)
-            except (ValueError, ScheduleError) as err:
-                problems.append(f"n={n}, {name}: {err}")
-                continue
-            group.append(run)
-            if not run.proven_optimal:
-                problems.append(f"n={n}, {name}: optimum not proven")
-            if not run.preemptive and run.ratio < bound - 1e-9:
-                problems.append(f"n={n}, {name}: ratio {run.ratio:.4f} < bound {bound:.4f}")
-                bad = bad or run.instance
-            if not run.preemptive and run.ratio < run.derived - 1e-9:
-                problems.append(f"n={n}, {name}: ratio {run.ratio:.4f} < derived "
-                                f"{run.derived:.4f}")
-                bad = bad or run.instance
-        runs += group
-        nonpre = [r for r in group if not r.preemptive] or group
-        low = min(nonpre, key=lambda r: r.ratio)
-        per_n.append({"n": n, "M": n * (n + 1), "policies": len(group),
-                      "min ratio": low.ratio, "bound": bound, "best start": best_start(n),
-                      "min policy": low.policy, "registry min ratio": min(
-                          (r.ratio for r in group if r.policy in POLICIES), default=math.nan),
-                      "preemptive": sum(r.preemptive for r in group)})
-    mins = [row["min ratio"] for row in per_n]
-    grows = all(b > a for a, b in zip(mins, mins[1:]))
-    if not grows:
-        problems.append(f"the smallest ratio does not grow with n: {mins}")
-    holds = not problems
-    last = per_n[-1]
-    worst = {"n": last["n"], "min ratio": last["min ratio"], "bound": last["bound"],
-             "policy": last["min policy"],
-             "min ratio / n": last["min ratio"] / last["n"]}
-    summary = (f"{len(runs)} adversary runs, n in {ns}: every policy's ratio >= the derived "
-               f"bound; smallest ratio grows {', '.join(f'{m:.2f}' for m in mins)} "
-               f"(= {last['min ratio'] / last['n']:.3f} n at n={last['n']}); every optimum "
-               f"proven and equal to the closed form" if holds else
-               "lower bound check failed: " + "; ".join(problems[:5]))
-    return ClaimCheck("clm_lb_deterministic", holds, len(runs), worst, summary, bad,
-                      {"per_n": per_n, "runs": [r.row() for r in runs], "problems": problems})
-
-
-def _validate_matrix(n: int, R: int) -> list[str]:
-    """Simulate every (start, release) of a small game and compare with the matrix and the IP."""
-    A = game_matrix(n, R)
-    problems = []
-    for i, r in enumerate(list(range(1, R + 1)) + [None]):
-        inst = adversarial_instance(n, r)
-        res = solve_optimal(inst)
-        check_schedule(inst, res.schedule, preemptive=False)
-        if not res.proven_optimal or res.objective != opt_cost(n, r):
-            problems.append(f"n={n}, r={r}: IP {res.objective} != closed form {opt_cost(n, r)}")
-        for d in range(R + 1):
-            sched = simulate(inst, start_alone_at(d if r is None else min(d, r)))
-            check_schedule(inst, sched, preemptive=False)
-            if abs(sched.total_latency / res.objective - A[i, d]) > 1e-12:
-                problems.append(f"n={n}, r={r}, d={d}: simulated ratio "
-                                f"{sched.total_latency / res.objective} != matrix {A[i, d]}")
-    return problems
-
-
-def check_lb_randomized(ns: Sequence[int] = (4, 8, 16, 32, 64), *,
-                        validate: Sequence[int] = (3, 5)) -> ClaimCheck:
-    """Claim ``clm_lb_randomized``: the best ratio a randomized algorithm can guarantee grows with n.
-
-    For each ``n`` the game is solved exactly (:func:`solve_game`); the primal and dual
-    certificates must agree, the value must be exact for unbounded releases, at least the
-    explicit Yao bound (:func:`yao_bound`, itself at least :func:`yao_analytic_bound`), and the
-    deterministic value of the matrix with releases up to ``n^2`` (:func:`pure_value`) must
-    equal :func:`deterministic_bound`.  For the sizes in
-    ``validate`` every matrix entry is re-derived by simulating :func:`start_alone_at` and
-    solving the optimum.  It holds if all that passes and the value grows strictly with ``n``.
-
-    Examples
-    --------
-    >>> rep = check_lb_randomized(ns=(4, 8), validate=(3,))
-    >>> rep.holds, [round(r["value"], 3) for r in rep.details["per_n"]]
-    (True, [1.416, 1.791])
-    """
-    ns = sorted({_size(n) for n in ns})
-    if not ns:
-        raise ValueError("ns must hold at least one size n >= 2")
-    problems = []
-    for n in validate:
-        n = _size(n)
-        problems += _validate_matrix(n, 2 * n + 2)
-    per_n = []
-    for n in ns:
-        g = solve_game(n)
-        yb, ya = yao_bound(n), yao_analytic_bound(n)
-        det, det_matrix = deterministic_bound(n), pure_value(n, n * n)
-        row = {**g.row(), "yao bound": yb, "analytic bound": ya}
-        per_n.append(row)
-        if abs(g.upper - g.lower) > 1e-7 * g.value or abs(g.value - g.lower) > 1e-7 * g.value:
-            problems.append(f"n={n}: certificates disagree ({g.lower}, {g.value}, {g.upper})")
-        if not g.exact:
-            problems.append(f"n={n}: value not exact for unbounded releases")
-        if g.value < yb - 1e-9 or yb < ya - 1e-12:
-            problems.append(f"n={n}: value {g.value} < Yao bound {yb} or {yb} < {ya}")
-        if abs(det_matrix - det) > 1e-9:
-            problems.append(f"n={n}: deterministic value of the matrix (releases up to n^2) "
-                            f"{det_matrix} != closed form {det}")
-    vals = [r["value"] for r in per_n]
-    steps = [b / a for a, b in zip(vals, vals[1:])]
-    if not all(s > 1 for s in steps):
-        problems.append(f"the game value does not grow with n: {vals}")
-    holds = not problems
-    slope = (math.log(vals[-1] / vals[-2]) / math.log(ns[-1] / ns[-2])) if len(ns) > 1 else math.nan
-    k = int(np.argmin(steps)) if steps else 0
-    worst = ({"n": ns[k + 1], "value": vals[k + 1], "previous n": ns[k], "previous": vals[k],
-              "growth factor": steps[k]} if steps else {"n": ns[0], "value": vals[0]})
-    summary = (f"game value (best randomized ratio on the family) grows "
-               f"{', '.join(f'{v:.3f}' for v in vals)} for n = {ns}; log-log slope "
-               f"{slope:.2f} at the largest sizes; every value certified by primal and dual "
-               f"and above the explicit Yao bound" if holds else
-               "randomized lower bound check failed: " + "; ".join(problems[:5]))
-    return ClaimCheck("clm_lb_randomized", holds, len(ns), worst, summary, None,
-                      {"per_n": per_n, "slope": slope, "problems": problems})
-
-
 # --------------------------------------------------------------------------- figures
 def _ax(ax):
     import matplotlib.pyplot as plt
@@ -941,33 +784,3 @@ def plot_game(rows: Sequence[dict], ax=None):
     ax.legend(fontsize="small")
     return ax
 
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Full-size tables: ``python -m kvtheory.lower_bounds [--det N ...] [--game N ...]``.
-
-    Examples
-    --------
-    >>> main(["--det", "3", "--game", "3"])     # doctest: +ELLIPSIS
-    deterministic: ...
-    """
-    import argparse
-
-    from .cli import format_table
-
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.lower_bounds",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("--det", type=int, nargs="*", default=[4, 8, 16, 32, 64, 96, 128, 192, 256])
-    ap.add_argument("--game", type=int, nargs="*", default=[4, 8, 16, 32, 64, 96, 128])
-    args = ap.parse_args(argv)
-    if args.det:
-        rep = check_lb_deterministic(args.det)
-        print("deterministic:", rep.summary)
-        print(format_table(rep.details["per_n"]))
-    if args.game:
-        rep = check_lb_randomized(args.game, validate=())
-        print("randomized:", rep.summary)
-        print(format_table(rep.details["per_n"]))
-
-
-if __name__ == "__main__":
-    main()

@@ -33,7 +33,6 @@ import numpy as np
 
 from ._validation import as_fraction, as_int, check_generator
 from .checker import check_schedule
-from .checks import ClaimCheck
 from .instance import Instance
 from .optimal import solve_optimal
 from .policies import mc_sf
@@ -42,8 +41,8 @@ from .simulator import simulate
 
 __all__ = ["RATIO_BOUND", "LEMMA_4_4", "LEMMA_4_5", "LEMMA_4_7", "CONDITIONS", "volume",
            "lemma_terms", "lemma_4_4_bound", "lemma_4_7_bound", "group_spans", "ratio_conditions",
-           "ratio_instance", "mcsf_opt_ratio", "check_lemma_4_4", "check_lemma_4_5",
-           "check_lemma_4_7", "check_mcsf_ratio", "SearchResult", "adversarial_search",
+           "ratio_instance", "mcsf_opt_ratio", 
+            "SearchResult", "adversarial_search",
            "dropped_condition_instance", "dropped_condition_table", "dropped_condition_plot"]
 
 #: Constants of the lemmas (second-hand, DIGEST section 4).
@@ -242,176 +241,6 @@ def mcsf_opt_ratio(instance: Instance, *, time_limit: float | None = 30.0) -> di
 
 
 # --------------------------------------------------------------------------- check functions
-def _draw(rng, max_n, max_memory, alpha=1.0):
-    M = int(rng.integers(6, max_memory + 1))
-    return ratio_instance(rng, int(rng.integers(1, max_n + 1)), M, alpha=alpha)
-
-
-def check_lemma_4_4(rng: np.random.Generator, trials: int = 300, *, max_n: int = 40,
-                    max_memory: int = 60) -> ClaimCheck:
-    """Claim ``clm_lemma_4_4``: ``MC-SF <= 1536 A / M + 24 B`` (exact predictions, conditions a-c).
-
-    No optimum is needed, so instances can be large.  ``worst`` is the largest ratio
-    MC-SF / bound seen (the claim holds iff it is at most 1).
-
-    Examples
-    --------
-    >>> rep = check_lemma_4_4(np.random.default_rng(0), trials=20)
-    >>> rep.holds, rep.worst["slack"] < 1
-    (True, True)
-    """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    worst, bad = {"slack": 0.0}, None
-    tight = {"slack": 0.0}                      # the same with the constants (1, 1): how loose
-    for _ in range(trials):
-        inst = _draw(rng, max_n, max_memory)
-        sched = simulate(inst, mc_sf)
-        check_schedule(inst, sched)
-        t = lemma_terms(inst)
-        bound = lemma_4_4_bound(inst)
-        slack = sched.total_latency / bound
-        if slack > worst["slack"]:
-            worst = {"slack": round(slack, 6), "mcsf": sched.total_latency, "bound": round(bound, 2),
-                     "n": inst.n, "M": inst.memory, "s": int(inst.prompt[0])}
-            if slack > 1:
-                bad = inst
-        unit = sched.total_latency / (t["A"] / t["M"] + t["B"])
-        tight["slack"] = max(tight["slack"], round(unit, 4))
-    holds = bad is None
-    return ClaimCheck("clm_lemma_4_4", holds, trials, worst,
-                      f"MC-SF <= 1536 A/M + 24 B on {trials} instances (n <= {max_n}, M <= "
-                      f"{max_memory}); largest MC-SF/bound = {worst['slack']:.4f}; with constants "
-                      f"(1, 1) instead of (1536, 24) the ratio reaches {tight['slack']}" if holds
-                      else f"Lemma 4.4 fails: {worst}", bad, {"unit_constants": tight["slack"]})
-
-
-def check_lemma_4_5(rng: np.random.Generator, trials: int = 300, *, max_n: int = 40,
-                    max_memory: int = 60) -> ClaimCheck:
-    """Claim ``clm_lemma_4_5``: each power-of-two group's span <= ``192/M sum vol + 5 max o``.
-
-    The span is measured on MC-SF's schedule (exact predictions) as in :func:`group_spans`.
-    ``worst`` is the largest span / bound (the claim holds iff it is at most 1).
-
-    Examples
-    --------
-    >>> rep = check_lemma_4_5(np.random.default_rng(0), trials=20)
-    >>> rep.holds, rep.cases
-    (True, 20)
-    """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    worst, bad, groups = {"slack": 0.0}, None, 0
-    for _ in range(trials):
-        inst = _draw(rng, max_n, max_memory)
-        sched = simulate(inst, mc_sf)
-        check_schedule(inst, sched)
-        for row in group_spans(sched):
-            groups += 1
-            if row["slack"] > worst["slack"]:
-                worst = {**{k: row[k] for k in ("group", "n", "span", "slack")},
-                         "bound": round(row["bound"], 2), "M": inst.memory}
-                if row["slack"] > 1:
-                    bad = inst
-    holds = bad is None
-    return ClaimCheck("clm_lemma_4_5", holds, trials, worst,
-                      f"every group span within its bound: {groups} groups on {trials} instances; "
-                      f"largest span/bound = {worst['slack']:.4f}" if holds
-                      else f"Lemma 4.5 fails: {worst}", bad, {"groups": groups})
-
-
-def check_lemma_4_7(rng: np.random.Generator, trials: int = 100, *, max_n: int = 8,
-                    max_memory: int = 24, time_limit: float = 20.0) -> ClaimCheck:
-    """Claim ``clm_lemma_4_7``: ``OPT >= A / (6M) + B / 6`` against the exact optimum.
-
-    A finished solve compares the bound with the optimum.  When a solve times out, the bound is
-    *verified* if it is at most the proven lower bound (``OPT >= lower_bound >= bound``) and
-    *refuted* if it exceeds the best schedule found (``OPT <= objective < bound``); otherwise the
-    case is inconclusive and counted in ``details["inconclusive"]``.  ``worst`` is the largest
-    bound / OPT (the claim holds iff it is at most 1).
-
-    Examples
-    --------
-    >>> rep = check_lemma_4_7(np.random.default_rng(0), trials=5)
-    >>> rep.holds, rep.worst["slack"] <= 1
-    (True, True)
-    """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    worst, bad, inconclusive, area_only = {"slack": 0.0}, None, 0, 0.0
-    for _ in range(trials):
-        inst = _draw(rng, max_n, max_memory)
-        res = solve_optimal(inst, time_limit=time_limit)
-        check_schedule(inst, res.schedule)
-        bound = lemma_4_7_bound(inst)
-        t = lemma_terms(inst)
-        if res.proven_optimal:
-            slack = bound / res.objective
-            area_only = max(area_only, t["A"] / t["M"] / res.objective)
-        elif bound <= res.lower_bound:
-            slack = bound / res.lower_bound            # verified; OPT/bound is even smaller
-        elif bound > res.objective:
-            slack = bound / res.objective              # refuted
-        else:
-            inconclusive += 1
-            continue
-        if slack > worst["slack"]:
-            worst = {"slack": round(slack, 6), "bound": round(bound, 3), "opt": res.objective,
-                     "proven": res.proven_optimal, "n": inst.n, "M": inst.memory}
-            if slack > 1:
-                bad = inst
-    holds = bad is None
-    return ClaimCheck("clm_lemma_4_7", holds, trials, worst,
-                      f"OPT >= A/(6M) + B/6 on {trials - inconclusive} of {trials} instances "
-                      f"(n <= {max_n}, M <= {max_memory}; {inconclusive} inconclusive); largest "
-                      f"bound/OPT = {worst['slack']:.4f}; the area term alone, A/M, reaches "
-                      f"{area_only:.3f} x OPT" if holds else f"Lemma 4.7 fails: {worst}", bad,
-                      {"inconclusive": inconclusive, "area_over_opt": round(area_only, 4)})
-
-
-def check_mcsf_ratio(rng: np.random.Generator, trials: int = 100, *, alpha: float = 2.0,
-                     max_n: int = 8, max_memory: int = 24, time_limit: float = 20.0) -> ClaimCheck:
-    """Claim ``clm_mcsf_ratio``: under (a)-(d), ``MC-SF / OPT <= 9216`` (= 1536 * 6).
-
-    Half of the instances use exact predictions, half ``o <= õ <= alpha o``.  The paper's
-    constant with predictions grows with ``alpha`` (about ``alpha^3``, second-hand); we compare
-    every case with 9216, which is stricter.  When a solve times out the ratio against the proven
-    lower bound (an upper bound on the true ratio) is used.  Every instance is checked against
-    the four conditions first.
-
-    Examples
-    --------
-    >>> rep = check_mcsf_ratio(np.random.default_rng(0), trials=6)
-    >>> rep.holds, 1 <= rep.worst["ratio"] < 9216
-    (True, True)
-    """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    alpha = as_fraction(alpha, name="alpha", low=1.0, high=math.inf)
-    worst, bad, proven, ratios = {"ratio": 1.0}, None, 0, []
-    for k in range(trials):
-        a = 1.0 if k % 2 == 0 else alpha
-        inst = _draw(rng, max_n, max_memory, alpha=a)
-        if not all(ratio_conditions(inst, alpha=a).values()):
-            raise AssertionError("generator produced an instance outside the conditions")
-        r = mcsf_opt_ratio(inst, time_limit=time_limit)
-        proven += r["proven"]
-        ratio = r["ratio_upper"]
-        ratios.append(ratio)
-        if ratio > worst["ratio"]:
-            worst = {"ratio": round(ratio, 6), "mcsf": r["mcsf"], "opt": r["opt"],
-                     "proven": r["proven"], "alpha": a, "n": inst.n, "M": inst.memory}
-            if ratio > RATIO_BOUND:
-                bad = inst
-    holds = bad is None
-    return ClaimCheck("clm_mcsf_ratio", holds, trials, worst,
-                      f"MC-SF/OPT <= {RATIO_BOUND} on {trials} instances ({proven} proven optima; "
-                      f"half with predictions o <= õ <= {alpha:g} o); worst {worst['ratio']:.4f}, "
-                      f"mean {float(np.mean(ratios)):.4f}, {RATIO_BOUND / worst['ratio']:.0f}x "
-                      f"below the bound" if holds else f"ratio above {RATIO_BOUND}: {worst}", bad,
-                      {"proven": proven, "mean": float(np.mean(ratios))})
-
-
 # --------------------------------------------------------------------------- adversarial search
 @dataclass(frozen=True)
 class SearchResult:

@@ -35,7 +35,6 @@ import numpy as np
 
 from ._validation import as_fraction, as_int, check_generator
 from .checker import check_schedule
-from .checks import ClaimCheck
 from .instance import Instance
 from .optimal import solve_optimal
 from .policies import admit_future_feasible, make_policy, mc_sf
@@ -44,7 +43,7 @@ from .simulator import Decision, State, simulate
 
 __all__ = ["ArrivalModel", "sample_instance", "fluid_benchmark", "fluid_guided",
            "fluid_policy", "regret_samples", "regret_table", "growth_exponent",
-           "hindsight_regret_table", "regret_plot", "check_constant_regret",
+           "hindsight_regret_table", "regret_plot", 
            "waiting_lower_bound", "DEFAULT_TYPES"]
 
 #: Default request types ``(s, o, p)``: 70 % short (1, 2), 30 % long (3, 8) (ours).
@@ -422,93 +421,3 @@ def regret_plot(rows: Sequence[dict], ax=None, *, key: str = "regret"):
     ax.legend(fontsize="small")
     return ax
 
-
-def _classify(b: float) -> str:
-    if b < 0.25:
-        return "bounded"
-    if b < 0.75:
-        return "about sqrt(T)"
-    if b < 1.25:
-        return "linear"
-    return "superlinear"
-
-
-def check_constant_regret(rng: np.random.Generator, *, loads: Sequence[float] = (0.5, 0.9),
-                          horizons: Sequence[int] = (30, 100, 300, 1000), seeds: int = 12,
-                          threshold: float = 1.0, small_horizons: Sequence[int] = (10, 20, 40),
-                          small_seeds: int = 8, small_load: float = 0.5,
-                          fit_from: int = 100) -> ClaimCheck:
-    """Claim ``clm_constant_regret``: is the regret of MC-SF or the fluid policy bounded in T?
-
-    For each load in ``loads`` it measures the regret against the fluid benchmark over the
-    ``horizons`` (``seeds`` samples each) and fits the growth exponent of regret in ``T``
-    (:func:`growth_exponent`, over the horizons from ``fit_from`` on: short horizons are
-    dominated by the empty start); against the hindsight optimum it
-    measures the regret for ``small_horizons``.  ``holds`` iff some policy has a growth
-    exponent below 0.25 (bounded) at every load against the fluid benchmark.
-
-    Examples
-    --------
-    >>> rep = check_constant_regret(np.random.default_rng(0), loads=(0.5,), horizons=(20, 60),
-    ...                             seeds=3, small_horizons=(4,), small_seeds=2)
-    >>> sorted(rep.details["exponent"])
-    ['fluid(theta=1) @ 0.5', 'mc-sf @ 0.5']
-    """
-    rng = check_generator(rng)
-    fluid_rows, exps = [], {}
-    for load in loads:
-        model = ArrivalModel.at_load(load)
-        pols = {"mc-sf": mc_sf, f"fluid(theta={threshold:g})": fluid_policy(model, threshold)}
-        rows = regret_table(model, pols, horizons, seeds, rng)
-        fluid_rows.extend(rows)
-        for name in pols:
-            hs = sorted(horizons)
-            start = max([h for h in hs if h <= fit_from] or [hs[0]])
-            if len([h for h in hs if h >= start]) < 2:
-                start = hs[0]
-            exps[f"{name} @ {load:g}"] = round(growth_exponent(rows, name, min_T=start), 3)
-    model = ArrivalModel.at_load(small_load)
-    hind = hindsight_regret_table(model, {"mc-sf": mc_sf,
-                                          f"fluid(theta={threshold:g})":
-                                              fluid_policy(model, threshold)},
-                                  small_horizons, small_seeds, rng)
-    bounded = {k: v < 0.25 for k, v in exps.items()}
-    by_policy: dict = {}
-    for k, ok in bounded.items():
-        by_policy.setdefault(k.split(" @ ")[0], []).append(ok)
-    holds = any(all(v) for v in by_policy.values())
-    worst_key = max(exps, key=exps.get)
-    worst = {"policy @ load": worst_key, "exponent": exps[worst_key],
-             "growth": _classify(exps[worst_key])}
-    summary = ("regret vs the fluid benchmark grows with exponents "
-               + ", ".join(f"{k}: {v} ({_classify(v)})" for k, v in exps.items())
-               + "; vs the hindsight optimum (small T) "
-               + ", ".join(f"{r['policy']} T={r['T']}: {r['regret_opt']:.2f}" for r in hind))
-    return ClaimCheck("clm_constant_regret", holds, len(fluid_rows) * seeds
-                      + sum(r["samples"] for r in hind), worst, summary, None,
-                      {"exponent": exps, "fluid_rows": fluid_rows, "hindsight_rows": hind})
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.regret``."""
-    import argparse
-    from .cli import format_table
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.regret", description=__doc__)
-    ap.add_argument("--loads", type=float, nargs="+", default=[0.5, 0.9, 0.97])
-    ap.add_argument("--horizons", type=int, nargs="+", default=[30, 100, 300, 1000, 3000])
-    ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--small-horizons", type=int, nargs="+", default=[10, 20, 40, 80, 160])
-    ap.add_argument("--small-seeds", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    rep = check_constant_regret(np.random.default_rng(args.seed), loads=args.loads,
-                                horizons=args.horizons, seeds=args.seeds,
-                                small_horizons=args.small_horizons, small_seeds=args.small_seeds)
-    print(format_table(rep.details["fluid_rows"]))
-    print(format_table(rep.details["hindsight_rows"]))
-    print(rep.summary)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

@@ -46,7 +46,6 @@ from tqdm import tqdm
 
 from ._validation import as_fraction, as_int
 from .checker import check_schedule
-from .checks import ClaimCheck
 from .optimal import solve_optimal
 from .policies import POLICIES
 from .search import improve_schedule, volume_lower_bound
@@ -55,8 +54,8 @@ from .workloads import paper_model1, paper_model2
 
 __all__ = ["PAPER_FIGURES", "MODELS", "TrialSpec", "trial_specs", "run_trial", "run_trials",
            "schedule_shape",
-           "summarize", "paper_comparison", "verdict", "check_synthetic_model1",
-           "check_synthetic_model2", "ratio_plot", "main"]
+           "summarize", "paper_comparison", 
+            "ratio_plot", "main"]
 
 #: The paper's figures (second-hand): MC-SF / OPT average-latency ratio over 200 trials.
 PAPER_FIGURES = {
@@ -418,96 +417,6 @@ def paper_comparison(summary: Sequence[dict]) -> list[dict]:
             rows.append({"model": s["model"], "figure": f"optimal (of {paper['trials']})",
                          "paper": paper["optimal"], "measured": measured, "ci95": ""})
     return rows
-
-
-def verdict(summary_row: dict, model: str) -> str:
-    """Status logic for a synthetic claim: ``"holds"``, ``"fails"`` or ``"inconclusive"``.
-
-    Uses the paper's mean ratio ``m`` and the bootstrap CI: if every trial is proven, the claim
-    holds iff ``m`` lies in the CI of the mean ratio (it fails otherwise).  With unproven trials
-    it fails only if ``m`` lies outside even ``[ci_low, ci_high_upper]`` (the CI of the lower
-    bound's mean and of the upper bound's mean) and is inconclusive otherwise.
-
-    Examples
-    --------
-    >>> row = {"trials": 10, "proven": 10, "ci_low": 1.0, "ci_high": 1.01, "ci_high_upper": 1.01}
-    >>> verdict(row, "model1"), verdict({**row, "ci_high": 1.003}, "model1")
-    ('holds', 'fails')
-    >>> verdict({**row, "proven": 3, "ci_high_upper": 1.5}, "model2")
-    'inconclusive'
-    """
-    m = PAPER_FIGURES[model]["mean"]
-    if summary_row["trials"] and summary_row["proven"] == summary_row["trials"]:
-        return "holds" if summary_row["ci_low"] - 5e-4 <= m <= summary_row["ci_high"] + 5e-4 else "fails"
-    if m < summary_row["ci_low"] - 5e-4 or m > summary_row["ci_high_upper"] + 5e-4:
-        return "fails"
-    return "inconclusive"
-
-
-def _check(model, trials, seed, executor, time_limit, progress, search_evals, size):
-    trials = as_int(trials, name="trials", minimum=1)
-    specs = trial_specs(model, trials, seed, time_limit=time_limit, search_evals=search_evals,
-                        **size)
-    rows = run_trials(specs, executor, progress=progress)
-    summ = summarize(rows)
-    mc = next(s for s in summ if s["policy"] == "mc-sf")
-    v = verdict(mc, model)
-    paper = PAPER_FIGURES[model]
-    desc = "paper's distribution" if not size else ", ".join(f"{k}={v_}" for k, v_ in size.items())
-    summary = (f"{model} ({desc}), {trials} trials, {mc['proven']} proven: MC-SF/OPT mean "
-               f"{mc['mean']:.4f}" + ("" if mc["proven"] == trials else f" .. {mc['mean_upper']:.4f}")
-               + f" (paper {paper['mean']}), worst {mc['worst']:.4f}"
-               + ("" if mc["proven"] == trials else f" .. {mc['worst_upper']:.4f}")
-               + f" (paper {paper['worst']}), optimal in {mc['optimal']}, provably not optimal in "
-               f"{mc['beaten']}: {v}"
-               + ("" if not size else " (at this size, not the paper's)"))
-    worst_row = max((r for r in rows if r["policy"] == "mc-sf"), key=lambda r: r["ratio"])
-    return ClaimCheck(f"clm_synthetic_{model}", v == "holds", trials,
-                      {k: worst_row[k] for k in ("trial", "n", "M", "total_latency", "opt", "ratio",
-                                                "ratio_upper", "proven")},
-                      summary, None,
-                      {"verdict": v, "summary": summ, "rows": rows, "comparison": paper_comparison(summ)})
-
-
-def check_synthetic_model1(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
-                           time_limit: float | None = 0.0, progress: bool = False,
-                           search_evals: int = 20_000, **size) -> ClaimCheck:
-    """Claim ``clm_synthetic_model1``: model 1, MC-SF/OPT mean 1.005, worst 1.074, 114/200 optimal.
-
-    ``holds`` is true iff :func:`verdict` says ``"holds"``; ``details`` carries the verdict, the
-    tidy rows, the summary and the side-by-side comparison.  By default the instances have the
-    paper's size and the optimum is bracketed by the local search (``search_evals`` orders per
-    trial) and the area bound; pass ``n``/``memory`` to shrink the instances and a positive
-    ``time_limit`` to prove optima with the exact program (then the claim is not tested at the
-    paper's size: the summary says so).
-
-    Examples
-    --------
-    >>> from concurrent.futures import ThreadPoolExecutor
-    >>> with ThreadPoolExecutor(1) as ex:
-    ...     rep = check_synthetic_model1(3, executor=ex, time_limit=30, n=5, memory=12)
-    >>> rep.details["verdict"] in ("holds", "fails", "inconclusive"), rep.worst["ratio"] >= 1
-    (True, True)
-    """
-    return _check("model1", trials, seed, executor, time_limit, progress, search_evals, size)
-
-
-def check_synthetic_model2(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
-                           time_limit: float | None = 0.0, progress: bool = False,
-                           search_evals: int = 20_000, **size) -> ClaimCheck:
-    """Claim ``clm_synthetic_model2``: model 2, MC-SF/OPT mean 1.047, worst 1.227.
-
-    As :func:`check_synthetic_model1` (size keywords: ``rate``, ``horizon``, ``memory``).
-
-    Examples
-    --------
-    >>> from concurrent.futures import ThreadPoolExecutor
-    >>> with ThreadPoolExecutor(1) as ex:
-    ...     rep = check_synthetic_model2(3, executor=ex, time_limit=30, horizon=4, memory=12)
-    >>> rep.claim, rep.worst["ratio"] >= 1
-    ('clm_synthetic_model2', True)
-    """
-    return _check("model2", trials, seed, executor, time_limit, progress, search_evals, size)
 
 
 def ratio_plot(rows: Sequence[dict], policies: Sequence[str] = ("mc-sf", "mc-benchmark", "vllm"),

@@ -38,7 +38,6 @@ import numpy as np
 
 from ._validation import as_int, check_generator
 from .checker import check_schedule
-from .checks import ClaimCheck
 from .instance import Instance
 from .optimal import solve_optimal
 from .policies import admit_future_feasible, make_policy, mc_sf
@@ -49,7 +48,7 @@ __all__ = ["READINGS", "FAMILY_SIZES", "ExactResult", "exact_optimum_at_zero", "
            "capped_shortest_first", "semionline_rules", "best_of_rules", "rule_costs",
            "family", "SemiOnlineStats", "evaluate_reading", "random_reading_instance",
            "identical_optimal", "identical_rows",
-           "check_semionline_optimal", "check_identical_exact"]
+           ]
 
 #: The readings of "semi-online" that are tested (all requests known at round 0).
 READINGS: Mapping[str, str] = {
@@ -616,143 +615,3 @@ def identical_rows(grid: Sequence[tuple[int, int, int, int]], *, ip: bool = True
 FAMILY_SIZES: Mapping[str, tuple[int, int, int]] = {
     "equal-prompt-2M": (5, 4, 10), "equal-prompt": (4, 4, 8), "arbitrary": (3, 4, 8)}
 
-
-def check_semionline_optimal(rng: np.random.Generator, *,
-                             sizes: Mapping[str, tuple[int, int, int]] | None = None,
-                             random_trials: int = 40, random_n: int = 6) -> ClaimCheck:
-    """Claim ``clm_semionline_optimal``: is some polynomial rule exactly optimal at round 0?
-
-    Under each reading of :data:`READINGS`, every rule of :func:`semionline_rules` and their
-    best (``best-of``, itself polynomial) is compared with the exact optimum on *all*
-    instances of :func:`family` with the bounds ``sizes[reading] = (max_n, max_output,
-    max_memory)`` (default :data:`FAMILY_SIZES`) and on ``random_trials`` random instances
-    with ``random_n`` requests.  The report ``holds`` iff some tested rule is optimal on every
-    instance of every reading; its ``worst`` is the smallest counterexample to ``best-of``
-    (fewest requests, then smallest ``M``) over the readings.  Every smallest counterexample
-    of MC-SF and of best-of is confirmed by the integer program.
-
-    Examples
-    --------
-    >>> small = {"equal-prompt-2M": (2, 2, 6), "equal-prompt": (4, 3, 5), "arbitrary": (3, 3, 4)}
-    >>> rep = check_semionline_optimal(np.random.default_rng(0), sizes=small, random_trials=2,
-    ...                                random_n=4)
-    >>> rep.holds, rep.worst["n"], rep.worst["M"]
-    (False, 3, 4)
-    """
-    rng = check_generator(rng)
-    sizes = dict(FAMILY_SIZES if sizes is None else sizes)
-    if set(sizes) != set(READINGS):
-        raise ValueError(f"sizes must give (max_n, max_output, max_memory) for each of "
-                         f"{list(READINGS)}, got {sorted(sizes)}")
-    per = {}
-    rand = {}
-    confirmed = {}
-    for reading in READINGS:
-        max_n, max_output, max_memory = sizes[reading]
-        per[reading] = evaluate_reading(reading, family(reading, max_n=max_n,
-                                                        max_output=max_output,
-                                                        max_memory=max_memory))
-        rand[reading] = evaluate_reading(reading, [random_reading_instance(rng, reading,
-                                                                           n=random_n)
-                                                   for _ in range(random_trials)])
-        for rule, inst in per[reading].counterexamples.items():
-            if inst is not None and rule in ("mc-sf", "best-of"):
-                opt = solve_optimal(inst)
-                sm = per[reading].smallest[rule]
-                confirmed[(reading, rule)] = bool(opt.proven_optimal and opt.objective == sm["opt"])
-    exact_rules = {r for r in _SUMMARY_RULES
-                   if all(per[x].optimal_fraction[r] == 1.0 and rand[x].optimal_fraction[r] == 1.0
-                          for x in READINGS)}
-    holds = bool(exact_rules)
-    if not all(confirmed.values()):
-        raise RuntimeError(f"the integer program disagrees with the DP: {confirmed}")
-    # smallest best-of counterexample over the readings
-    cands = [(per[x].smallest["best-of"]["n"], per[x].smallest["best-of"]["M"], x)
-             for x in READINGS if per[x].smallest["best-of"] is not None]
-    if cands:
-        _, _, which = min(cands)
-        worst = {"reading": which, **per[which].smallest["best-of"]}
-        ce = per[which].counterexamples["best-of"]
-    else:
-        worst, ce = {}, None
-    cases = sum(per[x].cases + rand[x].cases for x in READINGS)
-    parts = [f"{x}: MC-SF optimal on {per[x].optimal_fraction['mc-sf']:.1%} of {per[x].cases} "
-             f"(worst {per[x].worst_ratio['mc-sf']:.3f}), best-of on "
-             f"{per[x].optimal_fraction['best-of']:.1%} (worst {per[x].worst_ratio['best-of']:.3f})"
-             for x in READINGS]
-    summary = ("; ".join(parts) + (f". Exact everywhere: {sorted(exact_rules)}" if holds
-                                   else ". No tested polynomial rule is exact under any reading"))
-    return ClaimCheck("clm_semionline_optimal", holds, cases, worst, summary, ce,
-                      {"readings": per, "random": rand, "ip_confirmed": confirmed})
-
-
-def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: int = 9,
-                          max_prompt: int = 3, max_output: int = 5,
-                          grid: Sequence[tuple[int, int, int, int]] | None = None) -> ClaimCheck:
-    """Claim ``clm_identical_exact``: :func:`identical_optimal` equals the integer program.
-
-    Compares the DP with :func:`kvtheory.optimal.solve_optimal` on ``grid`` (default: random
-    ``(n, s, o, M)`` with ``M`` between ``s + o`` and ``n (s + o)``); every DP schedule is
-    checked.  ``holds`` iff they agree everywhere; ``details`` counts how often MC-SF is
-    optimal on the same instances.
-
-    Examples
-    --------
-    >>> rep = check_identical_exact(np.random.default_rng(0), trials=3)
-    >>> rep.holds, rep.cases
-    (True, 3)
-    """
-    rng = check_generator(rng)
-    if grid is None:
-        grid = []
-        for _ in range(as_int(trials, name="trials", minimum=1)):
-            n = int(rng.integers(1, max_n + 1))
-            s = int(rng.integers(1, max_prompt + 1))
-            o = int(rng.integers(1, max_output + 1))
-            M = int(rng.integers(s + o, max(s + o, n * (s + o)) + 1))
-            grid.append((n, s, o, M))
-    rows = identical_rows(grid)
-    bad = [r for r in rows if r["ip"] is None or r["dp"] != r["ip"]]
-    mcsf_opt = sum(r["mc-sf"] == r["dp"] for r in rows)
-    worst_mcsf = max(rows, key=lambda r: r["mc-sf"] / r["dp"])
-    holds = not bad
-    worst = bad[0] if bad else {"mc-sf/opt": round(worst_mcsf["mc-sf"] / worst_mcsf["dp"], 4),
-                                **{k: worst_mcsf[k] for k in ("n", "s", "o", "M")}}
-    ce = None
-    if bad:
-        b = bad[0]
-        ce = Instance.from_arrays([0] * b["n"], [b["s"]] * b["n"], [b["o"]] * b["n"], b["M"])
-    summary = (f"DP = IP on all {len(rows)} (n, s, o, M); MC-SF optimal on {mcsf_opt} of them, "
-               f"worst MC-SF/OPT {worst.get('mc-sf/opt', '-')}" if holds
-               else f"DP and IP differ on {len(bad)} of {len(rows)}: first {bad[0]}")
-    return ClaimCheck("clm_identical_exact", holds, len(rows), worst, summary, ce,
-                      {"rows": rows, "mcsf_optimal": mcsf_opt})
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.semionline [--max-n 5]``."""
-    import argparse
-    from .cli import format_table
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.semionline", description=__doc__)
-    ap.add_argument("--max-n", type=int, nargs=3, default=[5, 4, 4],
-                    help="largest n of the families, one per reading")
-    ap.add_argument("--max-output", type=int, default=4)
-    ap.add_argument("--max-memory", type=int, default=14)
-    ap.add_argument("--random-trials", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    sizes = {x: (n, args.max_output, args.max_memory) for x, n in zip(READINGS, args.max_n)}
-    rep = check_semionline_optimal(np.random.default_rng(args.seed), sizes=sizes,
-                                   random_trials=args.random_trials)
-    print(rep.summary)
-    print(format_table([row for x in READINGS for row in rep.details["readings"][x].rows()]))
-    print("random instances:")
-    print(format_table([row for x in READINGS for row in rep.details["random"][x].rows()]))
-    print("smallest best-of counterexample:", rep.worst)
-    rep2 = check_identical_exact(np.random.default_rng(args.seed), trials=150)
-    print(rep2.summary)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

@@ -1,0 +1,314 @@
+"""The verdict vocabulary and the objects every claim module builds on.
+
+A *claim* is one statement of the paper (any version) or of this project.  It has one or more
+*readings*: the setups under which it is checked (a paper statement whose details are not
+available can be read in several ways, and an experiment can be run on the paper's engine or on
+ours).  Checking a claim gives one :class:`Verdict` per reading, with one of four statuses:
+
+``proved``
+    a symbolic derivation, or exhaustive over a stated finite family;
+``supported``
+    numerical evidence and no counterexample, the search stated;
+``fails``
+    a counterexample (the smallest found) is shown;
+``inconclusive``
+    the evidence cannot decide (seed-dependent, benchmark unattainable, setup unknown); the
+    verdict says what would decide it.
+
+A status is never typed in: it is computed by :func:`grade` (or by a claim's own rule) from what
+its check found.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+__all__ = ["STATUS", "PROVENANCE", "METHODS", "ClaimCheck", "Reading", "Verdict", "Claim", "grade"]
+
+STATUS = ("proved", "supported", "fails", "inconclusive")
+PROVENANCE = ("paper", "second-hand", "reconstruction", "ours")
+#: How a reading is checked: ``exhaustive``/``symbolic`` can prove, ``sample``/``measured`` support.
+METHODS = ("exhaustive", "symbolic", "sample", "measured")
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """Raw outcome of a claim's check function (before grading into a :class:`Verdict`).
+
+    Attributes
+    ----------
+    claim : str
+        Claim ID.
+    holds : bool
+        Whether every case passed.
+    cases : int
+        Number of cases checked.
+    worst : dict
+        The worst case seen (its figures; for a failure, the counterexample's).
+    summary : str
+        One sentence for the book.
+    counterexample : Instance or None
+        An instance on which the claim fails, if one was found.
+    details : dict
+        Further per-check figures.
+
+    Examples
+    --------
+    >>> ClaimCheck("clm_x", True, 3, {}, "three cases").holds
+    True
+    """
+
+    claim: str
+    holds: bool
+    cases: int
+    worst: dict
+    summary: str
+    counterexample: object = None
+    details: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One setup under which a claim is checked.
+
+    Attributes
+    ----------
+    name : str
+        Short key, unique within the claim (``"non-preemptive"``, ``"paper engine, 50/s"``).
+    setup : str
+        What exactly is assumed: instance family, engine, benchmark, parameters.
+    method : str
+        One of :data:`METHODS`.
+
+    Examples
+    --------
+    >>> Reading("random tiny", "n <= 4, M <= 8", "sample").method
+    'sample'
+    >>> Reading("x", "y", "guess")
+    Traceback (most recent call last):
+    ...
+    ValueError: reading 'x': method must be one of ('exhaustive', 'symbolic', 'sample', 'measured'), got 'guess'
+    """
+
+    name: str
+    setup: str
+    method: str = "sample"
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"reading {self.name!r}: method must be one of {METHODS}, "
+                             f"got {self.method!r}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The graded outcome of one reading of one claim.
+
+    Attributes
+    ----------
+    claim : str
+        Claim ID.
+    reading : str
+        The reading's name.
+    status : str
+        One of :data:`STATUS`.
+    evidence : str
+        One line: what the check found (figures, worst case, smallest counterexample).
+    searched : str
+        What was searched: instances, generator, adversarial budget, seeds.
+    seconds : float
+        Wall time of the check (shared between the readings one check serves).
+    figures : dict
+        Evidence figures (JSON-serialisable).
+    counterexample : str or None
+        The smallest counterexample found, as text, when the status is ``fails``.
+    decide : str
+        For ``inconclusive``: what would decide it (empty otherwise).
+    quick : bool
+        Whether the check ran in quick mode.
+    full_status : bool
+        In quick mode: whether the quick run gives the full run's status (its evidence is the
+        same kind and decides the same way); ``False`` means the full run may differ.
+
+    Examples
+    --------
+    >>> v = Verdict("clm_x", "only", "supported", "no counterexample in 10 cases", "10 random")
+    >>> v.status, v.row()["id"]
+    ('supported', 'clm_x')
+    >>> Verdict("clm_x", "only", "holds", "", "")
+    Traceback (most recent call last):
+    ...
+    ValueError: clm_x (only): status must be one of ('proved', 'supported', 'fails', 'inconclusive'), got 'holds'
+    """
+
+    claim: str
+    reading: str
+    status: str
+    evidence: str
+    searched: str
+    seconds: float = 0.0
+    figures: Mapping = field(default_factory=dict)
+    counterexample: str | None = None
+    decide: str = ""
+    quick: bool = False
+    full_status: bool = True
+
+    def __post_init__(self):
+        where = f"{self.claim} ({self.reading})"
+        if self.status not in STATUS:
+            raise ValueError(f"{where}: status must be one of {STATUS}, got {self.status!r}")
+        if self.status == "fails" and not self.counterexample:
+            raise ValueError(f"{where}: a failing verdict must show its counterexample")
+        if self.status == "inconclusive" and not self.decide:
+            raise ValueError(f"{where}: an inconclusive verdict must say what would decide it")
+        if not math.isfinite(self.seconds) or self.seconds < 0:
+            raise ValueError(f"{where}: seconds must be finite and >= 0, got {self.seconds}")
+
+    def row(self) -> dict:
+        """A JSON-ready dict (``id``, ``reading``, ``status``, ``evidence``, ``seconds``, ...)."""
+        return {"id": self.claim, "reading": self.reading, "status": self.status,
+                "evidence": self.evidence, "searched": self.searched,
+                "seconds": round(float(self.seconds), 3), "counterexample": self.counterexample,
+                "decide": self.decide or None, "quick": self.quick,
+                "full_status": self.full_status, "figures": _plain(self.figures)}
+
+
+def _plain(x):
+    """JSON-ready copy of nested figures (numpy scalars to Python, keys to str)."""
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        try:
+            return x.item()
+        except (ValueError, TypeError):
+            pass
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim, its readings and the function that checks them all.
+
+    Attributes
+    ----------
+    id : str
+        ``clm_word_word``; the book label is the same with dashes, the test is ``test_<id>``.
+    title : str
+        Short name.
+    statement : str
+        The exact statement with its conditions.
+    versions : str
+        Paper versions making it (``"v1-v2"``, ``"v4-v5"``, ``"all"``, ``"-"`` for ours).
+    provenance : str
+        One of :data:`PROVENANCE`.
+    chapter : str
+        Book chapter holding the label (``"book/mcsf"``).
+    readings : tuple of Reading
+    check : callable
+        ``check(quick: bool) -> sequence of Verdict``, one per reading, in order.
+    test : str
+        Pytest node id of the test asserting the check.
+
+    Examples
+    --------
+    >>> c = Claim("clm_demo", "demo", "1 + 1 = 2", "-", "ours", "book/model",
+    ...           (Reading("only", "integers", "symbolic"),), lambda quick: (), "tests/x.py::t")
+    >>> c.label, c.row()["readings"][0]["method"]
+    ('clm-demo', 'symbolic')
+    """
+
+    id: str
+    title: str
+    statement: str
+    versions: str
+    provenance: str
+    chapter: str
+    readings: tuple[Reading, ...]
+    check: Callable[[bool], tuple[Verdict, ...]]
+    test: str
+
+    def __post_init__(self):
+        if not self.id.startswith("clm_") or not self.id.replace("_", "").isalnum():
+            raise ValueError(f"claim id must look like 'clm_word_word', got {self.id!r}")
+        if self.provenance not in PROVENANCE:
+            raise ValueError(f"claim {self.id}: provenance must be one of {PROVENANCE}, "
+                             f"got {self.provenance!r}")
+        names = [r.name for r in self.readings]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"claim {self.id}: readings must be non-empty with unique names")
+
+    @property
+    def label(self) -> str:
+        """The book label: the ID with dashes (``clm-mcsf-ratio``)."""
+        return self.id.replace("_", "-")
+
+    def row(self) -> dict:
+        """The definition as a JSON-ready dict (no check is run)."""
+        return {"id": self.id, "title": self.title, "statement": self.statement,
+                "versions": self.versions, "provenance": self.provenance,
+                "chapter": self.chapter, "label": self.label, "test": self.test,
+                "readings": [{"name": r.name, "setup": r.setup, "method": r.method}
+                             for r in self.readings]}
+
+
+def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
+          evidence: str | None = None, quick: bool = False, full_status: bool | None = None,
+          seconds: float = 0.0, figures: Mapping | None = None) -> Verdict:
+    """Grade a check's outcome under a reading: ``fails``, else ``proved`` or ``supported``.
+
+    A check that found a violation fails (its counterexample is shown); otherwise an exhaustive
+    or symbolic reading is ``proved`` and a sampled or measured one ``supported``.
+
+    In quick mode ``full_status`` defaults to whether the status must be the full run's: a
+    quick sample is the start of the full sample (same seeds), so a counterexample found quickly
+    is found by the full run too, while a quick ``supported`` or ``proved`` covers less.
+
+    Examples
+    --------
+    >>> r = Reading("tiny", "all instances with n <= 2", "exhaustive")
+    >>> grade("clm_x", r, ClaimCheck("clm_x", True, 5, {}, "ok"), searched="5").status
+    'proved'
+    >>> bad = ClaimCheck("clm_x", False, 5, {"n": 2}, "broken", counterexample="2 requests")
+    >>> v = grade("clm_x", Reading("s", "random", "sample"), bad, searched="5")
+    >>> v.status, v.counterexample
+    ('fails', '2 requests')
+    """
+    if rep.holds:
+        status = "proved" if reading.method in ("exhaustive", "symbolic") else "supported"
+        ce = None
+    else:
+        status = "fails"
+        ce = describe(rep.counterexample) if rep.counterexample is not None else str(rep.worst)
+    if full_status is None:
+        full_status = (not quick) or status == "fails"
+    return Verdict(claim, reading.name, status, evidence or rep.summary, searched, seconds,
+                   dict(figures if figures is not None else rep.worst), ce, quick=quick,
+                   full_status=full_status)
+
+
+def describe(instance) -> str:
+    """A one-line text of an instance (``M`` and every request ``(a, s, o)``).
+
+    Examples
+    --------
+    >>> from kvtheory import Instance
+    >>> describe(Instance.from_arrays([0, 1], [2, 1], [3, 1], memory=6))
+    'M=6: (a=0, s=2, o=3), (a=1, s=1, o=1)'
+    """
+    if instance is None:
+        return ""
+    if not hasattr(instance, "arrival"):
+        return str(instance)
+    reqs = ", ".join(f"(a={int(a)}, s={int(s)}, o={int(o)})" + (
+        f" pred {int(p)}" if p != o else "")
+        for a, s, o, p in zip(instance.arrival, instance.prompt, instance.output,
+                              instance.prediction))
+    return f"M={instance.memory}: {reqs}"

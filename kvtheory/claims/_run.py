@@ -1,0 +1,222 @@
+"""Running the checks: :func:`verify`, its on-disk cache, and the tables the book renders.
+
+The book's registry page, each chapter's verdict box and ``python -m kvtheory verify`` all call
+:func:`verify`, so they cannot disagree.  The book reads verdicts from a cache keyed by the
+package's source code (and the numpy/scipy versions): any change to the code re-runs the checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ._core import STATUS, Verdict
+
+__all__ = ["CheckFailed", "verify", "code_key", "cache_dir", "verdict_rows", "verdict_frame",
+           "status_box"]
+
+_PKG = Path(__file__).resolve().parents[1]
+
+
+class CheckFailed(RuntimeError):
+    """A claim's check raised: the claim has no verdict (``verify`` exits 1 on the CLI)."""
+
+    def __init__(self, claim_id: str, error: BaseException):
+        super().__init__(f"{claim_id}: the check raised {type(error).__name__}: {error}")
+        self.claim_id = claim_id
+        self.error = error
+
+
+def code_key() -> str:
+    """A hash of every source file of the package and of the numerical libraries' versions.
+
+    Examples
+    --------
+    >>> len(code_key()), code_key() == code_key()
+    (16, True)
+    """
+    import numpy
+    import scipy
+    h = hashlib.sha256(f"numpy {numpy.__version__} scipy {scipy.__version__}".encode())
+    for path in sorted(_PKG.rglob("*.py")):
+        h.update(str(path.relative_to(_PKG)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """Where cached verdicts live: ``$KVTHEORY_CACHE`` or ``~/.cache/kvtheory/verdicts``."""
+    env = os.environ.get("KVTHEORY_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "kvtheory" / "verdicts"
+
+
+def _cache_file(claim_id: str, quick: bool, key: str) -> Path:
+    return cache_dir() / key / f"{claim_id}.{'quick' if quick else 'full'}.json"
+
+
+def _load(path: Path) -> list[Verdict] | None:
+    try:
+        rows = json.loads(path.read_text())
+        return [Verdict(**row) for row in rows]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _store(path: Path, verdicts: Sequence[Verdict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**v.row(), "claim": v.claim, "figures": v.row()["figures"]} for v in verdicts]
+    for r in rows:
+        r.pop("id")
+        r["decide"] = r["decide"] or ""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows))
+    tmp.replace(path)
+
+
+def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool = False,
+           progress: bool = False) -> list[Verdict]:
+    """Run the checks of the given claims (default: all) and return one verdict per reading.
+
+    Examples
+    --------
+    >>> [v.status for v in verify(["clm_kv_capacity"], quick=True)]
+    ['proved', 'fails']
+    >>> verify(["clm_nope"])
+    Traceback (most recent call last):
+    ...
+    KeyError: "no claim 'clm_nope'; known: clm_ip_exact, ..."
+
+    Parameters
+    ----------
+    ids : iterable of str, optional
+        Claim IDs; unknown IDs raise ``KeyError`` before anything runs.
+    quick : bool
+        Smaller samples (the whole registry in under 3 minutes on 2 cores); each verdict's
+        ``full_status`` says whether the quick run decides as the full run does.
+    cache : bool
+        Read and write verdicts in :func:`cache_dir`, keyed by :func:`code_key`.
+    progress : bool
+        A tqdm progress bar over the claims.
+
+    Raises
+    ------
+    CheckFailed
+        A check raised (its claim has no verdict).
+    """
+    from . import claim
+    chosen = [claim(i) for i in (ids if ids is not None else [c.id for c in _all()])]
+    key = code_key() if cache else ""
+    out: list[Verdict] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(chosen), desc="verify", unit="claim")
+    try:
+        for c in chosen:
+            if bar is not None:
+                bar.set_postfix_str(c.id)
+            got = _load(_cache_file(c.id, quick, key)) if cache else None
+            if got is None:
+                t0 = time.perf_counter()
+                try:
+                    got = list(c.check(quick))
+                except Exception as err:       # reported per claim; the run goes on elsewhere
+                    raise CheckFailed(c.id, err) from err
+                seconds = time.perf_counter() - t0
+                got = [_with_seconds(v, seconds, quick) for v in got]
+                names = [v.reading for v in got]
+                if names != [r.name for r in c.readings]:
+                    raise CheckFailed(c.id, RuntimeError(
+                        f"verdicts for readings {names}, expected {[r.name for r in c.readings]}"))
+                if cache:
+                    _store(_cache_file(c.id, quick, key), got)
+            out.extend(got)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _with_seconds(v: Verdict, seconds: float, quick: bool) -> Verdict:
+    from dataclasses import replace
+    return replace(v, seconds=seconds, quick=quick)
+
+
+def _all():
+    from . import CLAIMS
+    return CLAIMS
+
+
+def verdict_rows(verdicts: Sequence[Verdict]) -> list[dict]:
+    """Verdicts as JSON-ready dicts (the ``verify --format json`` array).
+
+    Examples
+    --------
+    >>> v = Verdict("clm_x", "only", "supported", "fine", "10 random")
+    >>> sorted(verdict_rows([v])[0])[:5]
+    ['counterexample', 'decide', 'evidence', 'figures', 'full_status']
+    """
+    return [v.row() for v in verdicts]
+
+
+def verdict_frame(verdicts: Sequence[Verdict], *, columns: Sequence[str] = (
+        "id", "reading", "status", "evidence")):
+    """Verdicts as a pandas DataFrame (the book's registry table).
+
+    Examples
+    --------
+    >>> df = verdict_frame([Verdict("clm_x", "only", "supported", "fine", "10 random")])
+    >>> df.shape
+    (1, 4)
+    """
+    import pandas as pd
+    return pd.DataFrame([{k: r[k] for k in columns} for r in verdict_rows(verdicts)])
+
+
+_BOX = {"proved": "tip", "supported": "note", "fails": "error", "inconclusive": "warning"}
+
+
+@dataclass(frozen=True)
+class StatusBox:
+    """A chapter's verdict box: renders as HTML in the book, as text in a terminal."""
+
+    verdicts: tuple
+
+    def _repr_html_(self) -> str:
+        import html
+        parts = []
+        for v in self.verdicts:
+            extra = ""
+            if v.counterexample:
+                extra += f"<br><em>Counterexample:</em> <code>{html.escape(v.counterexample)}</code>"
+            if v.decide:
+                extra += f"<br><em>What would decide it:</em> {html.escape(v.decide)}"
+            parts.append(
+                f'<div class="admonition {_BOX[v.status]} kvtheory-verdict">'
+                f'<p class="admonition-title">{html.escape(v.claim)} · {html.escape(v.reading)}: '
+                f'{v.status}</p><p>{html.escape(v.evidence)}{extra}<br><em>Searched:</em> '
+                f'{html.escape(v.searched)}</p></div>')
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{v.claim} [{v.reading}]: {v.status}: {v.evidence}"
+                         for v in self.verdicts)
+
+
+def status_box(claim_id: str, *, quick: bool = True) -> StatusBox:
+    """The verdicts of one claim, for a chapter (cached; same source as ``verify``).
+
+    Examples
+    --------
+    >>> box = status_box("clm_kv_capacity")
+    >>> [v.status for v in box.verdicts]
+    ['proved', 'fails']
+    """
+    return StatusBox(tuple(verify([claim_id], quick=quick, cache=True)))

@@ -1,0 +1,366 @@
+"""Claims of the MC-SF chapter: feasibility, peak points, clear-all livelock, running time."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validation import as_int, check_generator
+from ..checker import ScheduleError, check_schedule
+from ..instance import Instance
+from ..policies import POLICIES, mc_sf
+from ..simulator import Decision, LivelockError, State, simulate
+from ..workloads import random_instance
+from ._core import Claim, ClaimCheck, Reading, Verdict, grade
+
+__all__ = ["CLAIMS", "check_mcsf_feasible", "check_peak_points", "check_clear_all_livelock",
+           "check_mcsf_runtime", "admit_at_completion_points"]
+
+
+def check_mcsf_feasible(rng: np.random.Generator, trials: int = 200, *, alpha: float = 2.0,
+                        max_n: int = 12, max_memory: int = 20, max_arrival: int = 6) -> ClaimCheck:
+    """Claim ``clm_mcsf_feasible``: with ``o <= õ <= alpha*o`` MC-SF never overflows or evicts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_mcsf_feasible(np.random.default_rng(0), trials=20).holds
+    True
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    worst, bad, peak_ratio = {"evictions": 0}, None, 0.0
+    for _ in range(trials):
+        inst = random_instance(rng, int(rng.integers(1, max_n + 1)),
+                               int(rng.integers(4, max_memory + 1)), max_prompt=4,
+                               max_arrival=int(rng.integers(0, max_arrival + 1)))
+        over = np.minimum(inst.memory - inst.prompt,
+                          np.ceil(inst.output * rng.uniform(1.0, alpha, inst.n))).astype(int)
+        inst = inst.with_predictions(over)
+        sched = simulate(inst, mc_sf)
+        try:
+            rep = check_schedule(inst, sched)
+        except ScheduleError as err:
+            worst, bad = {"error": str(err)}, inst
+            break
+        peak_ratio = max(peak_ratio, rep.peak_memory / inst.memory)
+        if sched.evictions:
+            worst, bad = {"evictions": sched.evictions}, inst
+            break
+    holds = bad is None
+    return ClaimCheck("clm_mcsf_feasible", holds, trials, worst if not holds else
+                      {"evictions": 0, "highest peak / M": round(peak_ratio, 3)},
+                      f"no overflow and no eviction in {trials} runs with o <= õ <= {alpha}·o; "
+                      f"highest peak memory {peak_ratio:.0%} of M" if holds else
+                      f"MC-SF failed: {worst}", bad)
+
+
+def admit_at_completion_points(state: State, capacity: int | None = None) -> list[int]:
+    """MC-SF's admission computed by checking only predicted completion rounds.
+
+    An independent, deliberately plain implementation of DIGEST section 3 step 3 used to test
+    that checking only completion points (``p_j + õ_j``, or ``t + 1`` for a request past its
+    prediction) gives the same decisions as checking every round.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> from kvtheory.simulator import Decision
+    >>> seen = []
+    >>> def spy(state):
+    ...     seen.append(admit_at_completion_points(state))
+    ...     return Decision(start=seen[-1])
+    >>> _ = simulate(Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5), spy)
+    >>> seen[0]
+    [1, 2]
+    """
+    M = state.memory if capacity is None else capacity
+    t = state.t
+    jobs = [(int(p), int(s), max(int(p) + int(o), t + 1))
+            for p, s, o in zip(state.running.start, state.running.prompt, state.running.prediction)]
+    w = state.waiting
+    order = sorted(range(len(w)), key=lambda j: (int(w.prediction[j]), int(w.arrival[j]), int(w.id[j])))
+    chosen = []
+    for j in order:
+        trial = jobs + [(t, int(w.prompt[j]), t + int(w.prediction[j]))]
+        points = {end for _, _, end in trial}
+        ok = all(sum(s + tau - p for p, s, end in trial if p < tau <= end) <= M for tau in points)
+        if not ok:
+            break
+        jobs = trial
+        chosen.append(int(w.id[j]))
+    return chosen
+
+
+def check_peak_points(rng: np.random.Generator, trials: int = 100, *, max_n: int = 15,
+                      max_memory: int = 25, max_arrival: int = 8) -> ClaimCheck:
+    """Claim ``clm_peak_points``: completion-point checking = every-round checking.
+
+    Runs MC-SF (which checks every future round) on random instances with noisy predictions and
+    compares each of its decisions with :func:`admit_at_completion_points`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = check_peak_points(np.random.default_rng(0), trials=10)
+    >>> rep.holds, rep.details["decisions"] > 10
+    (True, True)
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    decisions = 0
+    mismatch: dict = {}
+    bad = None
+    for _ in range(trials):
+        inst = random_instance(rng, int(rng.integers(1, max_n + 1)),
+                               int(rng.integers(4, max_memory + 1)), max_prompt=4,
+                               max_arrival=int(rng.integers(0, max_arrival + 1)),
+                               prediction_error=0.5)
+
+        def compare(state):
+            nonlocal decisions, mismatch
+            dec = mc_sf(state)
+            if not state.overflow and not mismatch:
+                ref = admit_at_completion_points(state)
+                decisions += 1
+                if list(dec.start) != ref:
+                    mismatch = {"t": state.t, "dense": list(dec.start), "points": ref}
+            return dec
+
+        simulate(inst, compare)
+        if mismatch:
+            bad = inst
+            break
+    holds = bad is None
+    return ClaimCheck("clm_peak_points", holds, trials, mismatch or {"mismatches": 0},
+                      f"identical admissions in {decisions} decisions on {trials} instances with "
+                      f"±50% prediction noise" if holds else f"decisions differ: {mismatch}",
+                      bad, {"decisions": decisions})
+
+
+def check_clear_all_livelock(rng: np.random.Generator, trials: int = 100, *,
+                             max_n: int = 8, max_memory: int = 14,
+                             max_arrival: int = 4) -> ClaimCheck:
+    """Claim ``clm_clear_all_livelock`` (our finding): clearing the whole cache can livelock.
+
+    The claim holds if every clear-all configuration livelocks on the two-request instance
+    ``(0, 1, 5), (0, 1, 5)`` with ``M = 8`` (each fits alone, not both together, and after each
+    clearing both are readmitted), while the beta-clearing and vLLM-style rules finish it.
+    ``details`` gives, per policy, the fraction of random small instances that livelock.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = check_clear_all_livelock(np.random.default_rng(0), trials=5)
+    >>> rep.holds, rep.worst["instance"]
+    (True, '2 x (a=0, s=1, o=5), M=8')
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    minimal = Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8)
+    clear_all = [n for n in POLICIES if n.endswith("-greedy")]
+    others = [n for n in POLICIES if n not in clear_all]
+
+    def livelocks(inst, name):
+        try:
+            check_schedule(inst, simulate(inst, POLICIES[name]))
+        except LivelockError:
+            return True
+        return False
+
+    holds = all(livelocks(minimal, n) for n in clear_all) and not any(
+        livelocks(minimal, n) for n in others)
+    counts = {n: 0 for n in POLICIES}
+    for _ in range(trials):
+        inst = random_instance(rng, int(rng.integers(2, max_n + 1)),
+                               int(rng.integers(4, max_memory + 1)), max_prompt=3,
+                               max_arrival=int(rng.integers(0, max_arrival + 1)))
+        for n in POLICIES:
+            counts[n] += livelocks(inst, n)
+    rates = {n: round(c / trials, 3) for n, c in counts.items()}
+    return ClaimCheck("clm_clear_all_livelock", holds, trials,
+                      {"instance": "2 x (a=0, s=1, o=5), M=8"},
+                      "every clear-all configuration livelocks on two requests that fit only one "
+                      "at a time; on random small instances the livelock rate is "
+                      + ", ".join(f"{n} {r:.0%}" for n, r in rates.items() if r),
+                      None if holds else minimal, {"livelock_rate": rates})
+
+
+# --------------------------------------------------------------------------- livelock as a cycle
+class _Cycle(Exception):
+    def __init__(self, first: int, again: int):
+        super().__init__(f"state of decision time {first} repeats at {again}")
+        self.first, self.again = first, again
+
+
+def state_cycle(instance: Instance, policy) -> tuple[int, int] | None:
+    """Decision times ``(t1, t2)`` at which the run's whole state repeats, or None if it finishes.
+
+    The state is everything a policy sees, relative to ``t``: the waiting requests with the time
+    since their last eviction, and the running requests with their progress ``t - start``.
+    After the last arrival, a deterministic policy (a function of that state) that meets the same
+    state twice repeats the same decisions forever: the run never finishes.  This is an exact
+    argument, not a time-out.
+
+    Examples
+    --------
+    >>> from kvtheory.policies import POLICIES
+    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8),
+    ...             POLICIES["alpha-0.2-greedy"])
+    (0, 6)
+    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8), mc_sf) is None
+    True
+    """
+    last_arrival = int(instance.arrival.max()) if instance.n else 0
+    seen: dict = {}
+
+    def spy(state: State) -> Decision:
+        if state.t >= last_arrival:
+            w, r = state.waiting, state.running
+            key = (tuple(zip(w.id.tolist(), (np.where(w.evicted_at >= 0, state.t - w.evicted_at,
+                                                      -1)).tolist())),
+                   tuple(zip(r.id.tolist(), (state.t - r.start).tolist())))
+            if key in seen:
+                raise _Cycle(seen[key], state.t)
+            seen[key] = state.t
+        return policy(state)
+
+    try:
+        simulate(instance, spy)
+    except _Cycle as c:
+        return c.first, c.again
+    except LivelockError:
+        return None            # no exact repetition seen before the engine gave up
+    return None
+
+
+# --------------------------------------------------------------------------- running time
+def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 1024), *,
+                       load: float = 1.5) -> ClaimCheck:
+    """Claim ``clm_mcsf_runtime``: MC-SF decides a round in time polynomial in ``M`` (O(M^2)).
+
+    For each ``M``, a random instance with ``n = M`` requests (prompts 1-4, outputs up to
+    ``M / 4``, arrivals spread so that the queue stays about ``load`` times what fits) is run,
+    and every call of :func:`kvtheory.policies.mc_sf` is timed.  The fitted exponent ``b`` of the
+    median seconds per decision against ``M`` (least squares on logs) holds the claim if
+    ``b <= 2``.  Wall-clock timing: the figures depend on the machine, the exponent less so.
+
+    Examples
+    --------
+    >>> rep = check_mcsf_runtime(np.random.default_rng(0), memories=(32, 64))
+    >>> rep.cases, sorted(rep.worst)
+    (2, ['exponent', 'largest M', 'median us at largest M'])
+    """
+    rng = check_generator(rng)
+    rows = []
+    for M in memories:
+        M = as_int(M, name="memory", minimum=16)
+        max_out = max(2, M // 4)
+        per_round = M / (2.5 + max_out / 2)             # requests finishing per round, roughly
+        spread = max(1, int(M / max(per_round * load, 1e-9) / 2))
+        inst = random_instance(rng, M, M, max_prompt=4, max_output=max_out, max_arrival=spread)
+        times: list[float] = []
+
+        def timed(state: State) -> Decision:
+            t0 = time.perf_counter()
+            d = mc_sf(state)
+            times.append(time.perf_counter() - t0)
+            return d
+
+        sched = simulate(inst, timed)
+        check_schedule(inst, sched)
+        rows.append({"M": M, "n": inst.n, "rounds": len(times),
+                     "median_us": float(np.median(times) * 1e6),
+                     "p90_us": float(np.percentile(times, 90) * 1e6)})
+    ms = np.log([r["M"] for r in rows])
+    ts = np.log([r["median_us"] for r in rows])
+    b = float(np.polyfit(ms, ts, 1)[0]) if len(rows) > 1 else float("nan")
+    holds = bool(b <= 2.0)
+    worst = {"exponent": round(b, 2), "largest M": rows[-1]["M"],
+             "median us at largest M": round(rows[-1]["median_us"], 1)}
+    return ClaimCheck("clm_mcsf_runtime", holds, len(rows), worst,
+                      f"median MC-SF decision time grows like M^{b:.2f} for M in "
+                      f"{[r['M'] for r in rows]} ({rows[-1]['median_us']:.0f} us per round at "
+                      f"M = {rows[-1]['M']})", None, {"rows": rows})
+
+
+# --------------------------------------------------------------------------- the claims
+_FEAS = Reading("o <= õ <= 2o", "random instances with n <= 12, M <= 20, prompts <= 4, "
+                "arrivals <= 6, predictions o <= õ <= 2o; every schedule checked", "sample")
+_PEAK = Reading("±50% prediction noise", "random instances with n <= 15, M <= 25, prompts <= 4, "
+                "predictions off by up to 50 % either way; every decision compared", "sample")
+_LIVE = Reading("witness", "2 x (a=0, s=1, o=5), M = 8, for every clear-all configuration; "
+                "deterministic replay until the whole state repeats", "exhaustive")
+_TIME = Reading("median decision time", "random instances with n = M requests, prompts 1-4, "
+                "outputs up to M/4; median seconds per MC-SF decision against M", "measured")
+
+
+def _feasible(quick):
+    trials, seed = (150, 12) if quick else (600, 12)
+    rep = check_mcsf_feasible(np.random.default_rng(seed), trials=trials)
+    return (grade("clm_mcsf_feasible", _FEAS, rep, quick=quick,
+                  searched=f"{trials} random instances, seed {seed}"),)
+
+
+def _peak(quick):
+    trials, seed = (80, 13) if quick else (400, 13)
+    rep = check_peak_points(np.random.default_rng(seed), trials=trials)
+    return (grade("clm_peak_points", _PEAK, rep, quick=quick,
+                  searched=f"{trials} random instances ({rep.details['decisions']} decisions), "
+                           f"seed {seed}"),)
+
+
+def _livelock(quick):
+    witness = Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8)
+    clear_all = [n for n in POLICIES if n.endswith("-greedy")]
+    cycles = {n: state_cycle(witness, POLICIES[n]) for n in clear_all}
+    trials, seed = (40, 15) if quick else (200, 15)
+    rep = check_clear_all_livelock(np.random.default_rng(seed), trials=trials)
+    proved = all(c is not None for c in cycles.values())
+    rates = {n: r for n, r in rep.details["livelock_rate"].items() if r}
+    ev = (f"on the witness every clear-all configuration ({', '.join(clear_all)}) returns to an "
+          f"earlier state (decision times {sorted(set(cycles.values()))}), so it never finishes; "
+          f"beta-clearing and vLLM-style finish it. Share of {trials} random small instances "
+          f"(seed {seed}) that livelock: "
+          + ", ".join(f"{n} {r:.0%}" for n, r in rates.items()))
+    status = "proved" if proved and rep.holds else "fails"
+    return (Verdict("clm_clear_all_livelock", _LIVE.name, status, ev,
+                    f"the witness, then {trials} random instances (n <= 8, M <= 14)",
+                    figures={"cycles": {k: list(v) if v else None for k, v in cycles.items()},
+                             "livelock_rate": rates},
+                    counterexample=None if status == "proved" else
+                    "the witness finishes under some clear-all configuration", quick=quick),)
+
+
+def _runtime(quick):
+    mem = (64, 128, 256, 512) if quick else (64, 128, 256, 512, 1024, 2048)
+    rep = check_mcsf_runtime(np.random.default_rng(16), memories=mem)
+    if rep.holds:
+        return (grade("clm_mcsf_runtime", _TIME, rep, quick=quick, full_status=not quick,
+                      searched=f"M in {list(mem)}, one instance each, seed 16"),)
+    return (Verdict("clm_mcsf_runtime", _TIME.name, "inconclusive", rep.summary,
+                    f"M in {list(mem)}, one instance each, seed 16", figures=rep.worst,
+                    decide="an operation count of the admission rule (timings include the "
+                           "engine's overhead and the machine's noise)", quick=quick,
+                    full_status=not quick),)
+
+
+CLAIMS = (
+    Claim("clm_mcsf_feasible", "MC-SF never exceeds the memory when predictions are not below "
+          "the true output lengths", "If every prediction satisfies õ_i >= o_i, MC-SF's schedule "
+          "never holds more than M memory in any round, so it never evicts.", "v4-v5", "paper",
+          "book/mcsf", (_FEAS,), _feasible, "tests/test_claims.py::test_clm_mcsf_feasible"),
+    Claim("clm_peak_points", "MC-SF's future check needs only the predicted completion rounds",
+          "Checking the predicted memory only at the predicted completion rounds p_j + õ_j gives "
+          "the same admissions as checking every future round.", "v4-v5", "paper", "book/mcsf",
+          (_PEAK,), _peak, "tests/test_claims.py::test_clm_peak_points"),
+    Claim("clm_clear_all_livelock", "Clearing the whole cache on overflow can livelock",
+          "Alpha-protection greedy (clear the whole KV cache on overflow, readmit FCFS) can run "
+          "forever without finishing a request, for every alpha.", "-", "ours", "book/mcsf",
+          (_LIVE,), _livelock, "tests/test_claims.py::test_clm_clear_all_livelock"),
+    Claim("clm_mcsf_runtime", "MC-SF runs in polynomial time, O(M^2) per round",
+          "Each MC-SF decision takes time polynomial in the input; the paper states O(M^2) work "
+          "per round.", "v4-v5", "second-hand", "book/mcsf", (_TIME,), _runtime,
+          "tests/test_claims.py::test_clm_mcsf_runtime"),
+)

@@ -1,0 +1,144 @@
+"""Claims of the optimum chapter: the integer program is exact; no policy beats it."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .._validation import as_int, check_generator
+from ..checker import ScheduleError, check_schedule
+from ..optimal import brute_force_optimal, solve_optimal
+from ..policies import POLICIES
+from ..simulator import LivelockError, simulate
+from ..workloads import random_instance
+from ._core import Claim, ClaimCheck, Reading, grade
+
+__all__ = ["CLAIMS", "check_ip_exact", "check_no_policy_beats_opt"]
+
+
+def _tiny(rng, max_n, max_memory, max_arrival, prediction_error=None):
+    n = int(rng.integers(1, max_n + 1))
+    M = int(rng.integers(3, max_memory + 1))
+    return random_instance(rng, n, M, max_prompt=2, max_output=4,
+                           max_arrival=int(rng.integers(0, max_arrival + 1)),
+                           prediction_error=prediction_error)
+
+
+def check_ip_exact(rng: np.random.Generator, trials: int = 100, *, max_n: int = 4,
+                   max_memory: int = 8, max_arrival: int = 3) -> ClaimCheck:
+    """Claim ``clm_ip_exact``: the integer program's optimum equals exhaustive search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = check_ip_exact(np.random.default_rng(0), trials=5)
+    >>> rep.holds, rep.cases
+    (True, 5)
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    worst, bad, biggest = {"difference": 0}, None, 0
+    for _ in range(trials):
+        inst = _tiny(rng, max_n, max_memory, max_arrival)
+        res = solve_optimal(inst)
+        brute = brute_force_optimal(inst)
+        check_schedule(inst, res.schedule, preemptive=False)
+        check_schedule(inst, brute, preemptive=False)
+        diff = abs(res.objective - brute.total_latency)
+        biggest = max(biggest, res.objective)
+        if diff > worst["difference"] or not res.proven_optimal:
+            worst = {"difference": diff, "ip": res.objective, "brute": brute.total_latency,
+                     "proven": res.proven_optimal}
+            bad = inst
+    holds = bad is None
+    return ClaimCheck("clm_ip_exact", holds, trials, worst,
+                      f"IP = brute force on {trials} random instances (n <= {max_n}, "
+                      f"M <= {max_memory}); largest optimum {biggest}" if holds else
+                      f"IP differs from brute force: {worst}", None if holds else bad)
+
+
+def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
+                              policies: Mapping | None = None, max_n: int = 7,
+                              max_memory: int = 12, max_arrival: int = 4) -> ClaimCheck:
+    """Claim ``clm_no_policy_beats_opt``: every policy's schedule is valid and ``>= OPT``.
+
+    Livelocks (a policy that keeps evicting without finishing, see
+    :class:`kvtheory.LivelockError`) are counted in ``details`` and are not violations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = check_no_policy_beats_opt(np.random.default_rng(0), trials=3)
+    >>> rep.holds, rep.worst["ratio"] >= 1
+    (True, True)
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    policies = POLICIES if policies is None else policies
+    worst = {"ratio": 1.0}
+    livelocks = {name: 0 for name in policies}
+    bad, err = None, None
+    for _ in range(trials):
+        inst = random_instance(rng, int(rng.integers(1, max_n + 1)),
+                               int(rng.integers(3, max_memory + 1)), max_prompt=3,
+                               max_arrival=int(rng.integers(0, max_arrival + 1)))
+        opt = solve_optimal(inst)
+        for name, pol in policies.items():
+            try:
+                sched = simulate(inst, pol, name=name)
+            except LivelockError:
+                livelocks[name] += 1
+                continue
+            try:
+                check_schedule(inst, sched)
+            except ScheduleError as e:
+                bad, err = inst, f"{name}: {e}"
+                break
+            ratio = sched.total_latency / opt.objective
+            if sched.total_latency < opt.objective:
+                bad, err = inst, f"{name} beats OPT: {sched.total_latency} < {opt.objective}"
+                break
+            if ratio > worst["ratio"]:
+                worst = {"ratio": round(ratio, 4), "policy": name, "n": inst.n, "M": inst.memory}
+        if bad is not None:
+            break
+    holds = bad is None
+    return ClaimCheck("clm_no_policy_beats_opt", holds, trials, worst if holds else {"error": err},
+                      f"{len(policies)} policies on {trials} instances: all valid, none below OPT; "
+                      f"worst ratio {worst['ratio']} ({worst.get('policy', '-')})" if holds else err,
+                      bad, {"livelocks": livelocks})
+
+
+# --------------------------------------------------------------------------- the claims
+_IP = Reading("tiny instances", "random instances with n <= 4, M <= 8, prompts <= 2, outputs <= 4, "
+              "arrivals <= 3; the program (HiGHS) against exhaustive search", "sample")
+_NB = Reading("every policy", "every registered policy on random instances with n <= 7, M <= 12, "
+              "against the proven optimum", "sample")
+
+
+def _ip_exact(quick: bool):
+    trials, seed = (60, 11) if quick else (300, 11)
+    rep = check_ip_exact(np.random.default_rng(seed), trials=trials)
+    return (grade("clm_ip_exact", _IP, rep, searched=f"{trials} random instances, seed {seed}",
+                  quick=quick),)
+
+
+def _no_policy_beats_opt(quick: bool):
+    trials, seed = (15, 14) if quick else (80, 14)
+    rep = check_no_policy_beats_opt(np.random.default_rng(seed), trials=trials)
+    return (grade("clm_no_policy_beats_opt", _NB, rep, quick=quick,
+                  searched=f"{trials} random instances x {len(POLICIES)} policies, seed {seed}"),)
+
+
+CLAIMS = (
+    Claim("clm_ip_exact", "The integer program computes the hindsight optimum",
+          "The time-indexed integer program of Section 2 (start variables x[i, t], one start per "
+          "request, the memory row of every round) has the minimum total latency of all feasible "
+          "non-preemptive schedules as its optimum.", "v4-v5", "paper", "book/optimum", (_IP,),
+          _ip_exact, "tests/test_claims.py::test_clm_ip_exact"),
+    Claim("clm_no_policy_beats_opt", "No online policy beats the hindsight optimum",
+          "Every schedule of every registered policy is feasible (independent checker) and its "
+          "total latency is at least the proven optimum.", "-", "ours", "book/optimum", (_NB,),
+          _no_policy_beats_opt, "tests/test_claims.py::test_clm_no_policy_beats_opt"),
+)
