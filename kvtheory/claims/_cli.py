@@ -20,6 +20,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--cached", action="store_true",
                    help="reuse verdicts cached for this exact code (as the book does)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, default=2,
+                   help="claims checked in parallel (default 2)")
 
 
 def _claims(args) -> int:
@@ -44,15 +46,13 @@ def _verify(args) -> int:
         except KeyError:
             print(f"error: unknown claim {i!r}; see 'python -m kvtheory claims'", file=sys.stderr)
             return 2
-    from tqdm import tqdm
-    verdicts, failed = [], []
-    bar = tqdm(ids, desc="verify", unit="claim", disable=args.no_progress, file=sys.stderr)
-    for i in bar:
-        bar.set_postfix_str(i)
-        try:
-            verdicts += verify([i], quick=args.quick, cache=args.cached)
-        except CheckFailed as err:
-            failed.append(str(err))
+    try:
+        verdicts = verify(ids, quick=args.quick, cache=args.cached,
+                          progress=not args.no_progress, workers=args.workers)
+        failed = []
+    except CheckFailed as err:
+        verdicts, failed = err.partial, [f"check of {c} raised" for c in err.failed]
+        failed[0] = str(err)
     if args.format == "json":
         print(json.dumps([v.row() for v in verdicts], indent=1))
     else:

@@ -30,6 +30,11 @@ class CheckFailed(RuntimeError):
         super().__init__(f"{claim_id}: the check raised {type(error).__name__}: {error}")
         self.claim_id = claim_id
         self.error = error
+        self.partial: list = []          # verdicts of the claims that did run
+        self.failed: list = [claim_id]   # every claim whose check raised
+
+    def __reduce__(self):                # picklable across worker processes
+        return (CheckFailed, (self.claim_id, RuntimeError(str(self.error))))
 
 
 def code_key() -> str:
@@ -78,8 +83,25 @@ def _store(path: Path, verdicts: Sequence[Verdict]) -> None:
     tmp.replace(path)
 
 
+def _check_one(claim_id: str, quick: bool) -> list[Verdict]:
+    """Run one claim's check and time it (in this process or a worker)."""
+    from . import claim
+    c = claim(claim_id)
+    t0 = time.perf_counter()
+    try:
+        got = list(c.check(quick))
+    except Exception as err:       # reported per claim
+        raise CheckFailed(c.id, err) from err
+    seconds = time.perf_counter() - t0
+    names = [v.reading for v in got]
+    if names != [r.name for r in c.readings]:
+        raise CheckFailed(c.id, RuntimeError(
+            f"verdicts for readings {names}, expected {[r.name for r in c.readings]}"))
+    return [_with_seconds(v, seconds, quick) for v in got]
+
+
 def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool = False,
-           progress: bool = False) -> list[Verdict]:
+           progress: bool = False, workers: int = 1) -> list[Verdict]:
     """Run the checks of the given claims (default: all) and return one verdict per reading.
 
     Examples
@@ -102,46 +124,63 @@ def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool
         Read and write verdicts in :func:`cache_dir`, keyed by :func:`code_key`.
     progress : bool
         A tqdm progress bar over the claims.
+    workers : int
+        Claims checked in parallel by this many processes (1: in this process).
 
     Raises
     ------
     CheckFailed
-        A check raised (its claim has no verdict).
+        A check raised (its claim has no verdict); the other claims still ran.
     """
     from . import claim
-    chosen = [claim(i) for i in (ids if ids is not None else [c.id for c in _all()])]
+    chosen = [claim(i).id for i in (ids if ids is not None else [c.id for c in _all()])]
     key = code_key() if cache else ""
-    out: list[Verdict] = []
+    found: dict[str, list[Verdict]] = {}
+    if cache:
+        for cid in chosen:
+            got = _load(_cache_file(cid, quick, key))
+            if got is not None:
+                found[cid] = got
+    todo = [cid for cid in chosen if cid not in found]
+    failures: list[CheckFailed] = []
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(chosen), desc="verify", unit="claim")
+        bar = tqdm(total=len(chosen), initial=len(found), desc="verify", unit="claim")
+
+    def done(cid, got):
+        found[cid] = got
+        if cache:
+            _store(_cache_file(cid, quick, key), got)
+        if bar is not None:
+            bar.set_postfix_str(cid)
+            bar.update()
+
     try:
-        for c in chosen:
-            if bar is not None:
-                bar.set_postfix_str(c.id)
-            got = _load(_cache_file(c.id, quick, key)) if cache else None
-            if got is None:
-                t0 = time.perf_counter()
+        if workers > 1 and len(todo) > 1:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+            with ProcessPoolExecutor(max_workers=workers) as ex:
+                futs = {ex.submit(_check_one, cid, quick): cid for cid in todo}
+                for f in as_completed(futs):
+                    try:
+                        done(futs[f], f.result())
+                    except CheckFailed as err:
+                        failures.append(err)
+        else:
+            for cid in todo:
                 try:
-                    got = list(c.check(quick))
-                except Exception as err:       # reported per claim; the run goes on elsewhere
-                    raise CheckFailed(c.id, err) from err
-                seconds = time.perf_counter() - t0
-                got = [_with_seconds(v, seconds, quick) for v in got]
-                names = [v.reading for v in got]
-                if names != [r.name for r in c.readings]:
-                    raise CheckFailed(c.id, RuntimeError(
-                        f"verdicts for readings {names}, expected {[r.name for r in c.readings]}"))
-                if cache:
-                    _store(_cache_file(c.id, quick, key), got)
-            out.extend(got)
-            if bar is not None:
-                bar.update()
+                    done(cid, _check_one(cid, quick))
+                except CheckFailed as err:
+                    failures.append(err)
     finally:
         if bar is not None:
             bar.close()
-    return out
+    if failures:
+        first = failures[0]
+        first.partial = [v for cid in chosen if cid in found for v in found[cid]]
+        first.failed = [f.claim_id for f in failures]
+        raise first
+    return [v for cid in chosen for v in found[cid]]
 
 
 def _with_seconds(v: Verdict, seconds: float, quick: bool) -> Verdict:

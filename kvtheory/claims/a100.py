@@ -210,12 +210,18 @@ def check_prediction_error(rng: np.random.Generator | None = None, n: int = 10_0
 from functools import lru_cache  # noqa: E402
 
 _SEEDS_FULL, _SEEDS_QUICK = (0, 1, 2, 3, 4), (0,)
+_N_FULL, _N_QUICK = 10_000, 2_000
 
 
 @lru_cache(maxsize=8)
-def _replication(seed: int, n: int = 10_000) -> ReplicationResult:
+def _replication(seed: int, n: int = _N_FULL) -> ReplicationResult:
     """One seed of the A100 replication (every policy, both rates, prediction errors)."""
-    return run_replication(np.random.default_rng(seed), n, workers=2)
+    return run_replication(np.random.default_rng(seed), n, workers=1 if n < _N_FULL else 2)
+
+
+def _plan(quick):
+    """Seeds and size: the full run uses five seeds at the paper's n; quick one seed, n = 2,000."""
+    return (_SEEDS_QUICK, _N_QUICK) if quick else (_SEEDS_FULL, _N_FULL)
 
 
 def _ci(values) -> tuple[float, float]:
@@ -269,11 +275,11 @@ _PE = {r: _rate_reading(r, "noisy predictions (errors 0.2, 0.5, 0.8), 10 % reser
 _DECIDE_SEEDS = "more seeds (the sign of the margin changes between seeds)"
 
 
-def _per_seed(seeds, check):
-    return [(s, check(result=_replication(s))) for s in seeds]
+def _per_seed(seeds, n, check):
+    return [(s, check(result=_replication(s, n))) for s in seeds]
 
 
-def _margin_verdicts(cid, readings, seeds, quick, margins_of, what):
+def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what):
     """One verdict per rate from per-seed margins (> 0: MC-SF wins)."""
     out = []
     for rate, reading in readings.items():
@@ -285,7 +291,8 @@ def _margin_verdicts(cid, readings, seeds, quick, margins_of, what):
                                                        if np.isfinite(half) else "")
               + f" on average over seeds {list(seeds)}; per seed: "
               + ", ".join(f"{s}: {100 * m:+.1f} %" for s, m in ms))
-        searched = f"seeds {list(seeds)}, n = 10,000 each"
+        searched = f"seeds {list(seeds)}, n = {n:,} each" + (
+            " (quick: the paper's n is 10,000)" if n != _N_FULL else "")
         if not lost:
             out.append(Verdict(cid, reading.name, "supported", ev, searched,
                                figures={"margins": dict(ms)}, quick=quick,
@@ -294,7 +301,8 @@ def _margin_verdicts(cid, readings, seeds, quick, margins_of, what):
             out.append(Verdict(cid, reading.name, "fails", ev, searched,
                                figures={"margins": dict(ms)},
                                counterexample=f"seed {lost[0][0]}: margin "
-                                              f"{100 * lost[0][1]:+.1f} %", quick=quick))
+                                              f"{100 * lost[0][1]:+.1f} %", quick=quick,
+                               full_status=n == _N_FULL))
         else:
             out.append(Verdict(cid, reading.name, "inconclusive", ev, searched,
                                figures={"margins": dict(ms)}, decide=_DECIDE_SEEDS,
@@ -303,40 +311,40 @@ def _margin_verdicts(cid, readings, seeds, quick, margins_of, what):
 
 
 def _latency(quick):
-    seeds = _SEEDS_QUICK if quick else _SEEDS_FULL
-    reps = _per_seed(seeds, check_real_latency)
-    return tuple(_margin_verdicts("clm_real_latency", _LAT, seeds, quick,
+    seeds, n = _plan(quick)
+    reps = _per_seed(seeds, n, check_real_latency)
+    return tuple(_margin_verdicts("clm_real_latency", _LAT, seeds, n, quick,
                                   lambda r: [(s, rep.details["margin"][r]) for s, rep in reps],
                                   "beats the best other policy's average latency"))
 
 
 def _energy(quick):
-    seeds = _SEEDS_QUICK if quick else _SEEDS_FULL
+    seeds, n = _plan(quick)
 
     def margins(rate):
         out = []
         for s in seeds:
-            res = _replication(s)
+            res = _replication(s, n)
             ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
             mine = res.row(rate, "mc-sf")["energy_kj"]
             best = min(r["energy_kj"] for r in ok if r["policy"] != "mc-sf")
             out.append((s, 1 - mine / best))
         return out
-    return tuple(_margin_verdicts("clm_real_energy", _EN, seeds, quick, margins,
+    return tuple(_margin_verdicts("clm_real_energy", _EN, seeds, n, quick, margins,
                                   "uses less energy than the least-energy other policy"))
 
 
 def _prediction(quick):
-    seeds = _SEEDS_QUICK if quick else _SEEDS_FULL
+    seeds, n = _plan(quick)
 
     def margins(rate):
         out = []
         for s in seeds:
-            rows = [r for r in prediction_table(_replication(s)) if r["rate"] == rate]
+            rows = [r for r in prediction_table(_replication(s, n)) if r["rate"] == rate]
             worst = min(1 - r["mc-sf_s"] / min(r["mc-benchmark_s"], r["vllm_s"]) for r in rows)
             out.append((s, worst))
         return out
-    return tuple(_margin_verdicts("clm_prediction_error", _PE, seeds, quick, margins,
+    return tuple(_margin_verdicts("clm_prediction_error", _PE, seeds, n, quick, margins,
                                   "beats both FCFS rules at its worst error"))
 
 

@@ -10,7 +10,7 @@ from .._validation import as_int, check_generator
 from ..optimal import solve_optimal
 from ..semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
                           identical_rows, random_reading_instance)
-from ._core import Claim, ClaimCheck, Reading, Verdict, describe
+from ._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
 
 __all__ = ["CLAIMS", "check_semionline_optimal", "check_identical_exact"]
 
