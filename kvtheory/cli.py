@@ -2,151 +2,375 @@
 
 Examples (shell)::
 
-    python -m kvtheory simulate --workload lmsys --n 10000 --rate 50 --policy mc-sf --policy vllm
-    python -m kvtheory simulate --trace requests.csv --memory 40 --policy all
-    python -m kvtheory opt --workload model1 --n 12 --seed 3
+    python -m kvtheory simulate --workload model1 --n 12 --memory 40 --policy all
+    python -m kvtheory simulate --trace requests.csv --memory 16492 --engine paper \\
+        --policy mc-sf,mc-benchmark --format json
+    python -m kvtheory simulate --workload lmsys --n 10000 --rate 50 --engine timed --policy all
+    python -m kvtheory opt --workload model1 --n 12 --seed 3 --time-limit 10
     python -m kvtheory claims
+
+``simulate --engine`` picks the model the policies run in:
+
+* ``round`` (default): the paper's discrete model (:func:`kvtheory.simulate`), latency in
+  rounds (``total_latency``, ``average_latency``, ``makespan``); ``avg_latency_s``,
+  ``makespan_s`` and ``energy_j`` are null.  A trace in seconds needs ``--round-seconds S``
+  (arrival round ``floor(t / S)``).
+* ``timed``: our A100-calibrated engine (:func:`kvtheory.a100.run_timed`), seconds and joules.
+* ``paper``: the paper's engine (:func:`kvtheory.paper_engine.simulate_paper`), seconds and
+  joules.  A trace in rounds needs ``--round-seconds S`` for both continuous-time engines.
+
+``--trace`` reads every format of :func:`kvtheory.traces.load_trace` (recognised by its
+header).  Without ``--trace`` the workload is generated: ``model1`` by default for the round
+engine, ``lmsys`` (Poisson arrivals in seconds) for the others.  ``--seed`` seeds the workload
+and every random policy (each policy gets its own generator seeded with it).
+
+Every user error prints one line ``error: ...`` on stderr and exits with status 2
+(``--debug`` shows the traceback instead).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
 from typing import Sequence
 
 import numpy as np
 
 from .checker import check_schedule
-from .claims import CLAIMS
 from .policies import POLICIES
-from .simulator import LivelockError, simulate
+from .simulator import LivelockError, PolicyError, simulate
 
-__all__ = ["main", "format_table"]
+__all__ = ["main", "format_table", "ENGINES"]
+
+#: Engines of ``simulate --engine``.
+ENGINES = ("round", "timed", "paper")
+#: Keys every ``simulate --format json`` object holds (null where they do not apply).
+COMMON_KEYS = ("policy", "engine", "status", "n", "memory", "avg_latency_s", "makespan_s",
+               "evictions", "energy_j")
+_ROUND_COLUMNS = ("policy", "status", "n", "memory", "total_latency", "average_latency",
+                  "makespan", "peak_memory", "evictions", "tokens_recomputed")
+_SECONDS_COLUMNS = ("policy", "status", "n", "memory", "avg_latency_s", "p95_latency_s",
+                    "makespan_s", "evictions", "energy_j")
 
 
 def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    """Plain-text table of dict rows (floats with 3 significant decimals).
+    """Plain-text table of dict rows (floats with 3 decimals, ``None`` as ``-``).
 
     Examples
     --------
-    >>> print(format_table([{"policy": "mc-sf", "latency": 3.14159}, {"policy": "x", "latency": 10}]))
+    >>> print(format_table([{"policy": "mc-sf", "latency": 3.14159}, {"policy": "x", "latency": None}]))
     policy  latency
     mc-sf     3.142
-    x            10
+    x             -
     """
     if not rows:
         return "(no rows)"
     columns = list(columns or rows[0].keys())
 
     def fmt(v):
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
-    cells = [[fmt(r.get(c, "")) for c in columns] for r in rows]
+        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(columns)]
+
     def line(vals):
         return "  ".join(v.ljust(w) if j == 0 else v.rjust(w)
                          for j, (v, w) in enumerate(zip(vals, widths))).rstrip()
     return "\n".join([line(columns)] + [line(r) for r in cells])
 
 
-def _instance(args):
-    from . import workloads
-    rng = np.random.default_rng(args.seed)
+def _jsonable(value):
+    """Plain JSON values: numpy scalars to Python, non-finite floats to ``None``."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _emit(args, rows: list[dict], columns: Sequence[str], title: str | None = None) -> int:
+    """Print ``rows`` as a JSON array (``--format json``) or as a table under ``title``."""
+    if args.format == "json":
+        print(json.dumps(_jsonable(rows), indent=2))
+    else:
+        if title:
+            print(title)
+        print(format_table(rows, columns))
+    return 0
+
+
+# ===================================================================== requests
+def _paper_engine():
+    try:
+        from . import paper_engine
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.paper_engine":
+            raise
+        raise ValueError("paper engine not available") from None
+    return paper_engine
+
+
+def _trace(args):
+    """The requests of a continuous-time engine: a Trace in seconds."""
+    from .traces import load_trace
     if args.trace:
         if args.memory is None:
-            raise SystemExit("error: --trace needs --memory M")
-        from .traces import load_instance_csv
-        return load_instance_csv(args.trace, memory=args.memory)
-    if args.workload == "model1":
-        return workloads.paper_model1(rng, n=args.n, memory=args.memory)
+            raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
+        tr = load_trace(args.trace)
+        if tr.unit == "round":
+            if args.round_seconds is None:
+                raise ValueError(f"{args.trace} gives arrivals in rounds; --engine {args.engine} "
+                                 f"needs --round-seconds S to turn them into seconds")
+            tr = tr.to_seconds(args.round_seconds)
+        return tr
+    if args.workload != "lmsys":
+        raise ValueError(f"--engine {args.engine} runs requests in seconds: use --trace FILE "
+                         f"or --workload lmsys, not {args.workload}")
+    from .a100 import lmsys_trace
+    return lmsys_trace(np.random.default_rng(args.seed), 10_000 if args.n is None else args.n,
+                       rate=50.0 if args.rate is None else args.rate, memory=_memory(args))
+
+
+def _instance(args):
+    """The requests of the round model: an Instance."""
+    from . import workloads
+    if args.trace:
+        if args.memory is None:
+            raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
+        from .traces import load_instance_csv, load_trace
+        tr = load_trace(args.trace)
+        if tr.unit == "round":
+            if args.round_seconds is not None:
+                raise ValueError(f"{args.trace} gives arrivals in rounds already; drop "
+                                 f"--round-seconds")
+            return load_instance_csv(args.trace, memory=args.memory)
+        if args.round_seconds is None:
+            raise ValueError(f"{args.trace} gives arrivals in seconds; the round model needs "
+                             f"--round-seconds S (or use --engine timed or paper)")
+        return tr.to_instance(args.memory, args.round_seconds)
+    rng = np.random.default_rng(args.seed)
     if args.workload == "model2":
         return workloads.paper_model2(rng, rate=args.rate, memory=args.memory)
-    return workloads.lmsys_like(rng, args.n or 10_000, rate=args.rate or 50.0,
-                                memory=args.memory or 16_492)
+    if args.workload == "lmsys":
+        return workloads.lmsys_like(rng, 10_000 if args.n is None else args.n,
+                                    rate=50.0 if args.rate is None else args.rate,
+                                    memory=_memory(args))
+    return workloads.paper_model1(rng, n=args.n, memory=args.memory)
 
 
-def _add_instance_args(p):
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--workload", choices=["model1", "model2", "lmsys"], default="model1",
-                     help="generated workload (default model1: the paper's arrival model 1)")
-    src.add_argument("--trace", help="CSV with columns arrival,prompt,output[,prediction]")
-    p.add_argument("--n", type=int, help="number of requests (model1, lmsys)")
-    p.add_argument("--memory", type=int, help="KV capacity M")
-    p.add_argument("--rate", type=float, help="arrivals per round (model2, lmsys)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+def _policy_names(args) -> list[str]:
+    if args.engine == "paper":
+        mod = _paper_engine()
+        known, valid = tuple(mod.PAPER_POLICIES), mod.paper_policy
+    else:
+        known = tuple(POLICIES)
+
+        def valid(name):
+            if name not in POLICIES:
+                raise ValueError(f"unknown policy {name!r} for --engine {args.engine}; choose "
+                                 f"from {', '.join(known)}, all")
+    names = [p.strip() for item in (args.policy or ["mc-sf"]) for p in item.split(",")
+             if p.strip()]
+    if not names:
+        raise ValueError("--policy needs at least one name")
+    if "all" in names:
+        return list(known)
+    for name in names:
+        valid(name)
+    return list(dict.fromkeys(names))
 
 
-def _simulate(args) -> int:
+# ===================================================================== simulate
+def _row(engine: str, memory: int, figures: dict) -> dict:
+    """One JSON object: the common keys first (``None`` where absent), then the rest."""
+    row = {k: figures.get(k) for k in COMMON_KEYS}
+    row.update(engine=engine, memory=memory)
+    row.update({k: v for k, v in figures.items() if k not in row})
+    return row
+
+
+def _run_round(args, names):
     inst = _instance(args)
-    names = list(POLICIES) if "all" in args.policy else args.policy
-    unknown = [n for n in names if n not in POLICIES]
-    if unknown:
-        raise SystemExit(f"error: unknown policy {unknown[0]!r}; choose from "
-                         + ", ".join(POLICIES) + ", all")
     rows = []
     for name in names:
         try:
             sched = simulate(inst, POLICIES[name], name=name, progress=args.progress)
         except LivelockError:
-            rows.append({"policy": name, "n": inst.n, "total_latency": "livelock"})
+            rows.append(_row("round", inst.memory, {"policy": name, "n": inst.n,
+                                                    "status": "livelock"}))
             continue
         check_schedule(inst, sched)
-        rows.append(sched.summary())
-    print(f"{inst!r}")
-    print(format_table(rows, ["policy", "n", "memory", "total_latency", "average_latency",
-                              "makespan", "peak_memory", "evictions", "tokens_recomputed"]))
-    return 0
+        rows.append(_row("round", inst.memory, {**sched.summary(), "status": "ok"}))
+    return f"{inst!r}", rows, _ROUND_COLUMNS
 
 
+def _memory(args) -> int:
+    from .calibration import PAPER_KV_CAPACITY
+    return PAPER_KV_CAPACITY if args.memory is None else args.memory
+
+
+def _run_timed(args, names):
+    from .a100 import run_timed
+    tr, memory = _trace(args), _memory(args)
+    rows = []
+    for name in names:
+        fig, _ = run_timed(tr, name, memory=memory, prediction=tr.prediction)
+        fig.pop("energy_kj_by_power", None)
+        kj = fig.pop("energy_kj", None)
+        rows.append(_row("timed", memory, {**fig, "energy_j": None if kj is None else 1e3 * kj}))
+    return f"<Trace {tr.name!r}: n={tr.n}, M={memory}, engine timed>", rows, _SECONDS_COLUMNS
+
+
+def _run_paper(args, names):
+    mod = _paper_engine()
+    tr, memory = _trace(args), _memory(args)
+    rows = []
+    for name in names:
+        run = mod.simulate_paper(tr.prompt, tr.output, tr.arrival_time, memory=memory,
+                                 policy=name, prediction=tr.prediction,
+                                 rng=np.random.default_rng(args.seed), progress=args.progress)
+        mod.check_paper_run(run)
+        rows.append(_row("paper", memory, run.summary()))
+    return f"<Trace {tr.name!r}: n={tr.n}, M={memory}, engine paper>", rows, _SECONDS_COLUMNS
+
+
+def _simulate(args) -> int:
+    names = _policy_names(args)
+    run = {"round": _run_round, "timed": _run_timed, "paper": _run_paper}[args.engine]
+    title, rows, columns = run(args, names)
+    return _emit(args, rows, columns, title)
+
+
+# ===================================================================== opt
 def _opt(args) -> int:
+    """Optimum of the integer program, or under a time limit the best found and a bracket.
+
+    The lower bound is the larger of the solver's proven bound and the area bound
+    (:func:`kvtheory.search.volume_lower_bound`); ``mc-sf/opt`` is a ratio only when the
+    optimum is proven, otherwise the bracket ``MC-SF / best found .. MC-SF / lower bound``.
+    """
     from .optimal import solve_optimal
+    from .search import volume_lower_bound
     inst = _instance(args)
     res = solve_optimal(inst, time_limit=args.time_limit)
     check_schedule(inst, res.schedule)
     mc = simulate(inst, POLICIES["mc-sf"], name="mc-sf")
-    print(f"{inst!r}")
-    print(format_table([{"status": res.status, "optimum": res.objective,
-                         "lower_bound": res.lower_bound, "gap": res.gap,
-                         "mc-sf": mc.total_latency,
-                         "mc-sf/opt": mc.total_latency / res.objective,
-                         "variables": res.n_variables, "seconds": res.solve_time}]))
-    return 0
+    check_schedule(inst, mc)
+    best, lat = res.objective, mc.total_latency
+    low = max(float(res.lower_bound), float(volume_lower_bound(inst)))
+    proven = bool(res.proven_optimal) or math.ceil(low - 1e-9) >= best
+    low = float(best) if proven else low
+    bracket = [lat / best, lat / low]
+    row = {"status": "optimal" if proven else "best found, not proven optimal",
+           "proven_optimal": proven, "objective": best, "lower_bound": low,
+           "gap": (best - low) / best, "mcsf_total_latency": lat,
+           "mcsf_over_opt": bracket[0] if proven else None, "mcsf_over_opt_bracket": bracket,
+           "n_variables": res.n_variables, "seconds": float(res.solve_time),
+           "time_limit": args.time_limit}
+    if args.format == "json":
+        return _emit(args, [row], ())
+    shown = {"status": row["status"], "optimum" if proven else "best found": best,
+             "lower_bound": low, "gap": row["gap"], "mc-sf": lat,
+             "mc-sf/opt": f"{bracket[0]:.3f}" if proven
+             else f"{bracket[0]:.3f}..{bracket[1]:.3f}",
+             "variables": res.n_variables, "seconds": row["seconds"]}
+    return _emit(args, [shown], list(shown), f"{inst!r}")
 
 
 def _claims(args) -> int:
-    print(format_table([{"id": c.id, "versions": c.versions, "provenance": c.provenance,
-                         "status": c.status, "chapter": c.chapter or "-"} for c in CLAIMS]))
-    return 0
+    from .claims import CLAIMS
+    from .claims._cli import run
+    return run(args)
+
+
+# ===================================================================== main
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose usage errors are one line, like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _add_instance_args(p):
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--workload", choices=["model1", "model2", "lmsys"], default=None,
+                     help="generated workload (default model1 for the round model: the paper's "
+                          "arrival model 1; lmsys for the timed and paper engines)")
+    src.add_argument("--trace", help="trace file: the project CSV (arrival,prompt,output"
+                     "[,prediction] in rounds or arrival_time,... in seconds), the Azure trace "
+                     "or the Splitwise/Vidur processed trace, recognised by the header")
+    p.add_argument("--n", type=int, help="number of requests (model1, lmsys)")
+    p.add_argument("--memory", type=int, help="KV capacity M in tokens (needed with --trace)")
+    p.add_argument("--rate", type=float, help="arrival rate: per round (model2, lmsys in the "
+                   "round model), per second (lmsys in the timed and paper engines)")
+    p.add_argument("--round-seconds", type=float, default=None,
+                   help="seconds per round, to run a trace in seconds in the round model or "
+                        "a trace in rounds in continuous time")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--format", choices=["table", "json"], default="table",
+                   help="output: a text table (default) or a JSON array")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+_ERRORS = (ValueError, OSError, PolicyError)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m kvtheory``.
+    """Entry point of ``python -m kvtheory``; returns the exit status (2 on bad input).
 
     Examples
     --------
     >>> main(["simulate", "--workload", "model1", "--n", "5", "--memory", "12", "--policy", "mc-sf"])
     <Instance 'paper model 1': n=5, M=12>
-    policy  n  memory  total_latency  average_latency  makespan  peak_memory  evictions  tokens_recomputed
-    mc-sf   5      12             ...
+    policy  status  n  memory  total_latency  average_latency  makespan  peak_memory  evictions  tokens_recomputed
+    mc-sf   ok      5      12  ...
     0
     """
-    ap = argparse.ArgumentParser(prog="python -m kvtheory", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m kvtheory", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("simulate", help="run policies and print a summary table")
     _add_instance_args(p)
+    p.add_argument("--engine", choices=ENGINES, default="round",
+                   help="round model (default), our A100-calibrated engine, the paper's engine")
     p.add_argument("--policy", action="append", default=None,
-                   help="policy name (repeatable) or 'all'; default mc-sf")
+                   help="policy names, comma-separated and/or repeated, or 'all'; default mc-sf")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p = sub.add_parser("opt", help="solve the hindsight-optimal integer program")
     _add_instance_args(p)
     p.add_argument("--time-limit", type=float, default=None, help="solver seconds")
-    sub.add_parser("claims", help="print the claim registry")
+    from .claims._cli import add_parsers
+    add_parsers(sub)                                   # claims, verify
     args = ap.parse_args(argv)
-    if args.command == "simulate":
-        args.policy = args.policy or ["mc-sf"]
-        return _simulate(args)
-    if args.command == "opt":
-        return _opt(args)
-    return _claims(args)
+    commands = {"simulate": _simulate, "opt": _opt, "claims": _claims, "verify": _claims}
+    if getattr(args, "workload", "") is None:
+        args.workload = "model1" if getattr(args, "engine", "round") == "round" else "lmsys"
+    try:
+        if getattr(args, "n", None) is not None and args.n < 1:
+            raise ValueError(f"--n must be >= 1, got {args.n}")
+        return commands[args.command](args)
+    except BrokenPipeError:                  # output piped into a reader that stopped (head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except _ERRORS as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {_message(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -83,7 +83,11 @@ class _Table:
 
 def _header(path: Path, expected: str) -> tuple[str, list[str], np.ndarray]:
     """File text, stripped header cells and the numbers of the non-blank lines."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         f"expected a CSV file") from None
     lines = np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
     if lines.size == 0:
         raise ValueError(f"{path} is empty: expected a header line {expected}")
