@@ -9,14 +9,15 @@ import pytest
 
 from kvtheory import POLICIES, check_schedule, mc_sf, simulate_timed, vllm_style
 from kvtheory.a100 import (ERRORS, POWER_SWEEP, BatchTimer, batch_composition, batch_durations,
-                           batch_timer, check_kv_capacity, check_prediction_error,
-                           check_real_energy, check_real_latency, energy_report,
+                           batch_timer, energy_report,
                            kv_capacity_readings, latency_slope, length_match, lmsys_trace,
                            noisy_predictions, paper_comparison, run_replication, run_timed)
 from kvtheory.calibration import (DEFAULT_POWER, PAPER_KV_CAPACITY, PowerModel, batch_energy,
                                   batch_time_model, kv_capacity_tokens,
                                   vidur_kv_capacity_tokens)
 from kvtheory.traces import Trace, load_trace_csv, save_trace_csv
+from kvtheory.claims.a100 import (check_kv_capacity, check_prediction_error, check_real_energy,
+                                  check_real_latency)
 
 
 @pytest.fixture(scope="module")

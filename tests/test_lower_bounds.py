@@ -10,9 +10,9 @@ import pytest
 from kvtheory import POLICIES, Schedule, is_valid_schedule, mc_sf, simulate
 from kvtheory.optimal import solve_optimal
 from kvtheory.simulator import Decision
+from kvtheory.claims.lower_bounds import check_lb_deterministic, check_lb_randomized
 from kvtheory.lower_bounds import (adaptive_adversary, adversarial_instance, adversary_ratio,
-                                   alg_cost, best_start, check_lb_deterministic,
-                                   check_lb_randomized, cost_ratio, delayed,
+                                   alg_cost, best_start, cost_ratio, delayed,
                                    deterministic_bound, game_matrix, long_request, opt_cost,
                                    pure_value, solve_game, start_alone_at, worst_release,
                                    yao_analytic_bound, yao_bound)

@@ -7,29 +7,30 @@ import pytest
 
 from kvtheory import Instance, check_schedule, mc_sf, simulate
 from kvtheory import ratio
+from kvtheory.claims import ratio as claims_ratio
 from kvtheory.optimal import solve_optimal
 
 
 def test_clm_lemma_4_4():
-    rep = ratio.check_lemma_4_4(np.random.default_rng(41), trials=150)
+    rep = claims_ratio.check_lemma_4_4(np.random.default_rng(41), trials=150)
     assert rep.holds, rep.summary
     assert 0 < rep.worst["slack"] < 1
 
 
 def test_clm_lemma_4_5():
-    rep = ratio.check_lemma_4_5(np.random.default_rng(42), trials=150)
+    rep = claims_ratio.check_lemma_4_5(np.random.default_rng(42), trials=150)
     assert rep.holds, rep.summary
     assert rep.details["groups"] > 150
 
 
 def test_clm_lemma_4_7():
-    rep = ratio.check_lemma_4_7(np.random.default_rng(43), trials=30, max_n=7, max_memory=20)
+    rep = claims_ratio.check_lemma_4_7(np.random.default_rng(43), trials=30, max_n=7, max_memory=20)
     assert rep.holds, rep.summary
     assert rep.details["inconclusive"] == 0
 
 
 def test_clm_mcsf_ratio():
-    rep = ratio.check_mcsf_ratio(np.random.default_rng(44), trials=30, max_n=7, max_memory=20)
+    rep = claims_ratio.check_mcsf_ratio(np.random.default_rng(44), trials=30, max_n=7, max_memory=20)
     assert rep.holds, rep.summary
     assert 1.0 <= rep.worst["ratio"] < 2.0          # far below 9216 on small instances
 

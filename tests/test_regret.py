@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from kvtheory import check_schedule, mc_sf, simulate
-from kvtheory.regret import (ArrivalModel, check_constant_regret, fluid_benchmark,
+from kvtheory.claims.regret import check_constant_regret
+from kvtheory.regret import (ArrivalModel, fluid_benchmark,
                              fluid_policy, growth_exponent, sample_instance,
                              waiting_lower_bound)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kvtheory import replication as rp
+from kvtheory.claims import synthetic as cs
 
 SMALL1 = {"n": 5, "memory": 12}
 SMALL2 = {"horizon": 3, "memory": 12}
@@ -28,25 +29,25 @@ def _assert_valid(rows):
 
 def test_clm_synthetic_model1():
     with ThreadPoolExecutor(2) as ex:
-        rep = rp.check_synthetic_model1(8, seed=1, executor=ex, time_limit=60, **SMALL1)
+        rep = cs.check_synthetic_model1(8, seed=1, executor=ex, time_limit=60, **SMALL1)
     rows = rep.details["rows"]
     _assert_valid(rows)
     mc = [r for r in rows if r["policy"] == "mc-sf"]
     assert len(mc) == 8 and all(r["proven"] for r in mc)
     s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
     assert s["best"] >= 1.0 and s["ci_low"] <= s["mean"] <= s["ci_high"]
-    assert rep.details["verdict"] == rp.verdict(s, "model1")
-    assert rep.holds == (rep.details["verdict"] == "holds")
+    assert rep.details["verdict"] == cs.verdict(s, "model1")
+    assert rep.holds == (rep.details["verdict"] == "supported")
     assert any(r["figure"].startswith("optimal") for r in rep.details["comparison"])
 
 
 def test_clm_synthetic_model2():
     with ThreadPoolExecutor(2) as ex:
-        rep = rp.check_synthetic_model2(8, seed=2, executor=ex, time_limit=60, **SMALL2)
+        rep = cs.check_synthetic_model2(8, seed=2, executor=ex, time_limit=60, **SMALL2)
     _assert_valid(rep.details["rows"])
     s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
     assert s["proven"] == 8 and s["worst"] >= s["mean"] >= s["best"] >= 1.0
-    assert rep.details["verdict"] == rp.verdict(s, "model2")
+    assert rep.details["verdict"] == cs.verdict(s, "model2")
     # MC-Benchmark and the practice-style rules are in the same table; livelocks are counted
     pols = {x["policy"] for x in rep.details["summary"]}
     assert {"mc-benchmark", "vllm", "alpha-0.1-greedy"} <= pols
@@ -54,11 +55,11 @@ def test_clm_synthetic_model2():
 
 def test_verdict_logic():
     row = {"trials": 10, "proven": 10, "ci_low": 1.0, "ci_high": 1.01, "ci_high_upper": 1.01}
-    assert rp.verdict(row, "model1") == "holds"              # 1.005 inside the CI
-    assert rp.verdict({**row, "ci_low": 1.02, "ci_high": 1.03}, "model1") == "fails"
+    assert cs.verdict(row, "model1") == "supported"              # 1.005 inside the CI
+    assert cs.verdict({**row, "ci_low": 1.02, "ci_high": 1.03}, "model1") == "fails"
     unproven = {**row, "proven": 0, "ci_low": 1.0, "ci_high": 1.0, "ci_high_upper": 1.4}
-    assert rp.verdict(unproven, "model1") == "inconclusive"
-    assert rp.verdict({**unproven, "ci_low": 1.1}, "model2") == "fails"   # above 1.047 for sure
+    assert cs.verdict(unproven, "model1") == "inconclusive"
+    assert cs.verdict({**unproven, "ci_low": 1.1}, "model2") == "fails"   # above 1.047 for sure
 
 
 def test_seeds_are_reproducible_and_prefix_stable():
@@ -123,7 +124,7 @@ def test_summary_counts_livelocks():
 def test_paper_size_brackets_without_the_program():
     """At the paper's size the program is skipped: search above, area bound below."""
     with ThreadPoolExecutor(2) as ex:
-        rep = rp.check_synthetic_model1(3, seed=0, executor=ex, time_limit=0, search_evals=3000)
+        rep = cs.check_synthetic_model1(3, seed=0, executor=ex, time_limit=0, search_evals=3000)
     rows = rep.details["rows"]
     _assert_valid(rows)
     mc = [r for r in rows if r["policy"] == "mc-sf"]
@@ -135,7 +136,7 @@ def test_paper_size_brackets_without_the_program():
     assert s["beaten"] == 3 and s["optimal"] == 0
     opt_row = next(r for r in rep.details["comparison"] if r["figure"].startswith("optimal"))
     assert opt_row["measured"].startswith("at most 0 of 3")
-    assert rep.details["verdict"] == rp.verdict(s, "model1")
+    assert rep.details["verdict"] == cs.verdict(s, "model1")
 
 
 def test_summary_counts_beaten_and_above_worst():
@@ -149,7 +150,7 @@ def test_summary_counts_beaten_and_above_worst():
 def test_registry_status_matches_a_reduced_paper_size_run(model):
     """The registry's status for the synthetic claims is what a paper-size run concludes."""
     from kvtheory.claims import claim
-    check = {"model1": rp.check_synthetic_model1, "model2": rp.check_synthetic_model2}[model]
+    check = {"model1": cs.check_synthetic_model1, "model2": cs.check_synthetic_model2}[model]
     rep = check(24, seed=0, time_limit=0, search_evals=5000)
     assert rep.details["verdict"] == claim(f"clm_synthetic_{model}").status
     s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
