@@ -129,10 +129,12 @@ def test_policy_lists_all_and_duplicates(capsys):
 
 def test_paper_engine_all_and_seed(capsys):
     from kvtheory.paper_engine import PAPER_POLICIES
-    argv = ["--workload", "lmsys", "--n", "150", "--rate", "50", "--memory", "1500",
-            "--engine", "paper", "--policy", "alpha-0.1-beta-0.2"]
+    argv = ["--workload", "lmsys", "--n", "80", "--rate", "50", "--memory", "1500",
+            "--engine", "paper", "--policy", "alpha-0.2-beta-0.1"]
     first = run_json(capsys, *argv, "--seed", "3")
+    assert first[0]["evictions"] > 0                           # the random resets acted
     assert first == run_json(capsys, *argv, "--seed", "3")          # same seed, same run
+    assert first != run_json(capsys, *argv, "--seed", "4")
     rows = run_json(capsys, "--trace", TWO, "--memory", "100", "--engine", "paper",
                     "--policy", "all")
     assert [r["policy"] for r in rows] == list(PAPER_POLICIES)

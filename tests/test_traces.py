@@ -1,12 +1,15 @@
-"""Tests of kvtheory.traces: the project CSV and the Azure trace loaders, one per malformation."""
+"""Tests of kvtheory.traces: every loader (hand-checked fixtures), header detection, malformations."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from kvtheory.instance import Instance
-from kvtheory.traces import Trace, load_azure_trace, load_instance_csv, parse_timestamp
+from kvtheory.traces import (Trace, load_azure_trace, load_instance_csv, load_splitwise_trace,
+                             load_trace, load_trace_csv, parse_timestamp, save_trace_csv)
 
 AZ_HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
 
@@ -279,3 +282,118 @@ def test_trace_arrays_read_only():
         tr.prompt[0] = 5
     with pytest.raises(ValueError, match=r"mask must have shape \(2,\), got \(1,\)"):
         tr.select([True])
+
+
+# ----------------------------------------------------------------- load_trace: fixtures by hand
+DATA = Path(__file__).parent / "data"
+
+
+def test_fixture_rounds():
+    tr = load_trace(DATA / "trace_rounds.csv")
+    assert tr.unit == "round" and tr.name == "trace_rounds.csv"
+    assert tr.arrival_time.tolist() == [0.0, 0.0, 1.0]
+    assert tr.prompt.tolist() == [1, 2, 1] and tr.output.tolist() == [2, 3, 1]
+    assert tr.prediction.tolist() == [3, 3, 1]
+    inst = tr.to_instance(memory=6)                      # rounds stay rounds
+    assert inst.arrival.tolist() == [0, 0, 1] and inst.prediction.tolist() == [3, 3, 1]
+    assert tr.to_seconds(0.25).arrival_time.tolist() == [0.0, 0.0, 0.25]
+
+
+def test_fixture_seconds():
+    tr = load_trace(DATA / "trace_seconds.csv")
+    assert tr.unit == "s" and tr.prediction is None
+    assert tr.arrival_time.tolist() == [0.0, 0.5, 1.0]
+    assert tr.prompt.tolist() == [50, 20, 30] and tr.output.tolist() == [10, 40, 5]
+
+
+def test_fixture_azure():
+    # 03:04:05.25, 03:04:05.00, 03:04:07.75 -> sorted and relative: 0, 0.25, 2.75 s
+    tr = load_trace(DATA / "trace_azure.csv")
+    assert tr.unit == "s" and tr.arrival_time.tolist() == [0.0, 0.25, 2.75]
+    assert tr.prompt.tolist() == [80, 120, 200] and tr.output.tolist() == [20, 30, 10]
+
+
+def test_fixture_splitwise():
+    # arrived_at 1.5, 2.0, 3.25 -> relative to the first: 0, 0.5, 1.75 s
+    tr = load_trace(DATA / "trace_splitwise.csv")
+    assert tr.arrival_time.tolist() == [0.0, 0.5, 1.75]
+    assert tr.prompt.tolist() == [64, 32, 128] and tr.output.tolist() == [16, 8, 4]
+    assert tr.to_instance(memory=200, round_seconds=0.5).arrival.tolist() == [0, 1, 3]
+
+
+@pytest.mark.parametrize("header, loader", [
+    ("arrival,prompt,output", load_instance_csv), ("arrival_time,prompt,output", load_trace_csv),
+    (AZ_HEADER.strip(), load_azure_trace),
+    ("arrived_at,num_prefill_tokens,num_decode_tokens", load_splitwise_trace)])
+def test_header_detection_dispatches(tmp_path, header, loader):
+    first = "2024-01-01 00:00:00" if header.startswith("TIMESTAMP") else "0"
+    p = write(tmp_path, f"\n{header}\n{first},3,2\n")
+    tr = load_trace(p)
+    assert tr.n == 1 and tr.prompt.tolist() == [3] and tr.output.tolist() == [2]
+    if loader is not load_instance_csv:
+        assert loader(p).arrival_time.tolist() == tr.arrival_time.tolist()
+
+
+def test_header_detection_errors(tmp_path):
+    with pytest.raises(ValueError, match="line 2: unrecognised header time,in,out; expected one "
+                                         r"of arrival,prompt,output\[,prediction\] \| "
+                                         r"arrival_time,.* \| TIMESTAMP,.* \| arrived_at,"):
+        load_trace(write(tmp_path, "\ntime,in,out\n0,1,1\n"))
+    with pytest.raises(ValueError, match="is empty: expected a header line"):
+        load_trace(write(tmp_path, "\n \n"))
+    with pytest.raises(ValueError, match="line 1: missing column.s. num_decode_tokens"):
+        load_trace(write(tmp_path, "arrived_at,num_prefill_tokens\n0,1\n"))
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00a")
+    with pytest.raises(ValueError, match="is not UTF-8 text"):
+        load_trace(tmp_path / "bin.csv")
+    with pytest.raises(FileNotFoundError):
+        load_trace(tmp_path / "nope.csv")
+
+
+def test_line_numbers_count_blank_lines(tmp_path):
+    p = write(tmp_path, "\n\narrival,prompt,output\n\n0,1,2\n,,\n\n1,2\n")
+    with pytest.raises(ValueError, match=r"line 8: expected 3 fields \(arrival,prompt,output\), "
+                                         "found 2 non-empty"):
+        load_trace(p)
+    p = write(tmp_path, "arrival_time,prompt,output\n0,1,1\n1,1,1,1\n")
+    with pytest.raises(ValueError, match=r"line 3: expected 3 fields .*found 4"):
+        load_trace(p)
+    p = write(tmp_path, 'arrival,prompt,output\n0,"1\n",2\n')
+    with pytest.raises(ValueError, match="quoted field spans several lines"):
+        load_trace(p)
+
+
+def test_splitwise_malformations(tmp_path):
+    h = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
+    with pytest.raises(ValueError, match="line 3: column 'arrived_at' must be a finite number "
+                                         ">= 0, got '-1'"):
+        load_splitwise_trace(write(tmp_path, h + "0,1,1\n-1,1,1\n"))
+    with pytest.raises(ValueError, match=r"line 2: column 'num_decode_tokens' must be >= 0, "
+                                         r"got -4 \(negative\)"):
+        load_splitwise_trace(write(tmp_path, h + "0,1,-4\n"))
+    tr = load_splitwise_trace(write(tmp_path, h + "2.5,1,1\n1.0,2,2\n1.0,3,3\n"))
+    assert tr.arrival_time.tolist() == [0.0, 0.0, 1.5] and tr.prompt.tolist() == [2, 3, 1]
+
+
+def test_seconds_csv_with_prediction_roundtrip(tmp_path):
+    tr = load_trace_csv(write(tmp_path, "prediction,arrival_time,prompt,output\n4,0,1,2\n"
+                                        "9,0.125,3,5\n"))
+    assert tr.prediction.tolist() == [4, 9]
+    back = load_trace_csv(save_trace_csv(tr, tmp_path / "back.csv"))
+    assert back.prediction.tolist() == [4, 9] and back.arrival_time.tolist() == [0.0, 0.125]
+    assert tr.select([False, True]).prediction.tolist() == [9]
+    with pytest.raises(ValueError, match="writes a trace in seconds"):
+        save_trace_csv(Trace([0], [1], [1], unit="round"), tmp_path / "r.csv")
+
+
+def test_trace_units():
+    with pytest.raises(ValueError, match="unit must be 's' or 'round'"):
+        Trace([0.0], [1], [1], unit="ms")
+    with pytest.raises(ValueError, match="to_seconds applies to a trace in rounds"):
+        Trace([0.0], [1], [1]).to_seconds(1.0)
+    with pytest.raises(ValueError, match="round_seconds is required"):
+        Trace([0.0], [1], [1]).to_instance(memory=4)
+    with pytest.raises(ValueError, match="round_seconds applies to a trace in seconds"):
+        Trace([0.0], [1], [1], unit="round").to_instance(memory=4, round_seconds=1.0)
+    with pytest.raises(ValueError, match="must have equal lengths, got 1, 1, 1, 2"):
+        Trace([0.0], [1], [1], prediction=[1, 2])
