@@ -147,11 +147,10 @@ def test_summary_counts_beaten_and_above_worst():
 
 
 @pytest.mark.parametrize("model", ["model1", "model2"])
-def test_registry_status_matches_a_reduced_paper_size_run(model):
-    """The registry's status for the synthetic claims is what a paper-size run concludes."""
-    from kvtheory.claims import claim
+def test_paper_size_run_refutes_the_mean(model):
+    """Our finding: at the paper's size the paper's mean lies below MC-SF's CI (24 trials)."""
     check = {"model1": cs.check_synthetic_model1, "model2": cs.check_synthetic_model2}[model]
     rep = check(24, seed=0, time_limit=0, search_evals=5000)
-    assert rep.details["verdict"] == claim(f"clm_synthetic_{model}").status
     s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
     assert s["ci_low"] > rp.PAPER_FIGURES[model]["mean"]          # the reason it fails
+    assert rep.details["verdict"] == "fails"
