@@ -1,20 +1,10 @@
 """Request traces from files: the project's CSV formats, the Azure trace and Splitwise/Vidur's.
 
-:func:`load_trace` recognises a file by its header and returns a :class:`Trace`:
-
-========================================================  ================================
-header                                                    format
-========================================================  ================================
-``arrival,prompt,output[,prediction]``                    project CSV, arrival in rounds
-``arrival_time,prompt,output[,prediction]``               project CSV, arrival in seconds
-``TIMESTAMP,ContextTokens,GeneratedTokens``               Azure LLM inference trace
-``arrived_at,num_prefill_tokens,num_decode_tokens``       Splitwise/Vidur processed trace
-========================================================  ================================
-
-The Azure trace is that of Patel et al., *Splitwise* (ISCA 2024),
-https://github.com/Azure/AzurePublicDataset; the processed format (arrival in seconds) is the
-one Microsoft's Vidur simulator reads.  :func:`load_instance_csv` reads the rounds format
-straight into an :class:`~kvtheory.Instance`.
+:func:`load_trace` recognises a file by its header (:data:`HEADERS`): the project CSV with
+arrivals in rounds or in seconds, the Azure LLM inference trace (Patel et al., *Splitwise*,
+ISCA 2024, https://github.com/Azure/AzurePublicDataset) and the processed trace Microsoft's
+Vidur simulator reads (arrival in seconds); it returns a :class:`Trace`.
+:func:`load_instance_csv` reads the rounds format straight into an :class:`~kvtheory.Instance`.
 
 Files are read with pandas; every malformed cell raises a ``ValueError`` naming the file, the
 line number and the column.  Line numbers assume no quoted field spans two lines.
@@ -181,19 +171,14 @@ class Trace:
         if self.unit not in ("s", "round"):
             raise ValueError(f"unit must be 's' or 'round', got {self.unit!r}")
         t = np.array(self.arrival_time, dtype=float)
-        fields = ("prompt", "output") + (("prediction",) if self.prediction is not None else ())
-        cols = {}
-        for f in fields:
-            raw = np.asarray(getattr(self, f))
-            if raw.size and not (np.issubdtype(raw.dtype, np.integer)
-                                 or np.all(np.mod(raw.astype(float), 1) == 0)):
-                raise ValueError(f"{f} must hold integers, got {raw.dtype} values")
-            cols[f] = raw.astype(np.int64)
-        if not all(a.ndim == 1 for a in (t, *cols.values())):
-            raise ValueError(f"arrival_time, {', '.join(fields)} must be one-dimensional")
-        if len({t.size, *(a.size for a in cols.values())}) > 1:
-            raise ValueError(f"arrival_time, {', '.join(fields[:-1])} and {fields[-1]} must have "
-                             f"equal lengths, got {', '.join(str(a.size) for a in (t, *cols.values()))}")
+        names = ("prompt", "output") + (("prediction",) if self.prediction is not None else ())
+        cols = {f: _counts(getattr(self, f), f) for f in names}
+        sizes = [a.size for a in (t, *cols.values())]
+        if t.ndim != 1 or any(a.ndim != 1 for a in cols.values()):
+            raise ValueError(f"arrival_time, {', '.join(names)} must be one-dimensional")
+        if len(set(sizes)) > 1:
+            raise ValueError(f"arrival_time, {', '.join(names[:-1])} and {names[-1]} must have "
+                             f"equal lengths, got {', '.join(map(str, sizes))}")
         if not np.all(np.isfinite(t)):
             raise ValueError("arrival_time must be finite")
         if t.size and t[0] < 0:
@@ -203,14 +188,8 @@ class Trace:
             i = int(dec[0]) + 1
             raise ValueError(f"arrival_time must be sorted (non-decreasing); first decrease at "
                              f"index {i}: {t[i]} < {t[i - 1]}")
-        for f, arr in cols.items():
-            if (arr < 0).any():
-                i = int(np.flatnonzero(arr < 0)[0])
-                raise ValueError(f"{f} must be >= 0, got {int(arr[i])} at index {i}")
-        for arr in (t, *cols.values()):
-            arr.flags.writeable = False
-        object.__setattr__(self, "arrival_time", t)
-        for f, arr in cols.items():
+        t.flags.writeable = False
+        for f, arr in (("arrival_time", t), *cols.items()):
             object.__setattr__(self, f, arr)
 
     @property
@@ -269,18 +248,8 @@ class Trace:
         ...
         ValueError: request 0: output must be >= 1, got 0 (drop such requests first with Trace.select)
 
-        Parameters
-        ----------
-        memory : int
-            KV-cache capacity ``M``.
-        round_seconds : float, optional
-            Length of one round in seconds (> 0); required for a trace in seconds.
-        name : str, optional
-            Default: the trace's name.
-
-        Returns
-        -------
-        Instance
+        ``round_seconds`` (> 0) is required for a trace in seconds; ``name`` defaults to the
+        trace's name.
         """
         if self.unit == "round":
             if round_seconds is not None:
@@ -301,6 +270,20 @@ class Trace:
         return Instance.from_arrays(rounds, self.prompt, self.output, memory,
                                     prediction=self.prediction,
                                     name=self.name if name is None else name)
+
+
+def _counts(values, name: str) -> np.ndarray:
+    """A read-only int64 array of token counts >= 0, or a ValueError naming ``name``."""
+    raw = np.asarray(values)
+    if raw.size and not (np.issubdtype(raw.dtype, np.integer)
+                         or np.all(np.mod(raw.astype(float), 1) == 0)):
+        raise ValueError(f"{name} must hold integers, got {raw.dtype} values")
+    arr = raw.astype(np.int64)
+    if (arr < 0).any():
+        i = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name} must be >= 0, got {int(arr.flat[i])} at index {i}")
+    arr.flags.writeable = False
+    return arr
 
 
 def _positive(round_seconds) -> float:
@@ -333,16 +316,8 @@ def load_trace(path, *, name: str | None = None) -> Trace:
     ...
     ValueError: .../x.csv line 1: unrecognised header time,in,out; expected one of arrival,prompt,output[,prediction] | arrival_time,prompt,output[,prediction] | TIMESTAMP,ContextTokens,GeneratedTokens | arrived_at,num_prefill_tokens,num_decode_tokens
 
-    Parameters
-    ----------
-    path : str or Path
-    name : str, optional
-        Default: the file name.
-
-    Returns
-    -------
-    Trace
-        ``unit="round"`` for the rounds CSV, seconds from the first request otherwise.
+    The rounds CSV gives ``unit="round"`` (rows sorted stably by arrival); the other formats
+    give seconds, from the first request for the Azure and Splitwise/Vidur traces.
     """
     path = Path(path)
     expected = " | ".join(HEADERS.values())
@@ -357,8 +332,7 @@ def load_trace(path, *, name: str | None = None) -> Trace:
 
 def _rounds_table(path) -> tuple[_Table, dict]:
     t = _read(path, HEADERS["rounds"], ("arrival", "prompt", "output"), ("prediction",))
-    minimum = {"arrival": 0, "prompt": 1, "output": 1, "prediction": 1}
-    return t, {c: t.numbers(c, integer=True, minimum=minimum[c]) for c in t.cells.columns}
+    return t, {c: t.numbers(c, integer=True, minimum=int(c != "arrival")) for c in t.cells}
 
 
 def _load_rounds(path, *, name: str | None = None) -> Trace:
@@ -390,24 +364,9 @@ def load_instance_csv(path, memory: int, *, name: str | None = None) -> Instance
     ...
     ValueError: .../bad.csv line 3: column 'prompt' must be >= 1, got -1 (negative)
 
-    Parameters
-    ----------
-    path : str or Path
-    memory : int
-        KV-cache capacity ``M`` of the instance (required: a trace does not carry it).
-    name : str, optional
-        Instance name; default the file name.
-
-    Returns
-    -------
-    Instance
-
-    Raises
-    ------
-    ValueError
-        Empty file, missing/unknown/duplicate column, wrong number of fields, a non-integer or
-        out-of-range value, no data rows, or a request that can never fit in ``memory`` (the
-        message names the line).
+    ``memory`` is the KV capacity ``M`` (a trace does not carry it); ``name`` defaults to the
+    file name.  Any malformation, or a request that can never fit, raises a ``ValueError``
+    naming the line.
     """
     t, cols = _rounds_table(path)
     M = as_int(memory, name="memory M", minimum=1)
