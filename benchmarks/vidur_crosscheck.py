@@ -44,11 +44,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 VIDUR_MAX_TOKENS = 4096          # Vidur's trace max_tokens and prediction range (defaults)
 BLOCK_SIZE = 16                  # Vidur's default KV block size (tokens)
 PAPER_M = 16_492
 NUM_BLOCKS = math.ceil(PAPER_M / BLOCK_SIZE)   # 1031 blocks = 16,496 token slots
 LAYERS = 80
+#: Vidur adds nccl_cpu_launch_overhead_ms = 0.02 to each of the 2 all-reduces of each layer.
+NCCL_S = 2 * LAYERS * 0.02e-3
 
 
 # ============================================================== driver (runs in the Vidur venv)
@@ -147,10 +151,8 @@ def _driver(cfg: dict) -> None:
 
 
 # ============================================================== our side (runs in our venv)
-def write_inputs(work: Path, n: int, rate: float, seed: int):
+def write_inputs(work: Path, n: int, rate: float, seed: int, tag: str):
     """The shared workload (Vidur trace format) and the attention substitute; returns the Trace."""
-    import numpy as np
-
     from kvtheory.a100 import lmsys_trace
     from kvtheory.calibration import batch_time_model
     from kvtheory.traces import Trace
@@ -161,7 +163,7 @@ def write_inputs(work: Path, n: int, rate: float, seed: int):
     tr = Trace(tr.arrival_time, s, o, name=tr.name)
     lines = ["arrived_at,num_prefill_tokens,num_decode_tokens"]
     lines += [f"{t!r},{int(a)},{int(b)}" for t, a, b in zip(tr.arrival_time.tolist(), s, o)]
-    (work / "trace.csv").write_text("\n".join(lines) + "\n")
+    (work / f"trace_{tag}.csv").write_text("\n".join(lines) + "\n")
 
     m = batch_time_model(tp=2)
     head = ("n_embd,n_q_head,n_kv_head,block_size,num_tensor_parallel_workers,"
@@ -189,45 +191,44 @@ def write_inputs(work: Path, n: int, rate: float, seed: int):
     return tr
 
 
-def run_vidur(args, scheduler: str) -> dict:
+def run_vidur(args, scheduler: str, tag: str) -> dict:
     work = Path(args.work)
     cfg = {"vidur": str(Path(args.vidur).resolve()), "work": str(work), "scheduler": scheduler,
-           "trace_csv": str(work / "trace.csv"),
+           "trace_csv": str(work / f"trace_{tag}.csv"),
            "attention_csv": str(work / "attention_substitute.csv"),
-           "result": str(work / f"vidur_{scheduler}.json"), "seed": args.seed,
+           "result": str(work / f"vidur_{scheduler}_{tag}.json"), "seed": args.seed,
            "batch_cap": args.batch_cap, "num_blocks": NUM_BLOCKS,
            "chunk_size": args.chunk_size, "rf_estimators": args.rf_estimators}
     t0 = time.perf_counter()
-    subprocess.run([args.vidur_python, __file__, "--driver", json.dumps(cfg)], check=True,
-                   cwd=str(work))
+    if not (args.reuse and Path(cfg["result"]).is_file()):
+        subprocess.run([args.vidur_python, __file__, "--driver", json.dumps(cfg)], check=True,
+                       cwd=str(work))
     res = json.loads(Path(cfg["result"]).read_text())
     res["wall_seconds"] = time.perf_counter() - t0
+    res["config"] = cfg
     return res
 
 
-def paper_formula_seconds(batch_size, mean_context, prompt_tokens):
-    """The paper's published code's linear batch time, in seconds (see the module docstring).
+def paper_formula_seconds(batch_size, context_sum, prompt_tokens):
+    """The paper's published code's linear batch time, in seconds, per batch.
 
-    ``(0.0027 * mean context + 0.52) * batch size + 44.6 + 0.378 * prompt tokens`` ms, the
-    context of a token step being the tokens its request has produced so far (0 for a prompt
-    step).  Vidur's first-token-at-prefill convention is mapped onto it as stated in the book.
+    :func:`kvtheory.paper_engine.paper_batch_time` on each batch.  The formula depends on a
+    batch only through its number of steps, the sum of their contexts and the sum of the
+    prompt sizes of its prompt steps, so one context holding the whole sum and one prompt
+    holding all prompt tokens give the same value.  A Vidur decode request's context is the
+    tokens it has produced so far (its first token comes with its prefill), as in the paper
+    engine's reading (steps done so far).
     """
-    try:
-        from kvtheory.paper_engine import paper_batch_time
-    except ImportError:
-        paper_batch_time = None
-    import numpy as np
-    b, c, p = (np.asarray(x, float) for x in (batch_size, mean_context, prompt_tokens))
-    if paper_batch_time is not None:
-        return np.array([paper_batch_time(int(bb), float(cc), int(pp))
-                         for bb, cc, pp in zip(b, c, p)])
-    return ((0.0027 * c + 0.52) * b + 44.6 + 0.378 * p) / 1000.0
+    from kvtheory.paper_engine import paper_batch_time
+    out = []
+    for b, c, p in zip(batch_size, context_sum, prompt_tokens):
+        b, c, p = int(b), int(c), int(p)
+        out.append(paper_batch_time([p] if p else [], [c] + [0] * (b - 1)))
+    return np.array(out)
 
 
 def compare_batches(res: dict) -> dict:
     """Per-batch error of our calibrated model and of the paper's formula against Vidur's."""
-    import numpy as np
-
     from kvtheory.calibration import batch_time_model
     from kvtheory.vidur_compare import error_stats
 
@@ -241,8 +242,7 @@ def compare_batches(res: dict) -> dict:
         ours_na.append(br.compute + br.all_reduce)
     ours, ours_na = np.array(ours), np.array(ours_na)
     size = npre + D
-    mean_ctx = np.where(size > 0, produced / np.maximum(size, 1), 0.0)
-    paper = paper_formula_seconds(size, mean_ctx, P)
+    paper = paper_formula_seconds(size, produced, P)
     kinds = {"all": np.ones(P.size, bool), "prefill only": (P > 0) & (D == 0),
              "decode only": (P == 0) & (D > 0), "mixed": (P > 0) & (D > 0)}
     out = []
@@ -251,7 +251,8 @@ def compare_batches(res: dict) -> dict:
             continue
         for model, pred, ref in (("ours (calibrated)", ours, vid),
                                  ("paper formula", paper, vid),
-                                 ("ours, without attention", ours_na, vid_na)):
+                                 ("ours, without attention", ours_na, vid_na),
+                                 ("ours + NCCL launch overhead", ours + NCCL_S, vid)):
             out.append({"batches": kind, "model": model,
                         **error_stats(pred[sel], ref[sel]).as_dict()})
     return {"rows": out, "n_batches": int(P.size),
@@ -259,25 +260,38 @@ def compare_batches(res: dict) -> dict:
             "mean_batch_size": float(size.mean())}
 
 
-def run_ours(tr, engine: str):
-    """Average latency of one of our engines on the shared trace; ``None`` if unavailable."""
-    import numpy as np
+#: Our engines run on the shared trace: (label, engine, batching, time model).
+ENGINES = (("calibrated engine, vLLM-style, mixed", "timed", "mixed", "calibrated"),
+           ("paper engine, vLLM rule, prefill-first, paper formula", "paper", "prefill-first",
+            "paper"),
+           ("paper engine, vLLM rule, mixed, paper formula", "paper", "mixed", "paper"),
+           ("paper engine, vLLM rule, prefill-first, calibrated time", "paper", "prefill-first",
+            "calibrated"),
+           ("paper engine, vLLM rule, mixed, calibrated time", "paper", "mixed", "calibrated"))
 
-    from kvtheory.a100 import run_timed
-    if engine == "calibrated, vllm-style (mixed)":
-        row, _ = run_timed(tr, "vllm")
+
+def run_ours(tr, engine: str, batching: str, time_model: str, batch_cap: int) -> dict:
+    """Average latency of one of our engines on the shared trace (every run is checked)."""
+    from kvtheory.a100 import batch_timer, run_timed
+    from kvtheory.paper_engine import PaperRunError, check_paper_run, simulate_paper
+
+    if engine == "timed":
+        row, _ = run_timed(tr, "vllm")                     # checked by check_schedule inside
         return {"avg_latency_s": row["avg_latency_s"], "p95_latency_s": row["p95_latency_s"],
-                "makespan_s": row["makespan_s"], "evictions": row["evictions"]}
+                "makespan_s": row["makespan_s"], "evictions": row["evictions"],
+                "batches": row["rounds"], "status": "ok"}
+    timer = batch_timer(tr.prompt) if time_model == "calibrated" else None
+    run = simulate_paper(tr.prompt, tr.output, tr.arrival_time, memory=PAPER_M, policy="vllm",
+                         batch_cap=batch_cap, batching=batching, batch_time=timer)
+    sm = run.summary()
     try:
-        from kvtheory import paper_engine
-    except ImportError:
-        return None
-    mode = "prefill-first" if "prefill-first" in engine else "mixed"
-    res = paper_engine.simulate_paper(tr.prompt, tr.output, tr.arrival_time, PAPER_M,
-                                      policy="vllm", batching=mode)
-    lat = np.asarray(res.latency, float)
-    return {"avg_latency_s": float(lat.mean()), "p95_latency_s": float(np.percentile(lat, 95)),
-            "makespan_s": None, "evictions": int(getattr(res, "evictions", 0))}
+        check_paper_run(run)
+    except PaperRunError as err:                  # reported, never used as a figure
+        return {"avg_latency_s": None, "status": f"rejected by check_paper_run: {err}"}
+    if sm["status"] != "ok":
+        return {"avg_latency_s": None, "status": f"{sm['status']}: {sm['reason']}"}
+    return {**{k: sm[k] for k in ("avg_latency_s", "p95_latency_s", "makespan_s", "evictions",
+                                  "batches")}, "status": "ok"}
 
 
 def main(argv=None) -> None:
@@ -287,63 +301,73 @@ def main(argv=None) -> None:
     ap.add_argument("--vidur-python", default="/work/vidur-venv/bin/python")
     ap.add_argument("--work", default="/work/vidur-run", help="scratch dir outside the repo")
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--rate", type=float, default=10.0)
+    ap.add_argument("--rates", type=float, nargs="+", default=[10.0, 50.0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--schedulers", nargs="+", default=["vllm", "sarathi"])
     ap.add_argument("--batch-cap", type=int, default=128)
     ap.add_argument("--chunk-size", type=int, default=512)
     ap.add_argument("--rf-estimators", type=int, nargs="+", default=[250])
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse Vidur results already in --work (same workload and settings)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1]
                                          / "book/data/vidur_crosscheck.json"))
     args = ap.parse_args(argv)
     if args.driver:
         _driver(json.loads(args.driver))
         return
-    import numpy as np
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    tr = write_inputs(work, args.n, args.rate, args.seed)
     commit = subprocess.run(["git", "-C", args.vidur, "rev-parse", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or (Path(args.vidur) / "COMMIT").read_text().strip()
-    per_batch, e2e, timing = {}, [], {}
-    engines = ["calibrated, vllm-style (mixed)", "paper engine, prefill-first",
-               "paper engine, mixed"]
-    ours = {}
-    for eng in engines:
-        t0 = time.perf_counter()
-        ours[eng] = run_ours(tr, eng)
-        timing[eng] = time.perf_counter() - t0
-    for sched in args.schedulers:
-        res = run_vidur(args, sched)
-        timing[f"vidur {sched}"] = res["wall_seconds"]
-        per_batch[sched] = compare_batches(res)
-        R = np.array(res["requests"], float)
-        lat = R[:, 1] - R[:, 0]
-        vid = {"avg_latency_s": float(lat.mean()), "p95_latency_s": float(np.percentile(lat, 95)),
-               "makespan_s": float(R[:, 1].max() - R[:, 0].min()),
-               "restarted_requests": int((R[:, 3] > 0).sum())}
-        e2e.append({"scheduler": f"Vidur {sched}", "engine": "Vidur", **vid,
-                    "relative_difference": 0.0})
-        for eng, row in ours.items():
-            if row is not None:
-                e2e.append({"scheduler": f"Vidur {sched}", "engine": eng, **row,
-                            "relative_difference": row["avg_latency_s"] / vid["avg_latency_s"] - 1})
-        print(f"{sched}: {per_batch[sched]['n_batches']} batches, Vidur avg latency "
-              f"{vid['avg_latency_s']:.3f} s", flush=True)
+                            text=True).stdout.strip()
+    if not commit:
+        commit = (Path(args.vidur) / "COMMIT").read_text().strip()
+    per_batch, e2e, timing, workloads = [], [], {}, []
+    for rate in args.rates:
+        tag = f"{rate:g}"
+        tr = write_inputs(work, args.n, rate, args.seed, tag)
+        workloads.append({"rate": rate, "n": tr.n, "prompt_mean": float(tr.prompt.mean()),
+                          "output_mean": float(tr.output.mean()),
+                          "last_arrival_s": float(tr.arrival_time[-1])})
+        ours = {}
+        for label, engine, batching, time_model in ENGINES:
+            t0 = time.perf_counter()
+            ours[label] = run_ours(tr, engine, batching, time_model, args.batch_cap)
+            timing[f"{label} @ {tag}/s"] = time.perf_counter() - t0
+            print(f"{tag}/s {label}: {ours[label]}", flush=True)
+            e2e.append({"rate": rate, "engine": label, **ours[label]})
+        for sched in args.schedulers:
+            res = run_vidur(args, sched, tag)
+            timing[f"vidur {sched} @ {tag}/s (setup)"] = res["setup_seconds"]
+            timing[f"vidur {sched} @ {tag}/s (simulation)"] = res["run_seconds"]
+            per_batch.append({"scheduler": sched, "rate": rate, **compare_batches(res)})
+            R = np.array(res["requests"], float)
+            if (R[:, 1] <= 0).any():
+                raise RuntimeError(f"Vidur {sched} left requests unfinished at {tag}/s")
+            lat = R[:, 1] - R[:, 0]
+            vid = {"avg_latency_s": float(lat.mean()),
+                   "p95_latency_s": float(np.percentile(lat, 95)),
+                   "makespan_s": float(R[:, 1].max() - R[:, 0].min()),
+                   "evictions": int(R[:, 3].sum()), "batches": len(res["batches"]),
+                   "status": "ok"}
+            e2e.append({"rate": rate, "engine": f"Vidur, {sched} scheduler", **vid})
+            print(f"{tag}/s Vidur {sched}: {vid}", flush=True)
     doc = {
-        "vidur_commit": commit, "command": " ".join(["python", *sys.argv]),
-        "workload": {"generator": "kvtheory.a100.lmsys_trace", "n": args.n, "rate": args.rate,
-                     "seed": args.seed, "max_tokens": VIDUR_MAX_TOKENS,
-                     "prompt_mean": float(tr.prompt.mean()),
-                     "output_mean": float(tr.output.mean())},
+        "vidur_commit": commit,
+        "command": " ".join(["python", "benchmarks/vidur_crosscheck.py", *sys.argv[1:]]),
+        "workload": {"generator": "kvtheory.a100.lmsys_trace", "seed": args.seed,
+                     "n": args.n, "rates": args.rates,
+                     "clipping": f"prompt reduced so that s + o <= {VIDUR_MAX_TOKENS} "
+                                 "(Vidur's trace loader rule)", "by_rate": workloads},
         "vidur_config": {"model": "meta-llama/Llama-2-70b-hf", "device": "a100",
                          "network": "a100_pairwise_nvlink", "tensor_parallel": 2,
                          "num_blocks": NUM_BLOCKS, "block_size": BLOCK_SIZE,
                          "kv_token_slots": NUM_BLOCKS * BLOCK_SIZE, "paper_M": PAPER_M,
                          "batch_size_cap": args.batch_cap, "chunk_size": args.chunk_size,
+                         "vllm_max_tokens_in_batch": VIDUR_MAX_TOKENS,
                          "predictor": "random forest", "rf_estimators": args.rf_estimators,
+                         "cpu_overheads": "skipped (Vidur default)",
                          "attention": "substitute from kvtheory's attention model "
-                                      "(Vidur's attention.csv unavailable)"},
+                                      "(Vidur's attention.csv is not available here)"},
         "per_batch": per_batch, "end_to_end": e2e,
         "seconds": {k: round(v, 1) for k, v in timing.items()},
     }

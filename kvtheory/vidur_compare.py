@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ErrorStats", "error_stats", "TABLES", "load_crosscheck"]
+__all__ = ["ErrorStats", "error_stats", "TABLES", "load_crosscheck", "per_batch_table",
+           "end_to_end_table"]
 
 #: Tables :func:`load_crosscheck` can return.
 TABLES = ("per_batch", "end_to_end", "config")
@@ -113,25 +114,25 @@ def error_stats(predicted, reference) -> ErrorStats:
 def load_crosscheck(path, table: str = "per_batch"):
     """One table of the committed Vidur cross-check JSON, as a :class:`pandas.DataFrame`.
 
-    ``"per_batch"``: one row per (Vidur scheduler, batch kind, time model) with the
-    :class:`ErrorStats` columns; ``"end_to_end"``: one row per (Vidur scheduler, engine) with
-    average and 95th-percentile latency and the relative difference to Vidur; ``"config"``:
-    one row per setting (workload, Vidur configuration, commit, command, seconds).
+    ``"per_batch"``: one row per (Vidur scheduler, arrival rate, batch kind, time model) with
+    the :class:`ErrorStats` columns; ``"end_to_end"``: one row per (Vidur scheduler, rate,
+    engine) with average and 95th-percentile latency and the relative difference to Vidur;
+    ``"config"``: one row per setting (workload, Vidur configuration, commit, command, seconds).
 
     Examples
     --------
     >>> import json, tempfile, os
-    >>> doc = {"per_batch": {"vllm": {"rows": [{"batches": "all", "model": "m", "n": 2,
-    ...        "mean_relative": 0.1}], "n_batches": 2}},
-    ...        "end_to_end": [{"scheduler": "Vidur vllm", "engine": "Vidur",
+    >>> doc = {"per_batch": [{"scheduler": "vllm", "rate": 10.0, "n_batches": 2,
+    ...                       "rows": [{"batches": "all", "model": "m", "n": 2}]}],
+    ...        "end_to_end": [{"scheduler": "vllm", "rate": 10.0, "engine": "Vidur",
     ...                        "avg_latency_s": 1.5}],
     ...        "vidur_commit": "abc", "workload": {"n": 2}}
     >>> with tempfile.TemporaryDirectory() as d:
     ...     f = os.path.join(d, "x.json")
     ...     _ = open(f, "w").write(json.dumps(doc))
     ...     pb, ee = load_crosscheck(f), load_crosscheck(f, "end_to_end")
-    >>> pb[["scheduler", "batches", "model", "n"]].values.tolist()
-    [['vllm', 'all', 'm', 2]]
+    >>> pb[["scheduler", "rate", "batches", "model", "n"]].values.tolist()
+    [['vllm', 10.0, 'all', 'm', 2]]
     >>> float(ee.loc[0, "avg_latency_s"])
     1.5
     >>> load_crosscheck(f, "nope")
@@ -161,8 +162,8 @@ def load_crosscheck(path, table: str = "per_batch"):
         if key not in doc:
             raise ValueError(f"{p} is not a Vidur cross-check file: it lacks {key!r}")
     if table == "per_batch":
-        rows = [{"scheduler": sched, **row} for sched, block in doc["per_batch"].items()
-                for row in block["rows"]]
+        rows = [{"scheduler": block["scheduler"], "rate": block["rate"], **row}
+                for block in doc["per_batch"] for row in block["rows"]]
         return pd.DataFrame(rows)
     if table == "end_to_end":
         return pd.DataFrame(doc["end_to_end"])
@@ -181,3 +182,77 @@ def _text(value) -> str:
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:.6g}"
     return str(value)
+
+
+def per_batch_table(path, batches: str | None = None):
+    """The per-batch error table for the book: percentages, one row per scheduler/rate/model.
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> row = {"batches": "all", "model": "m", "n": 4, "mean_relative": -0.05,
+    ...        "mean_abs_relative": 0.1, "median_abs_relative": 0.08, "p95_abs_relative": 0.2,
+    ...        "max_abs_relative": 0.3, "total_ratio": 0.95}
+    >>> doc = {"per_batch": [{"scheduler": "vllm", "rate": 10.0, "rows": [row]}],
+    ...        "end_to_end": []}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = os.path.join(d, "x.json")
+    ...     _ = open(f, "w").write(json.dumps(doc))
+    ...     t = per_batch_table(f)
+    >>> [float(t.loc[0, c]) for c in ("bias %", "mean |error| %", "p95 |error| %", "total time %")]
+    [-5.0, 10.0, 20.0, -5.0]
+    """
+    df = load_crosscheck(path, "per_batch")
+    if batches is not None:
+        df = df[df["batches"] == batches]
+    out = df[["scheduler", "rate", "batches", "model", "n"]].copy()
+    out = out.rename(columns={"rate": "rate (1/s)", "n": "batches (n)"})
+    out["bias %"] = 100 * df["mean_relative"]
+    out["mean |error| %"] = 100 * df["mean_abs_relative"]
+    out["p95 |error| %"] = 100 * df["p95_abs_relative"]
+    out["max |error| %"] = 100 * df["max_abs_relative"]
+    out["total time %"] = 100 * (df["total_ratio"] - 1)
+    return out.round(1).reset_index(drop=True)
+
+
+def end_to_end_table(path):
+    """The end-to-end latency table for the book: one row per (rate, engine).
+
+    Columns: average and 95th-percentile latency, evictions, batches, the run's status, and the
+    relative difference of the average latency to each Vidur scheduler's at the same rate.
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> rows = [{"rate": 10.0, "engine": "Vidur, vllm scheduler", "avg_latency_s": 2.0,
+    ...          "status": "ok"},
+    ...         {"rate": 10.0, "engine": "ours", "avg_latency_s": 2.5, "status": "ok"},
+    ...         {"rate": 10.0, "engine": "broken", "avg_latency_s": None,
+    ...          "status": "livelock"}]
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = os.path.join(d, "x.json")
+    ...     _ = open(f, "w").write(json.dumps({"per_batch": [], "end_to_end": rows}))
+    ...     t = end_to_end_table(f)
+    >>> t["engine"].tolist(), t["vs Vidur vllm %"].tolist()
+    (['Vidur, vllm scheduler', 'ours', 'broken'], [0.0, 25.0, nan])
+    """
+    df = load_crosscheck(path, "end_to_end")
+    cols = {"rate": "rate (1/s)", "engine": "engine", "avg_latency_s": "avg latency (s)",
+            "p95_latency_s": "p95 latency (s)", "evictions": "evictions", "batches": "batches",
+            "status": "status"}
+    out = df.reindex(columns=list(cols)).rename(columns=cols)
+    for c in ("avg latency (s)", "p95 latency (s)"):
+        out[c] = out[c].astype(float)
+    vidur = df[df["engine"].astype(str).str.startswith("Vidur, ")]
+    for _, v in vidur.iterrows():
+        sched = str(v["engine"]).split(", ")[1].split(" ")[0]
+        ref = out["rate (1/s)"].map(
+            vidur[vidur["engine"] == v["engine"]].set_index("rate")["avg_latency_s"])
+        out[f"vs Vidur {sched} %"] = (100 * (out["avg latency (s)"] / ref.astype(float) - 1))
+    out = out.loc[:, ~out.columns.duplicated()]
+    order = sorted(range(len(out)), key=lambda i: (out["rate (1/s)"].iloc[i],
+                                                   not str(out["engine"].iloc[i]).startswith(
+                                                       "Vidur, ")))
+    out = out.iloc[order]
+    out["status"] = out["status"].astype(str).str.slice(0, 70)
+    return out.round(2).reset_index(drop=True)

@@ -53,17 +53,17 @@ def crosscheck_file(tmp_path):
     doc = {
         "vidur_commit": "0123abc", "command": "python x.py",
         "workload": {"n": 3, "rate": 10.0},
-        "per_batch": {
-            "vllm": {"n_batches": 4, "rows": [
+        "per_batch": [
+            {"scheduler": "vllm", "rate": 10.0, "n_batches": 4, "rows": [
                 {"batches": "all", "model": "ours", "n": 4, "mean_relative": -0.05},
                 {"batches": "all", "model": "paper", "n": 4, "mean_relative": 0.2}]},
-            "sarathi": {"n_batches": 5, "rows": [
+            {"scheduler": "sarathi", "rate": 50.0, "n_batches": 5, "rows": [
                 {"batches": "mixed", "model": "ours", "n": 5, "mean_relative": 0.01}]},
-        },
+        ],
         "end_to_end": [
-            {"scheduler": "Vidur vllm", "engine": "Vidur", "avg_latency_s": 2.0,
+            {"scheduler": "vllm", "rate": 10.0, "engine": "Vidur", "avg_latency_s": 2.0,
              "relative_difference": 0.0},
-            {"scheduler": "Vidur vllm", "engine": "ours", "avg_latency_s": 2.5,
+            {"scheduler": "vllm", "rate": 10.0, "engine": "ours", "avg_latency_s": 2.5,
              "relative_difference": 0.25}],
     }
     f = tmp_path / "crosscheck.json"
@@ -75,6 +75,7 @@ def test_load_per_batch(crosscheck_file):
     df = load_crosscheck(crosscheck_file)
     assert df.shape[0] == 3
     assert df["scheduler"].tolist() == ["vllm", "vllm", "sarathi"]
+    assert df["rate"].tolist() == [10.0, 10.0, 50.0]
     assert df.loc[1, "model"] == "paper" and df.loc[1, "mean_relative"] == 0.2
 
 
@@ -96,7 +97,7 @@ def test_load_errors(tmp_path, crosscheck_file):
     with pytest.raises(FileNotFoundError, match="not found"):
         load_crosscheck(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"per_batch": {}}))
+    bad.write_text(json.dumps({"per_batch": []}))
     with pytest.raises(ValueError, match="lacks 'end_to_end'"):
         load_crosscheck(bad)
     with pytest.raises(ValueError, match="table must be one of"):
