@@ -315,6 +315,11 @@ def _add_instance_args(p):
                    help="seconds per round, to run a trace in seconds in the round model or "
                         "a trace in rounds in continuous time")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_output_args(p)
+
+
+def _add_output_args(p):
+    """``--format`` and ``--debug``, for every subcommand that prints results."""
     p.add_argument("--format", choices=["table", "json"], default="table",
                    help="output: a text table (default) or a JSON array")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
