@@ -31,9 +31,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ._validation import as_fraction, as_int, check_generator
-from .calibration import (A100_80GB, DEFAULT_POWER, LLAMA2_70B, PAPER_KV_CAPACITY,
+from .calibration import (A100_80GB, DEFAULT_POWER, PAPER_KV_CAPACITY,
                           BatchTimeModel, PowerModel, batch_energy, batch_time_model,
-                          kv_bytes_per_token, kv_capacity_symbolic, kv_capacity_tokens,
+                          kv_capacity_tokens,
                           reserve_for_kv_capacity, vidur_kv_capacity_tokens)
 from .checker import check_schedule
 from .policies import POLICIES, make_policy, mc_benchmark, mc_sf

@@ -48,16 +48,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import linprog
 
 from ._validation import as_int
-from .checker import ScheduleError, check_schedule
+from .checker import check_schedule
 from .instance import Instance
 from .optimal import solve_optimal
-from .policies import POLICIES, mc_sf
+from .policies import mc_sf
 from .schedule import Schedule
 from .simulator import Decision, PolicyError, State, simulate
 

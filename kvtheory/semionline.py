@@ -31,7 +31,6 @@ import itertools
 import math
 import sys
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np

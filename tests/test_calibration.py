@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kvtheory import calibration as cal
+from kvtheory import batchtime as cal
 from kvtheory.calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, BatchTimeModel,
                                   GPUSpec, ModelSpec, PowerModel, batch_energy, batch_power,
                                   batch_time, batch_time_model, batch_time_residuals,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ._core import STATUS, Verdict
+from ._core import Verdict
 
 __all__ = ["CheckFailed", "verify", "code_key", "cache_dir", "verdict_rows", "verdict_frame",
            "status_box"]

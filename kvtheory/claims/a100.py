@@ -7,8 +7,8 @@ from typing import Sequence
 import numpy as np
 
 from .._validation import check_generator
-from ..a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, _decimal_a100,
-                    kv_capacity_readings, prediction_table, run_replication)
+from ..a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, kv_capacity_readings,
+                    prediction_table, run_replication)
 from ..calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, kv_bytes_per_token,
                            kv_capacity_symbolic, kv_capacity_tokens, reserve_for_kv_capacity)
 from ._core import Claim, ClaimCheck, Reading, Verdict

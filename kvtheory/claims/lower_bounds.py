@@ -8,7 +8,6 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..checker import ScheduleError, check_schedule
-from ..instance import Instance
 from ..lower_bounds import (_size, adaptive_adversary, adversarial_instance, best_start, delayed,
                             deterministic_bound, game_matrix, opt_cost, pure_value, solve_game,
                             start_alone_at, yao_analytic_bound, yao_bound)
@@ -16,7 +15,7 @@ from ..optimal import solve_optimal
 from ..policies import POLICIES, mc_sf
 from ..schedule import Schedule
 from ..simulator import simulate
-from ._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
+from ._core import Claim, ClaimCheck, Reading, Verdict, grade
 
 __all__ = ["CLAIMS", "check_lb_deterministic", "check_lb_randomized"]
 

@@ -208,7 +208,7 @@ def state_cycle(instance: Instance, policy) -> tuple[int, int] | None:
     >>> from kvtheory.policies import POLICIES
     >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8),
     ...             POLICIES["alpha-0.2-greedy"])
-    (0, 6)
+    (1, 5)
     >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8), mc_sf) is None
     True
     """

@@ -13,7 +13,7 @@ from ..ratio import (RATIO_BOUND, group_spans, lemma_4_4_bound, lemma_4_7_bound,
                      mcsf_opt_ratio, ratio_conditions, ratio_instance, adversarial_search)
 from ..optimal import solve_optimal
 from ..simulator import simulate
-from ._core import Claim, ClaimCheck, Reading, Verdict, grade
+from ._core import Claim, ClaimCheck, Reading, grade
 
 __all__ = ["CLAIMS", "check_mcsf_ratio", "check_lemma_4_4", "check_lemma_4_5", "check_lemma_4_7"]
 

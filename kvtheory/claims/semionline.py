@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .._validation import as_int, check_generator
+from ..instance import Instance
 from ..optimal import solve_optimal
 from ..semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
                           identical_rows, random_reading_instance)
