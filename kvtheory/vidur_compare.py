@@ -243,6 +243,8 @@ def end_to_end_table(path):
     out = df.reindex(columns=list(cols)).rename(columns=cols)
     for c in ("avg latency (s)", "p95 latency (s)"):
         out[c] = out[c].astype(float)
+    for c in ("evictions", "batches"):
+        out[c] = out[c].astype("Int64")
     vidur = df[df["engine"].astype(str).str.startswith("Vidur, ")]
     for _, v in vidur.iterrows():
         sched = str(v["engine"]).split(", ")[1].split(" ")[0]
