@@ -17,6 +17,7 @@ from tqdm import tqdm
 from .paper_engine import BatchLog, _paper_ms, _Peaks
 
 _I = np.int64
+_EMPTY = np.zeros(0, dtype=_I)
 
 
 def _ints(chunks) -> np.ndarray:
@@ -24,7 +25,7 @@ def _ints(chunks) -> np.ndarray:
 
 
 def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress, reserve,
-             watermark) -> dict:
+             watermark, max_lost) -> dict:
     n = s.size
     kind = pol.kind
     prefill_first = batching == "prefill-first"
@@ -48,15 +49,18 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
     admitted_so_far = 0
     count = 0
     completed = 0
-    L = {k: [] for k in ("start", "end", "P", "ctx", "kv", "mem", "pb", "pr", "tb", "tr",
+    L = {k: [] for k in ("start", "end", "P", "ctx", "kv", "mem", "np", "nt", "pr", "tr",
                          "ea", "er", "et")}
     status, reason = "ok", ""
     bar = tqdm(total=n, disable=not progress, desc=pol.name, leave=False)
 
+    lost_total = 0
+
     def evict(ids, after, when):
-        nonlocal running
+        nonlocal running, lost_total
         ids = np.asarray(ids, dtype=_I)
         lost[ids] += done[ids]
+        lost_total += int(done[ids].sum())
         evictions[ids] += 1
         done[ids] = 0
         for i in ids.tolist():
@@ -66,6 +70,8 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
         L["er"].append(ids)
         L["et"].append(np.full(ids.size, when))
 
+    o1 = o + 1
+    peaks = None                    # MC rules: projection kept across batches while exact
     while completed < n:
         while nxt < n and a[nxt] <= t:
             heapq.heappush(heap, keys[nxt])
@@ -74,15 +80,21 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             status, reason = "livelock", f"stopped after {limit} batches and waits with " \
                                          f"{n - completed} requests unfinished"
             break
+        if lost_total > max_lost:
+            status, reason = "livelock", f"thrashing: evictions destroyed {lost_total} steps " \
+                                         f"(limit {max_lost}) with {n - completed} requests " \
+                                         f"unfinished"
+            break
         nb = len(L["start"])
         admit: list[int] = []
-        tok = running if cap is None else running[:cap]
+        tok = running if cap is None or running.size <= cap else running[:cap]
         budget = None if cap is None else (cap if prefill_first else cap - tok.size)
         if kind in ("mc-sf", "mc-benchmark"):
             c = 1 if prefill_first else 0
-            d = done[running]
-            peaks = _Peaks(s[running] + d, np.maximum(p[running], d) - d, 1 - c)
-            if peaks.max() <= cap_mc:
+            if heap and peaks is None:
+                d = done[running]
+                peaks = _Peaks(s[running] + d, np.maximum(p[running], d) - d, 1 - c)
+            if heap and peaks.max() <= cap_mc:
                 while heap and (budget is None or len(admit) < budget):
                     i = heap[0] % n
                     b, e = int(s[i]) + c, int(p[i]) - c
@@ -98,33 +110,33 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
                 while heap and len(admit) < budget:
                     admit.append(heapq.heappop(heap))
         else:                                                   # vllm
-            cur = int((s[running] + done[running]).sum())
-            nxt_hold = np.where(done[running] + 1 <= o[running],
-                                s[running] + done[running] + 1, 0)
-            mem = cur if prefill_first else int(nxt_hold.sum())
-            preempt = []
-            if not prefill_first:
-                order = running[::-1]                          # latest arrival first
-                held = nxt_hold[::-1]
-                over = mem - M
-                k = 0
-                while over > 0:
-                    over -= int(held[k])
-                    mem -= int(held[k])
-                    preempt.append(int(order[k]))
-                    k += 1
-                if preempt:
-                    evict(preempt, nb - 1, t)
-                    tok = running if cap is None else running[:cap]
             budget = cap - running.size
-            while heap and not preempt and len(admit) < budget:
-                i = heap[0]
-                if mem + int(s[i]) + 1 <= cap_vllm or (not running.size and not admit):
-                    heapq.heappop(heap)
-                    admit.append(i)
-                    mem += int(s[i]) + 1
-                else:
-                    break
+
+            def fcfs(mem):
+                while heap and len(admit) < budget:
+                    i = heap[0]
+                    if mem + int(s[i]) + 1 <= cap_vllm or (not running.size and not admit):
+                        admit.append(heapq.heappop(heap))
+                        mem += int(s[i]) + 1
+                    else:
+                        break
+
+            if prefill_first:                                  # a prompt-only batch
+                fcfs(int((s[running] + done[running]).sum()))
+            if not admit:
+                nxt_hold = np.where(done[running] < o[running],
+                                    s[running] + done[running] + 1, 0)
+                mem = int(nxt_hold.sum())
+                if mem > M:
+                    order, held = running[::-1], nxt_hold[::-1]   # latest arrival first
+                    k = 0
+                    while mem > M:
+                        mem -= int(held[k])
+                        k += 1
+                    evict(order[:k], nb - 1, t)
+                    tok = running if running.size <= cap else running[:cap]
+                elif not prefill_first:
+                    fcfs(mem)
         if prefill_first and admit:
             tok = running[:0]
         if not admit and not tok.size:
@@ -134,10 +146,14 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             status, reason = "stalled", f"{len(heap)} waiting requests can never be admitted"
             break
         # ---- run the batch
-        adm = np.array(admit, dtype=_I)
-        P = int(s[adm].sum())
-        ctx = int(done[tok].sum())
-        kv = int((s[tok] + done[tok]).sum())
+        dt = done[tok]
+        ctx = int(dt.sum())
+        kv = int(s[tok].sum()) + ctx
+        if admit:
+            adm = np.array(admit, dtype=_I)
+            P = int(s[adm].sum())
+        else:
+            adm, P = _EMPTY, 0
         if batch_time is None:
             dur = _paper_ms(adm.size + tok.size, ctx, P) / 1000.0
         else:
@@ -145,28 +161,44 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             if not (math.isfinite(dur) and dur > 0):
                 raise ValueError(f"batch_time returned {dur!r}; it must be a positive number")
         end = t + dur
-        done[tok] += 1
-        fin = tok[done[tok] == o[tok] + 1]
-        completion[fin] = end
-        done[adm] = 1
-        start[adm] = t
-        first_token[adm] = end
-        seq[adm] = np.arange(admitted_so_far, admitted_so_far + adm.size)
-        admitted_so_far += adm.size
+        dt += 1
+        done[tok] = dt
+        finmask = dt == o1[tok]
+        fin = tok[finmask]
+        L["tr"].append(tok)
         if fin.size:
-            running = running[~np.isin(running, fin)]
+            completion[fin] = end
+            if peaks is not None and (p[fin] != o[fin]).any():
+                peaks = None                                   # projection no longer exact
+            if tok.size == running.size:
+                running = running[~finmask]
+            else:
+                running = running[~np.isin(running, fin)]
         if adm.size:
+            done[adm] = 1
+            start[adm] = t
+            first_token[adm] = end
+            seq[adm] = np.arange(admitted_so_far, admitted_so_far + adm.size)
+            admitted_so_far += adm.size
             running = np.sort(np.concatenate([running, adm]))
-        mem = int((s[running] + done[running]).sum())
-        for k, v in (("start", t), ("end", end), ("P", P), ("ctx", ctx), ("kv", kv),
-                     ("mem", mem)):
-            L[k].append(v)
-        L["pb"].append(np.full(adm.size, nb, dtype=_I))
-        L["pr"].append(adm)
-        L["tb"].append(np.full(tok.size, nb, dtype=_I))
-        L["tr"].append(tok.copy())
+            L["pr"].append(adm)
+        if peaks is not None:
+            if tok.size and tok.size != running.size - adm.size + fin.size:
+                peaks = None                                   # some running did not advance
+            elif tok.size or not prefill_first:                # a prompt-only batch: no shift
+                peaks.shift()
+        mem = int(s[running].sum() + done[running].sum())
+        L["start"].append(t)
+        L["end"].append(end)
+        L["P"].append(P)
+        L["ctx"].append(ctx)
+        L["kv"].append(kv)
+        L["mem"].append(mem)
+        L["np"].append(adm.size)
+        L["nt"].append(tok.size)
         completed += fin.size
-        bar.update(fin.size)
+        if progress:
+            bar.update(fin.size)
         count += 1
         t = end
         # ---- overflow rules
@@ -175,6 +207,7 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             freed = np.cumsum(s[order] + done[order])
             k = int(np.searchsorted(freed, mem - M, side="left")) + 1
             evict(order[:k], nb, t)
+            peaks = None
         elif mem > M and kind == "alpha":
             while True:
                 hit = running[rng.random(running.size) < pol.beta]
@@ -190,7 +223,8 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
     log = BatchLog(np.array(L["start"], dtype=float), np.array(L["end"], dtype=float),
                    np.array(L["P"], dtype=_I), np.array(L["ctx"], dtype=_I),
                    np.array(L["kv"], dtype=_I), np.array(L["mem"], dtype=_I),
-                   _ints(L["pb"]), _ints(L["pr"]), _ints(L["tb"]), _ints(L["tr"]),
+                   np.repeat(np.arange(len(L["np"]), dtype=_I), L["np"]), _ints(L["pr"]),
+                   np.repeat(np.arange(len(L["nt"]), dtype=_I), L["nt"]), _ints(L["tr"]),
                    _ints(L["ea"]), _ints(L["er"]),
                    np.concatenate(L["et"]) if L["et"] else np.zeros(0))
     return {"log": log, "completion": completion, "first_token": first_token, "start": start,

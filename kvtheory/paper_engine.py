@@ -272,6 +272,7 @@ class _Peaks:
     """
 
     def __init__(self, base: np.ndarray, horizon: np.ndarray, kmin: int):
+        self.kmin = kmin
         keep = horizon >= kmin
         b, e = base[keep], horizon[keep]
         self.K, inv = np.unique(e, return_inverse=True)
@@ -282,6 +283,13 @@ class _Peaks:
 
     def max(self) -> int:
         return int(self.F.max()) if self.F.size else 0
+
+    def shift(self) -> None:
+        """Every member advanced one step: the projection after ``k`` batches is the old one
+        after ``k + 1`` (members whose horizon runs out leave)."""
+        K = self.K - 1
+        drop = int(np.searchsorted(K, self.kmin, side="left"))
+        self.K, self.F, self.C = K[drop:], self.F[drop:], self.C[drop:]
 
     def try_add(self, b: int, e: int, cap: int) -> bool:
         """Add a member if every peak stays ``<= cap``; return whether it was added."""
@@ -308,7 +316,8 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
                    *, memory: int, policy: str = "mc-sf", prediction: Sequence[int] | None = None,
                    rng: np.random.Generator | None = None, batch_cap: int | None = None,
                    batching: str = "mixed", batch_time: Callable | None = None,
-                   max_batches: int | None = None, progress: bool = False,
+                   max_batches: int | None = None, max_lost_steps: int | None = None,
+                   progress: bool = False,
                    reserve: float = 0.0, watermark: float = 0.01,
                    power: PowerModel | None = DEFAULT_POWER, n_gpus: int = 2) -> PaperRun:
     """Run one policy on the paper's engine (continuous time, ``o + 1`` steps per request).
@@ -378,6 +387,9 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     max_batches : int, optional
         Stop with status ``"livelock"`` after this many batches plus 1-s waits (default
         ``10 * sum(o + 1) + 1000``).
+    max_lost_steps : int, optional
+        Stop with status ``"livelock"`` (thrashing) once evictions have destroyed more than
+        this many steps (default ``5 * sum(o + 1)``: five times the useful work; ours).
     progress : bool
         Show a tqdm bar of completed requests.
     reserve : float in [0, 1)
@@ -411,8 +423,10 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         max_batches, name="max_batches", minimum=1)
     from ._paper_loop import run_loop
     t0 = time.perf_counter()
+    max_lost = 5 * int((o + 1).sum()) if max_lost_steps is None else as_int(
+        max_lost_steps, name="max_lost_steps", minimum=0)
     out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit, progress,
-                   reserve, watermark)
+                   reserve, watermark, max_lost)
     sim = time.perf_counter() - t0
     log = out["log"]
     comp, first, start = out["completion"], out["first_token"], out["start"]
