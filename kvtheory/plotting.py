@@ -6,14 +6,22 @@ on, so notebooks stay one line per figure.
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import TYPE_CHECKING, Sequence  # noqa: F401
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .schedule import Schedule
 
-__all__ = ["gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot"]
+if TYPE_CHECKING:                                   # chapter types, not imported at run time
+    from .a100 import ReplicationResult
+    from .lower_bounds import AdversaryRun
+    from .traces import Trace
+
+__all__ = ["gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot",
+           "plot_latency_over_time", "plot_batch_time_fit", "plot_energy_sweep", "plot_length_match",
+           "plot_deterministic", "plot_ratio_vs_start", "plot_game"]
 
 
 def _ax(ax):
@@ -38,7 +46,7 @@ def gantt(schedule: Schedule, ax=None, *, label_ids: bool | None = None):
     >>> len(ax.patches)
     2
     """
-    ax = _ax(ax)
+    ax = _ax_sized(ax)
     n = schedule.n
     label_ids = n <= 25 if label_ids is None else label_ids
     cmap = plt.get_cmap("viridis")
@@ -73,7 +81,7 @@ def memory_plot(schedule: Schedule, ax=None, *, label: str | None = None):
     >>> [round(v) for v in ax.get_ylim()][0]
     0
     """
-    ax = _ax(ax)
+    ax = _ax_sized(ax)
     prof = schedule.memory_profile()
     ax.step(np.arange(prof.size), prof, where="mid", label=label or schedule.policy or "memory")
     ax.axhline(schedule.instance.memory, color="black", ls="--", lw=1, label="M")
@@ -143,7 +151,7 @@ def solve_time_plot(rows, ax=None):
     >>> ax.get_yscale()
     'log'
     """
-    ax = _ax(ax)
+    ax = _ax_sized(ax)
     n = np.array([r["n"] for r in rows])
     sec = np.array([r["seconds"] for r in rows])
     proven = np.array([bool(r["proven"]) for r in rows])
@@ -155,3 +163,253 @@ def solve_time_plot(rows, ax=None):
     ax.set_ylabel("solve time (s)")
     ax.legend()
     return ax
+
+
+# ===================================================================== A100 chapter
+def _ax_sized(ax, size=(7, 3.2)):
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def plot_latency_over_time(result: ReplicationResult, rate: float, ax=None,
+                           policies: Sequence[str] | None = None):
+    """Mean latency against arrival time (binned), one line per policy, with MC-SF's fit.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from kvtheory.a100 import POWER_SWEEP, run_replication
+    >>> res = run_replication(np.random.default_rng(0), 100, rates=(10.0,), errors=(),
+    ...                       policies=("mc-sf",), workers=1)
+    >>> len(plot_latency_over_time(res, 10.0).lines)
+    2
+    """
+    ax = _ax_sized(ax)
+    names = [r["policy"] for r in result.main_rows(rate)] if policies is None else policies
+    for name in names:
+        c = result.curves.get((rate, None, name))
+        if not c or not c["time"]:
+            continue
+        ax.plot(c["time"], c["latency"], lw=1.6 if name == "mc-sf" else 0.9,
+                color="black" if name == "mc-sf" else None, label=name)
+    mine = result.row(rate, "mc-sf")
+    c = result.curves[(rate, None, "mc-sf")]
+    t = np.array(c["time"])
+    if t.size:
+        y0 = float(np.mean(c["latency"]) - mine["latency_slope"] * t.mean())
+        ax.plot(t, y0 + mine["latency_slope"] * t, ls="--", color="black", lw=0.8,
+                label=f"MC-SF slope {mine['latency_slope']:.3g} s/s")
+    ax.set_xlabel("arrival time (s)")
+    ax.set_ylabel("mean latency (s)")
+    ax.set_title(f"lambda = {rate:g}/s, n = {result.config['n']}")
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_batch_time_fit(tp: int = 2, network: str = "pairwise_nvlink", data_dir=None, ax=None):
+    """Fitted hinge against the Vidur source points (compute per layer and all-reduce), log-log.
+
+    Uses the committed small table, or every profiled point if ``data_dir`` is given.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> ax = plot_batch_time_fit()
+    >>> len(ax.lines) >= 4
+    True
+    """
+    from .batchtime import batch_time_model
+    from .batchtime import batch_time_residuals
+    ax = _ax_sized(ax)
+    rows = batch_time_residuals(tp, network, data_dir)
+    model = batch_time_model(tp, network)
+    grid = np.unique(np.geomspace(1, 4096, 200).round())
+    for fam, fit, color in (("compute", model.compute, "tab:blue"),
+                            ("all_reduce", model.all_reduce, "tab:orange")):
+        pts = [r for r in rows if r.family == fam]
+        ax.plot([r.num_tokens for r in pts], [r.observed_ms for r in pts], "o", ms=3,
+                color=color, alpha=0.6, label=f"{fam} (Vidur)")
+        ax.plot(grid, fit(grid), "-", color=color,
+                label=f"{fam} hinge, knee {fit.knee_tokens:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("tokens in batch")
+    ax.set_ylabel("ms per layer / per call")
+    ax.set_title(f"Llama-2-70B on A100, TP {tp}")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_energy_sweep(result: ReplicationResult, rate: float, ax=None):
+    """Energy of each finished policy relative to MC-SF, under every swept power model.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from kvtheory.a100 import POWER_SWEEP, run_replication
+    >>> res = run_replication(np.random.default_rng(0), 100, rates=(10.0,), errors=(),
+    ...                       policies=("mc-sf", "vllm"), workers=1)
+    >>> len(plot_energy_sweep(res, 10.0).patches) == len(POWER_SWEEP) * 2
+    True
+    """
+    ax = _ax_sized(ax)
+    ok = [r for r in result.main_rows(rate) if r["status"] == "ok"]
+    pms = list(result.config["power_models"])
+    width = 0.8 / max(1, len(ok))
+    base = result.row(rate, "mc-sf")["energy_kj_by_power"]
+    for k, r in enumerate(ok):
+        vals = [r["energy_kj_by_power"][pm] / base[pm] for pm in pms]
+        ax.bar(np.arange(len(pms)) + k * width, vals, width, label=r["policy"],
+               color="black" if r["policy"] == "mc-sf" else None)
+    ax.axhline(1.0, color="black", lw=0.6)
+    ax.set_xticks(np.arange(len(pms)) + 0.4 - width / 2)
+    ax.set_xticklabels(pms, fontsize=7, rotation=15)
+    ax.set_ylabel("energy / MC-SF's")
+    ax.set_title(f"energy by power model, lambda = {rate:g}/s")
+    ax.legend(fontsize=6, ncol=3, loc="lower center")
+    return ax
+
+
+def plot_length_match(trace: Trace, ax=None):
+    """Empirical CDFs of generated prompt and output lengths, with the reported medians.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from kvtheory.a100 import lmsys_trace
+    >>> len(plot_length_match(lmsys_trace(np.random.default_rng(0), 500, rate=10)).lines)
+    4
+    """
+    from .workloads import LMSYS_STATS
+    ax = _ax_sized(ax)
+    for arr, label, med, color in ((trace.prompt, "prompt", LMSYS_STATS["prompt_median"],
+                                    "tab:blue"),
+                                   (trace.output, "output", LMSYS_STATS["output_median"],
+                                    "tab:orange")):
+        x = np.sort(arr)
+        ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", color=color,
+                label=f"{label} (generated)")
+        ax.axvline(med, color=color, ls=":", label=f"{label} median reported ({med:g})")
+    ax.set_xscale("log")
+    ax.set_xlabel("tokens")
+    ax.set_ylabel("fraction of requests")
+    ax.legend(fontsize=7)
+    return ax
+
+
+# ===================================================================== lower-bounds chapter
+def _ax_lb(ax):
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    return ax
+
+
+def plot_deterministic(per_n: Sequence[dict], ax=None):
+    """Measured smallest ratio against ``n`` beside the derived bound and ``sqrt(n)``.
+
+    ``per_n`` are the rows of ``check_lb_deterministic(...).details["per_n"]``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_deterministic([{"n": 2, "min ratio": 1.0, "registry min ratio": 1.0},
+    ...                          {"n": 4, "min ratio": 1.6, "registry min ratio": 2.0}])
+    >>> len(ax.lines) >= 3
+    True
+    """
+    from .lower_bounds import deterministic_bound
+    ax = _ax_lb(ax)
+    n = np.array([r["n"] for r in per_n])
+    grid = np.arange(2, n.max() + 1)
+    ax.plot(grid, [deterministic_bound(int(k)) for k in grid], color="black", lw=1,
+            label="derived bound $\\min_d \\max_r$ ALG/OPT")
+    ax.plot(grid, (math.sqrt(3) - 1) / 2 * grid, color="gray", ls="--", lw=1,
+            label="$(\\sqrt{3}-1)\\,n/2$")
+    ax.plot(grid, np.sqrt(grid), color="tab:green", ls=":", label="$\\sqrt{n}$")
+    ax.scatter(n, [r["min ratio"] for r in per_n], color="tab:red", zorder=3,
+               label="measured: best policy vs adversary")
+    ax.scatter(n, [r["registry min ratio"] for r in per_n], marker="x", color="tab:blue",
+               zorder=3, label="measured: registered policies")
+    ax.set_xlabel("n  (n + 1 requests, M = n(n+1))")
+    ax.set_ylabel("ALG / OPT")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_ratio_vs_start(n: int, runs: Sequence[AdversaryRun] = (), ax=None):
+    """The adversary's ratio as a function of the start round ``d`` of ``L`` (derived curve).
+
+    Measured runs (from :func:`adaptive_adversary`) are overlaid as points.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> len(plot_ratio_vs_start(6).lines)     # three curves and the best start
+    4
+    """
+    from .lower_bounds import _size, adversary_ratio, best_start, cost_ratio
+    ax = _ax_lb(ax)
+    n = _size(n)
+    d = np.arange(0, 2 * n + 1)
+    ax.plot(d, [cost_ratio(n, int(k), int(k) + 1) for k in d], ls="--", lw=1,
+            label="release at d + 1")
+    ax.plot(d, [cost_ratio(n, int(k), max(n, int(k) + 1)) for k in d], ls=":", lw=1,
+            label="release at max(n, d + 1)")
+    ax.plot(d, [adversary_ratio(n, int(k)) for k in d], color="black", lw=1.5,
+            label="adversary's best answer")
+    if runs:
+        ax.scatter([r.start for r in runs], [r.ratio for r in runs], color="tab:red", zorder=3,
+                   label="measured (simulation / exact OPT)")
+    ax.axvline(best_start(n), color="gray", lw=0.8)
+    ax.set_xlabel("start round d of the long request")
+    ax.set_ylabel("ALG / OPT")
+    ax.set_title(f"n = {n}, M = {n * (n + 1)}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_game(rows: Sequence[dict], ax=None):
+    """Game value (randomized) and deterministic value against ``n``, with the Yao bounds.
+
+    ``rows`` are ``check_lb_randomized(...).details["per_n"]``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_game([{"n": 4, "value": 1.4, "deterministic": 1.9, "yao bound": 1.0,
+    ...                  "analytic bound": 0.6}, {"n": 8, "value": 1.8, "deterministic": 3.4,
+    ...                  "yao bound": 1.2, "analytic bound": 0.9}])
+    >>> ax.get_xscale()
+    'log'
+    """
+    ax = _ax_lb(ax)
+    n = np.array([r["n"] for r in rows], dtype=float)
+    val = np.array([r["value"] for r in rows])
+    ax.plot(n, [r["deterministic"] for r in rows], "s-", color="tab:blue",
+            label="deterministic (pure) value")
+    ax.plot(n, val, "o-", color="tab:red", label="randomized game value (LP)")
+    ax.plot(n, [r["yao bound"] for r in rows], "^--", color="tab:orange",
+            label="explicit Yao distribution")
+    ax.plot(n, [r["analytic bound"] for r in rows], ":", color="tab:orange",
+            label="its closed-form bound")
+    ax.plot(n, val[-1] * np.sqrt(n / n[-1]), color="gray", lw=1, ls="--",
+            label="$\\propto \\sqrt{n}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(n, [str(int(k)) for k in n])
+    ax.minorticks_off()
+    ax.set_xlabel("n  (n + 1 requests, M = n(n+1))")
+    ax.set_ylabel("competitive ratio")
+    ax.legend(fontsize="small")
+    return ax
+
+
