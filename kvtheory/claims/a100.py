@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from .._validation import check_generator
-from ..a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, kv_capacity_readings,
+from ..a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, kv_capacity_readings,  # noqa: F401
                     prediction_table, run_replication)
 from ..calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, kv_bytes_per_token,
                            kv_capacity_symbolic, kv_capacity_tokens, reserve_for_kv_capacity)
