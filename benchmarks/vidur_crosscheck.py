@@ -230,7 +230,7 @@ def paper_formula_seconds(batch_size, context_sum, prompt_tokens):
 def compare_batches(res: dict) -> dict:
     """Per-batch error of our calibrated model and of the paper's formula against Vidur's."""
     from kvtheory.calibration import batch_time_model
-    from kvtheory.vidur_compare import error_stats
+    from kvtheory.vidur_compare import error_stats, fit_paper_form
 
     B = np.array(res["batches"], dtype=float)
     P, S2, npre, D, K, produced, vid, vid_na = B.T
@@ -256,6 +256,7 @@ def compare_batches(res: dict) -> dict:
             out.append({"batches": kind, "model": model,
                         **error_stats(pred[sel], ref[sel]).as_dict()})
     return {"rows": out, "n_batches": int(P.size),
+            "paper_form_refit": fit_paper_form(size, produced, P, vid),
             "mean_vidur_batch_ms": float(vid.mean() * 1e3),
             "mean_batch_size": float(size.mean())}
 

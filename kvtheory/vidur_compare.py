@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ErrorStats", "error_stats", "TABLES", "load_crosscheck", "per_batch_table",
-           "end_to_end_table"]
+__all__ = ["ErrorStats", "error_stats", "PAPER_COEFFICIENTS", "fit_paper_form",
+           "TABLES", "load_crosscheck", "per_batch_table", "end_to_end_table", "refit_table"]
 
 #: Tables :func:`load_crosscheck` can return.
-TABLES = ("per_batch", "end_to_end", "config")
+TABLES = ("per_batch", "end_to_end", "config", "refit")
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,64 @@ def error_stats(predicted, reference) -> ErrorStats:
                       float(np.percentile(a, 95)), float(a.max()), float(p.sum() / r.sum()))
 
 
+#: The coefficients of the linear batch time of *the paper's published code*, ms:
+#: ``intercept + per_step * B + per_context_token * (sum of contexts) + per_prompt_token * P``.
+PAPER_COEFFICIENTS = {"intercept_ms": 44.6, "per_step_ms": 0.52, "per_context_token_ms": 0.0027,
+                      "per_prompt_token_ms": 0.378}
+
+
+def fit_paper_form(steps, context_sum, prompt_tokens, seconds) -> dict:
+    """Least-squares fit of the paper's linear form to observed batch times (coefficients in ms).
+
+    The form is ``t = a + b * steps + c * context_sum + d * prompt_tokens`` (see
+    :data:`PAPER_COEFFICIENTS`).  Refitting it to another simulator's batches shows which term
+    of the paper's formula differs.
+
+    Examples
+    --------
+    Four batches generated exactly by ``t = 40 + 1 * B + 0.01 * C + 0.5 * P`` ms:
+
+    >>> fit = fit_paper_form([1, 2, 4, 8], [0, 10, 100, 50], [5, 0, 0, 20],
+    ...                      [0.0435, 0.0421, 0.045, 0.0585])
+    >>> {k: round(v, 6) for k, v in fit.items()}
+    {'intercept_ms': 40.0, 'per_step_ms': 1.0, 'per_context_token_ms': 0.01, 'per_prompt_token_ms': 0.5}
+    >>> fit_paper_form([1], [0], [1], [0.05])
+    Traceback (most recent call last):
+    ...
+    ValueError: need at least 4 batches to fit 4 coefficients, got 1
+
+    Parameters
+    ----------
+    steps, context_sum, prompt_tokens : sequence of int
+        Per batch: number of steps (requests), sum of the token steps' contexts, prompt tokens.
+    seconds : sequence of float
+        Observed batch times.
+
+    Returns
+    -------
+    dict
+        The keys of :data:`PAPER_COEFFICIENTS`.
+    """
+    y = _times(seconds, "seconds") * 1e3
+    X = np.column_stack([np.ones(y.size)] + [np.asarray(v, float) for v in
+                                             (steps, context_sum, prompt_tokens)])
+    if X.shape[0] != y.size:
+        raise ValueError(f"all inputs must have one entry per batch, got {X.shape[0]} and {y.size}")
+    if y.size < 4:
+        raise ValueError(f"need at least 4 batches to fit 4 coefficients, got {y.size}")
+    coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    return {k: float(v) for k, v in zip(PAPER_COEFFICIENTS, coef)}
+
+
 def load_crosscheck(path, table: str = "per_batch"):
     """One table of the committed Vidur cross-check JSON, as a :class:`pandas.DataFrame`.
 
     ``"per_batch"``: one row per (Vidur scheduler, arrival rate, batch kind, time model) with
     the :class:`ErrorStats` columns; ``"end_to_end"``: one row per (Vidur scheduler, rate,
     engine) with average and 95th-percentile latency and the relative difference to Vidur;
-    ``"config"``: one row per setting (workload, Vidur configuration, commit, command, seconds).
+    ``"config"``: one row per setting (workload, Vidur configuration, commit, command, seconds);
+    ``"refit"``: one row per (scheduler, rate) with :func:`fit_paper_form` fitted to Vidur's
+    batches (empty if the file has none).
 
     Examples
     --------
@@ -138,7 +189,7 @@ def load_crosscheck(path, table: str = "per_batch"):
     >>> load_crosscheck(f, "nope")
     Traceback (most recent call last):
     ...
-    ValueError: table must be one of ('per_batch', 'end_to_end', 'config'), got 'nope'
+    ValueError: table must be one of ('per_batch', 'end_to_end', 'config', 'refit'), got 'nope'
 
     Parameters
     ----------
@@ -167,6 +218,10 @@ def load_crosscheck(path, table: str = "per_batch"):
         return pd.DataFrame(rows)
     if table == "end_to_end":
         return pd.DataFrame(doc["end_to_end"])
+    if table == "refit":
+        return pd.DataFrame([{"scheduler": block["scheduler"], "rate": block["rate"],
+                              **block["paper_form_refit"]} for block in doc["per_batch"]
+                             if "paper_form_refit" in block])
     rows = []
     for key, value in doc.items():
         if key in ("per_batch", "end_to_end"):
@@ -258,3 +313,31 @@ def end_to_end_table(path):
     out = out.iloc[order]
     out["status"] = out["status"].astype(str).str.slice(0, 70)
     return out.round(2).reset_index(drop=True)
+
+
+def refit_table(path):
+    """The paper's linear form refitted to Vidur's batches, beside the paper's coefficients.
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> block = {"scheduler": "vllm", "rate": 10.0, "rows": [],
+    ...          "paper_form_refit": {"intercept_ms": 50.0, "per_step_ms": 0.1,
+    ...                               "per_context_token_ms": 0.0, "per_prompt_token_ms": 0.4}}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = os.path.join(d, "x.json")
+    ...     _ = open(f, "w").write(json.dumps({"per_batch": [block], "end_to_end": []}))
+    ...     t = refit_table(f)
+    >>> t["fitted to"].tolist(), float(t.loc[1, "per step (ms)"])
+    (["the paper's published code", 'Vidur vllm, 10/s'], 0.1)
+    """
+    import pandas as pd
+
+    df = load_crosscheck(path, "refit")
+    names = {"intercept_ms": "intercept (ms)", "per_step_ms": "per step (ms)",
+             "per_context_token_ms": "per context token (ms)",
+             "per_prompt_token_ms": "per prompt token (ms)"}
+    rows = [{"fitted to": "the paper's published code", **PAPER_COEFFICIENTS}]
+    rows += [{"fitted to": f"Vidur {r['scheduler']}, {r['rate']:g}/s",
+              **{k: r[k] for k in PAPER_COEFFICIENTS}} for _, r in df.iterrows()]
+    return pd.DataFrame(rows).rename(columns=names).round(4)

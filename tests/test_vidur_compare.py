@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kvtheory.vidur_compare import error_stats, load_crosscheck
+from kvtheory.vidur_compare import error_stats, fit_paper_form, load_crosscheck
 
 
 def test_error_stats_hand_computed():
@@ -102,3 +102,23 @@ def test_load_errors(tmp_path, crosscheck_file):
         load_crosscheck(bad)
     with pytest.raises(ValueError, match="table must be one of"):
         load_crosscheck(crosscheck_file, "everything")
+
+
+def test_fit_paper_form_recovers_the_papers_coefficients():
+    # six batches timed exactly by the paper's formula, ms:
+    # 44.6 + 0.52 B + 0.0027 C + 0.378 P, e.g. batch 1: 44.6 + 0.52 + 0 + 3.78 = 48.9,
+    # batch 5: 44.6 + 52 + 24.3 = 120.9
+    B = [1, 2, 10, 50, 100, 3]
+    C = [0, 5, 300, 2000, 9000, 0]
+    P = [10, 0, 0, 0, 0, 500]
+    ms = [48.9, 45.6535, 50.61, 76.0, 120.9, 235.16]
+    fit = fit_paper_form(B, C, P, [m / 1000 for m in ms])
+    assert fit["intercept_ms"] == pytest.approx(44.6)
+    assert fit["per_step_ms"] == pytest.approx(0.52)
+    assert fit["per_context_token_ms"] == pytest.approx(0.0027)
+    assert fit["per_prompt_token_ms"] == pytest.approx(0.378)
+
+
+def test_fit_paper_form_rejects_ragged_input():
+    with pytest.raises(ValueError):
+        fit_paper_form([1, 2, 3, 4], [0, 0, 0], [0, 0, 0, 0], [0.1] * 4)
