@@ -1,7 +1,9 @@
 """Cross-check our batch-time models and engines against Microsoft Vidur (issue 11, part 5).
 
 Not part of the package and not run in CI.  Needs a Vidur source checkout *outside* this
-repository and a separate virtual environment with Vidur's requirements::
+repository (a git work tree, or a plain export with the commit id in a file ``COMMIT``; the
+stored snapshot we used lacks the large ``attention.csv`` blobs, so we exported every blob
+present) and a separate virtual environment with Vidur's requirements::
 
     python3 -m venv /work/vidur-venv
     /work/vidur-venv/bin/pip install numpy pandas scikit-learn ddsketch plotly_express \
@@ -38,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 import time
@@ -61,18 +62,25 @@ def _driver(cfg: dict) -> None:
     sys.path.insert(0, cfg["vidur"])
     import atexit
 
-    from vidur.config import (ClusterConfig, MetricsConfig,
-                              RandomForrestExecutionTimePredictorConfig, ReplicaConfig,
-                              SarathiSchedulerConfig, SimulationConfig,
-                              TraceRequestGeneratorConfig, VllmSchedulerConfig)
-    from vidur.execution_time_predictor.base_execution_time_predictor import \
-        BaseExecutionTimePredictor
+    from vidur.config import (
+        ClusterConfig,
+        MetricsConfig,
+        RandomForrestExecutionTimePredictorConfig,
+        ReplicaConfig,
+        SarathiSchedulerConfig,
+        SimulationConfig,
+        TraceRequestGeneratorConfig,
+        VllmSchedulerConfig,
+    )
+    from vidur.execution_time_predictor.base_execution_time_predictor import (
+        BaseExecutionTimePredictor,
+    )
     from vidur.simulator import Simulator
     from vidur.utils.random import set_seeds
 
     prof = Path(cfg["vidur"]) / "data" / "profiling"
-    common = dict(batch_size_cap=cfg["batch_cap"], block_size=BLOCK_SIZE,
-                  num_blocks=cfg["num_blocks"])
+    common = {"batch_size_cap": cfg["batch_cap"], "block_size": BLOCK_SIZE,
+              "num_blocks": cfg["num_blocks"]}
     if cfg["scheduler"] == "vllm":
         sched = VllmSchedulerConfig(max_tokens_in_batch=VIDUR_MAX_TOKENS, **common)
     elif cfg["scheduler"] == "sarathi":
@@ -319,7 +327,7 @@ def main(argv=None) -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "-C", args.vidur, "rev-parse", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+                            text=True, check=False).stdout.strip()
     if not commit:
         commit = (Path(args.vidur) / "COMMIT").read_text().strip()
     per_batch, e2e, timing, workloads = [], [], {}, []

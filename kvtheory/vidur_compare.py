@@ -20,8 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ErrorStats", "error_stats", "PAPER_COEFFICIENTS", "fit_paper_form",
-           "TABLES", "load_crosscheck", "per_batch_table", "end_to_end_table", "refit_table"]
+__all__ = [
+    "PAPER_COEFFICIENTS",
+    "TABLES",
+    "ErrorStats",
+    "end_to_end_table",
+    "error_stats",
+    "fit_paper_form",
+    "load_crosscheck",
+    "per_batch_table",
+    "refit_table",
+]
 
 #: Tables :func:`load_crosscheck` can return.
 TABLES = ("per_batch", "end_to_end", "config", "refit")
