@@ -1,0 +1,143 @@
+"""The fast engine makes exactly the decisions of the original engine (issue 16).
+
+``tests/data/simulator_reference.json.gz`` holds, for a few hundred random instances (mixed
+arrivals, exact and noisy predictions, so that under-predicted requests overflow and get
+evicted), the per-request attempt lists that every registered policy (and the variants below)
+produced with the engine *before* the rewrite (commit c7bc664), and the error raised when a
+policy livelocks.  The instances are regenerated from their seeds and checked against the
+stored fields, so the fixture also guards the generator.  Re-record only on purpose:
+``python tests/test_simulator_equivalence.py --record``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kvtheory import Instance, check_schedule, simulate, simulate_timed
+from kvtheory.policies import (POLICIES, alpha_protection_beta_clearing, alpha_protection_greedy,
+                               make_policy, mc_benchmark, mc_sf, vllm_style)
+from kvtheory.simulator import LivelockError, PolicyError
+from kvtheory.workloads import random_instance
+
+FIXTURE = Path(__file__).parent / "data" / "simulator_reference.json.gz"
+
+VARIANTS = {
+    **POLICIES,
+    "mc-sf-latest-arrival": make_policy(mc_sf, victim="latest-arrival"),
+    "mc-sf-reserve": make_policy(mc_sf, reserve=0.1),
+    "mc-benchmark-back": make_policy(mc_benchmark, requeue="back"),
+    "greedy-back": make_policy(alpha_protection_greedy, alpha=0.1, requeue="back"),
+    "beta-back-arrival": make_policy(alpha_protection_beta_clearing, beta=0.3,
+                                     victim="latest-arrival", requeue="back"),
+    "vllm-newest-back": make_policy(vllm_style, victim="newest", requeue="back", watermark=0.0),
+}
+N_ROUND = 240          # round-engine instances
+N_TIMED = 60           # timed-engine instances
+
+
+def _instance(seed: int) -> Instance:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 25))
+    memory = int(rng.integers(6, 40))
+    err = [None, 0.3, 0.6][seed % 3]
+    return random_instance(rng, n, memory, max_prompt=int(rng.integers(1, 6)),
+                           max_arrival=int(rng.integers(0, 30)), prediction_error=err)
+
+
+def _timed_case(seed: int):
+    rng = np.random.default_rng(10_000 + seed)
+    inst = _instance(10_000 + seed)
+    times = np.round(np.sort(rng.uniform(0, 3.0, inst.n)), 3)
+    return inst, times
+
+
+def _batch_time(p, d, kv):
+    return 0.05 + 0.001 * p + 0.002 * d + 0.0001 * kv
+
+
+def _outcome(run):
+    try:
+        sched = run()
+    except LivelockError as exc:
+        return {"error": "livelock", "message": str(exc)}
+    except PolicyError as exc:
+        return {"error": "policy", "message": str(exc)}
+    return {"attempts": [[list(a) for a in r.attempts] for r in sched.records]}
+
+
+def _cases():
+    for seed in range(N_ROUND):
+        inst = _instance(seed)
+        for name, pol in VARIANTS.items():
+            yield "round", seed, name, inst, (lambda inst=inst, pol=pol: simulate(inst, pol))
+    for seed in range(N_TIMED):
+        inst, times = _timed_case(seed)
+        pred = inst.prediction if inst.has_predictions else None
+        for name, pol in VARIANTS.items():
+            def run(inst=inst, pol=pol, times=times, pred=pred):
+                res = simulate_timed(inst.prompt, inst.output, times, inst.memory, pol,
+                                     _batch_time, prediction=pred)
+                run.round_end = res.round_end
+                return res.schedule
+            yield "timed", seed, name, inst, run
+
+
+def _record() -> None:
+    out = {}
+    for engine, seed, name, inst, run in _cases():
+        res = _outcome(run)
+        if engine == "timed" and "attempts" in res:
+            res["round_end"] = [round(float(x), 9) for x in run.round_end]
+        res["fields"] = [inst.arrival.tolist(), inst.prompt.tolist(), inst.output.tolist(),
+                         inst.prediction.tolist(), inst.memory]
+        out[f"{engine}/{seed}/{name}"] = res
+    FIXTURE.parent.mkdir(exist_ok=True)
+    with gzip.open(FIXTURE, "wt") as fh:
+        json.dump(out, fh, separators=(",", ":"))
+    print(f"recorded {len(out)} schedules into {FIXTURE}")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    with gzip.open(FIXTURE, "rt") as fh:
+        return json.load(fh)
+
+
+def test_fixture_covers_evictions_and_livelocks(reference):
+    """The reference set is not trivial: it has evictions, livelocks and completed schedules."""
+    evicted = sum(any(len(a) > 1 for a in v["attempts"]) for v in reference.values()
+                  if "attempts" in v)
+    livelocks = sum(v.get("error") == "livelock" for v in reference.values())
+    assert len(reference) == (N_ROUND + N_TIMED) * len(VARIANTS)
+    assert evicted > 200 and livelocks > 5
+
+
+@pytest.mark.parametrize("chunk", range(6))
+def test_same_schedules_as_reference(reference, chunk):
+    """Every policy, every instance: identical attempt lists (and errors), and checker-valid."""
+    for k, (engine, seed, name, inst, run) in enumerate(_cases()):
+        if k % 6 != chunk:
+            continue
+        key = f"{engine}/{seed}/{name}"
+        ref = reference[key]
+        assert ref["fields"] == [inst.arrival.tolist(), inst.prompt.tolist(),
+                                 inst.output.tolist(), inst.prediction.tolist(), inst.memory], key
+        got = _outcome(run)
+        if "error" in ref:
+            assert got.get("error") == ref["error"], key
+            continue
+        assert got.get("attempts") == ref["attempts"], key
+        if engine == "timed":
+            assert [round(float(x), 9) for x in run.round_end] == ref["round_end"], key
+        else:
+            check_schedule(inst, simulate(inst, VARIANTS[name]))
+
+
+if __name__ == "__main__" and "--record" in sys.argv:
+    _record()
