@@ -33,7 +33,8 @@ from .policies import POLICIES
 from .traces import Trace
 
 __all__ = ["ENGINES", "KS", "TRACE_ROWS", "PAPER_FIGURES", "study_trace", "StudyTask", "run_task",
-           "latency_study", "prediction_study", "reduction_table", "latency_table",
+           "latency_study", "prediction_study", "reduction_table", "reduction_grid",
+           "latency_table",
            "energy_table", "prediction_table", "plot_latency_vs_k", "plot_reduction_vs_k",
            "main"]
 
@@ -126,6 +127,8 @@ def run_task(task: StudyTask) -> dict:
         raise ValueError(f"engine must be one of {ENGINES}, got {task.engine!r}")
     if row["status"] == "ok":
         row["energy_per_request_j"] = row["energy_j"] / tr.n
+    else:                                    # an unfinished run has no comparable energy
+        row["energy_j"] = row["energy_per_request_j"] = None
     row["sim_seconds"] = time.perf_counter() - t0
     return row
 
@@ -223,6 +226,13 @@ def reduction_table(df):
             wide[p] = np.nan
     wide["reduction"] = 1 - wide["mc-sf"] / wide["mc-benchmark"]
     return pd.DataFrame(wide[keys + list(_MC) + ["reduction"]]).rename_axis(None, axis=1)
+
+
+def reduction_grid(df):
+    """:func:`reduction_table` reshaped: rows ``k``, columns (engine, rate), values in %."""
+    red = reduction_table(df)
+    return (100 * red.pivot_table(index="k", columns=["engine", "rate"], values="reduction",
+                                  sort=False)).round(1)
 
 
 def latency_table(df, k: int | None = None):
