@@ -185,8 +185,8 @@ def check_paper_run(run: PaperRun) -> None:
     start = np.full(n, np.nan)
     evictions = np.zeros(n, dtype=np.int64)
     lost = np.zeros(n, dtype=np.int64)
-    f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)    # noqa: E731
-    i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)      # noqa: E731
+    f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)
+    i64 = lambda x: np.ascontiguousarray(x, dtype=np.int64)
     code, b, value = _replay(
         a, s, o, M, f64(log.start), f64(log.end), i64(log.prefill_tokens),
         i64(log.context_sum), i64(log.kv_tokens), i64(log.memory_after), preq, poff, treq, toff,

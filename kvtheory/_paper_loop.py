@@ -24,6 +24,18 @@ def _ints(chunks) -> np.ndarray:
     return np.concatenate(chunks).astype(_I) if chunks else np.zeros(0, dtype=_I)
 
 
+def _fcfs(heap, admit, budget, mem, s, limit, empty):
+    """vLLM admission: arrival order while memory after the batch stays <= limit (into an
+    empty engine the first request always enters)."""
+    while heap and len(admit) < budget:
+        i = heap[0]
+        if mem + int(s[i]) + 1 <= limit or (empty and not admit):
+            admit.append(heapq.heappop(heap))
+            mem += int(s[i]) + 1
+        else:
+            break
+
+
 def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress, reserve,
              watermark, max_lost) -> dict:
     n = s.size
@@ -77,13 +89,14 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             heapq.heappush(heap, keys[nxt])
             nxt += 1
         if count >= limit:
-            status, reason = "livelock", f"stopped after {limit} batches and waits with " \
-                                         f"{n - completed} requests unfinished"
+            status = "livelock"
+            reason = (f"stopped after {limit} batches and waits with {n - completed} "
+                      f"requests unfinished")
             break
         if lost_total > max_lost:
-            status, reason = "livelock", f"thrashing: evictions destroyed {lost_total} steps " \
-                                         f"(limit {max_lost}) with {n - completed} requests " \
-                                         f"unfinished"
+            status = "livelock"
+            reason = (f"thrashing: evictions destroyed {lost_total} steps (limit {max_lost}) "
+                      f"with {n - completed} requests unfinished")
             break
         nb = len(L["start"])
         admit: list[int] = []
@@ -112,17 +125,9 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
         else:                                                   # vllm
             budget = cap - running.size
 
-            def fcfs(mem):
-                while heap and len(admit) < budget:
-                    i = heap[0]
-                    if mem + int(s[i]) + 1 <= cap_vllm or (not running.size and not admit):
-                        admit.append(heapq.heappop(heap))
-                        mem += int(s[i]) + 1
-                    else:
-                        break
-
             if prefill_first:                                  # a prompt-only batch
-                fcfs(int((s[running] + done[running]).sum()))
+                _fcfs(heap, admit, budget, int((s[running] + done[running]).sum()), s,
+                      cap_vllm, running.size == 0)
             if not admit:
                 nxt_hold = np.where(done[running] < o[running],
                                     s[running] + done[running] + 1, 0)
@@ -136,7 +141,7 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
                     evict(order[:k], nb - 1, t)
                     tok = running if running.size <= cap else running[:cap]
                 elif not prefill_first:
-                    fcfs(mem)
+                    _fcfs(heap, admit, budget, mem, s, cap_vllm, running.size == 0)
         if prefill_first and admit:
             tok = running[:0]
         if not admit and not tok.size:

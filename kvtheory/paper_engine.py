@@ -32,21 +32,31 @@ the six alpha-protection / beta-clearing configurations; a vLLM-style rule.  See
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ._validation import as_fraction, as_int, check_fits, check_generator
 from .calibration import DEFAULT_POWER, PowerModel, batch_energy
 
-__all__ = ["PAPER_POLICIES", "PAPER_BENCHMARK_PAIRS", "DEFAULT_BATCH_CAP", "PaperPolicy",
-           "paper_policy", "paper_batch_time", "PaperRecord", "BatchLog", "PaperRun",
-           "simulate_paper", "check_paper_run", "PaperRunError"]
+__all__ = [
+    "DEFAULT_BATCH_CAP",
+    "PAPER_BENCHMARK_PAIRS",
+    "PAPER_POLICIES",
+    "BatchLog",
+    "PaperPolicy",
+    "PaperRecord",
+    "PaperRun",
+    "PaperRunError",
+    "check_paper_run",
+    "paper_batch_time",
+    "paper_policy",
+    "simulate_paper",
+]
 
 #: The (alpha, beta) pairs of the six practice-style configurations: **our reconstruction** of
 #: the paper's "alpha in {0.3, 0.25, 0.2, 0.1} with clearing 0.2 / 0.1".  beta = 0.1 (the value

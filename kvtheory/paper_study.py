@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -32,11 +32,25 @@ from .paper_engine import PAPER_POLICIES, check_paper_run, simulate_paper
 from .policies import POLICIES
 from .traces import Trace
 
-__all__ = ["ENGINES", "KS", "TRACE_ROWS", "PAPER_FIGURES", "study_trace", "StudyTask", "run_task",
-           "latency_study", "prediction_study", "reduction_table", "reduction_grid",
-           "latency_table",
-           "energy_table", "prediction_table", "plot_latency_vs_k", "plot_reduction_vs_k",
-           "main"]
+__all__ = [
+    "ENGINES",
+    "KS",
+    "PAPER_FIGURES",
+    "TRACE_ROWS",
+    "StudyTask",
+    "energy_table",
+    "latency_study",
+    "latency_table",
+    "main",
+    "plot_latency_vs_k",
+    "plot_reduction_vs_k",
+    "prediction_study",
+    "prediction_table",
+    "reduction_grid",
+    "reduction_table",
+    "run_task",
+    "study_trace",
+]
 
 ENGINES = ("paper", "calibrated")
 KS = tuple(range(1, 11))
@@ -83,8 +97,8 @@ class StudyTask:
 
 def _stream(task: StudyTask, purpose: int) -> np.random.Generator:
     # one independent stream per (seed, rate, k, error, purpose), shared by every policy
-    err = -1 if task.error is None else int(round(task.error * 1000))
-    return np.random.default_rng([task.seed, int(round(task.rate * 1000)), task.k, err + 1,
+    err = -1 if task.error is None else round(task.error * 1000)
+    return np.random.default_rng([task.seed, round(task.rate * 1000), task.k, err + 1,
                                   purpose])
 
 
@@ -314,8 +328,9 @@ def plot_reduction_vs_k(df, ax=None):
 
 def main(argv: Sequence[str] | None = None):
     """``python -m kvtheory.paper_study``: the full grid, tables and timings on stdout."""
-    import pandas as pd
     from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
     ap = argparse.ArgumentParser(description="The paper's study under both engines.")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ks", type=int, nargs="+", default=list(KS))

@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvtheory.paper_engine import (PAPER_POLICIES, PaperRunError, check_paper_run,
-                                   paper_batch_time, paper_policy, simulate_paper)
+from kvtheory.paper_engine import (
+    PAPER_POLICIES,
+    PaperRunError,
+    check_paper_run,
+    paper_batch_time,
+    paper_policy,
+    simulate_paper,
+)
 
 RNG = np.random.default_rng
 

@@ -5,10 +5,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kvtheory.paper_study import (PAPER_FIGURES, StudyTask, energy_table, latency_study,
-                                  latency_table, plot_latency_vs_k, plot_reduction_vs_k,
-                                  prediction_study, reduction_grid, reduction_table, run_task,
-                                  study_trace)
+from kvtheory.paper_study import (
+    PAPER_FIGURES,
+    StudyTask,
+    energy_table,
+    latency_study,
+    latency_table,
+    plot_latency_vs_k,
+    plot_reduction_vs_k,
+    prediction_study,
+    reduction_grid,
+    reduction_table,
+    run_task,
+    study_trace,
+)
 
 matplotlib.use("Agg")
 
