@@ -30,7 +30,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ._validation import as_fraction, as_int
-from .simulator import Decision, Jobs, State
+from .simulator import Decision, State
 
 __all__ = ["mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
            "vllm_style", "predicted_memory", "admit_future_feasible", "make_policy", "POLICIES",
@@ -111,12 +111,42 @@ def _victims(state: State, amount: int, order: str, minimum: int = 0) -> list[in
     return run.id[idx[:k]].tolist()
 
 
-def _fcfs_order(waiting: Jobs, requeue: str) -> np.ndarray:
+def _fcfs_items(state: State, requeue: str):
+    """Waiting ``(id, prompt, prediction)`` in FCFS order, lazily (the engine keeps it sorted)."""
     if requeue == "front":                      # evicted requests keep their arrival priority
-        return np.arange(len(waiting))           # state.waiting is already in (arrival, id) order
+        return state.waiting_in_order("arrival")
     if requeue == "back":                        # evicted requests queue again from eviction time
-        return np.lexsort((waiting.id, np.maximum(waiting.arrival, waiting.evicted_at)))
+        return state.waiting_in_order("requeue")
     raise ValueError(f"requeue must be 'front' or 'back', got {requeue!r}")
+
+
+def _admit(state: State, items, capacity: int, stop_at_first: bool = True,
+           keep: np.ndarray | None = None, allow: Callable | None = None) -> list[int]:
+    """The future-feasibility walk over ``(tag, id, s, õ)`` items (see admit_future_feasible).
+
+    The profile ``F`` (predicted memory of running + admitted requests in rounds ``t+1, ...``)
+    is computed at the first candidate and extended with zeros when a longer candidate comes,
+    so the cost is that of the candidates read, not of the whole queue.
+    """
+    chosen: list[int] = []
+    F = ramp = None
+    for tag, i, s, o in items:
+        if allow is not None and not allow(tag, chosen):
+            continue
+        if F is None:
+            F = predicted_memory(state, keep=keep)
+        if F.size < o:
+            F = np.concatenate([F, np.zeros(o - F.size, dtype=np.int64)])
+            ramp = None
+        if ramp is None:
+            ramp = np.arange(1, F.size + 1, dtype=np.int64)
+        if int((F[:o] + ramp[:o]).max()) + s > capacity:
+            if stop_at_first:
+                break
+            continue
+        F[:o] += s + ramp[:o]
+        chosen.append(i)
+    return chosen
 
 
 def admit_future_feasible(state: State, order, capacity: int | None = None, *,
@@ -167,43 +197,29 @@ def admit_future_feasible(state: State, order, capacity: int | None = None, *,
     """
     w = state.waiting
     order = np.asarray(order, dtype=np.int64)
-    if not order.size:
-        return []
     capacity = state.memory if capacity is None else int(capacity)
-    base = predicted_memory(state, keep=keep)
-    H = max(int(w.prediction.max()), base.size)
-    F = np.zeros(H, dtype=np.int64)
-    F[: base.size] = base
-    ramp = np.arange(1, H + 1, dtype=np.int64)
-    chosen: list[int] = []
-    for j in order:
-        if allow is not None and not allow(int(j), chosen):
-            continue
-        o, s = int(w.prediction[j]), int(w.prompt[j])
-        if int((F[:o] + ramp[:o]).max()) + s > capacity:
-            if stop_at_first:
-                break
-            continue
-        F[:o] += s + ramp[:o]
-        chosen.append(int(w.id[j]))
-    return chosen
+    items = ((int(j), int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in order)
+    return _admit(state, items, capacity, stop_at_first, keep, allow)
 
 
-def _memory_fcfs_prefix(state: State, order: np.ndarray, limit: float, used: int) -> list[int]:
+def _memory_fcfs_prefix(state: State, items, limit: float, used: int) -> list[int]:
     """FCFS prefix admitted while next-round memory (each new request: s + 1) stays <= limit.
 
     Into an empty cache the first request is always admitted, even above the threshold (ours:
     otherwise a request with ``s + 1 > limit`` would wait forever).
     """
-    w = state.waiting
-    cum = used + np.cumsum(w.prompt[order] + 1)
-    k = int(np.searchsorted(cum, limit, side="right"))
-    if k == 0 and order.size and not len(state.running):
-        k = 1
-    return w.id[order[:k]].tolist()
+    chosen: list[int] = []
+    for i, s, _ in items:
+        used += s + 1
+        if used > limit:
+            if not chosen and not len(state.running):
+                chosen.append(i)
+            break
+        chosen.append(i)
+    return chosen
 
 
-def _memory_constrained(state: State, order: np.ndarray, reserve: float, victim: str) -> Decision:
+def _memory_constrained(state: State, items, reserve: float, victim: str) -> Decision:
     """MC-SF's and MC-Benchmark's shared rule: evict on overflow, then future-feasible prefix."""
     reserve = as_fraction(reserve, name="reserve", high=1.0, high_open=True)
     keep = None
@@ -212,7 +228,8 @@ def _memory_constrained(state: State, order: np.ndarray, reserve: float, victim:
         evict = _victims(state, state.overflow, victim)
         keep = ~np.isin(state.running.id, evict)
     capacity = math.floor((1.0 - reserve) * state.memory)
-    return Decision(start=admit_future_feasible(state, order, capacity, keep=keep), evict=evict)
+    return Decision(start=_admit(state, ((None, i, s, o) for i, s, o in items), capacity,
+                                 keep=keep), evict=evict)
 
 
 # --------------------------------------------------------------------------- the policies
@@ -252,8 +269,7 @@ def mc_sf(state: State, *, reserve: float = 0.0, victim: str = "newest") -> Deci
     grows; this implementation checks every round up to the candidate's predicted completion
     with one vectorised comparison, which is equivalent and costs ``O(õ)`` per candidate.
     """
-    order = np.argsort(state.waiting.prediction, kind="stable")   # waiting: (arrival, id) order
-    return _memory_constrained(state, order, reserve, victim)
+    return _memory_constrained(state, state.waiting_in_order("prediction"), reserve, victim)
 
 
 def mc_benchmark(state: State, *, reserve: float = 0.0, victim: str = "newest",
@@ -271,7 +287,7 @@ def mc_benchmark(state: State, *, reserve: float = 0.0, victim: str = "newest",
     >>> [r.start for r in simulate(inst, mc_benchmark).records]   # FCFS: the long one first
     [0, 0, 4]
     """
-    return _memory_constrained(state, _fcfs_order(state.waiting, requeue), reserve, victim)
+    return _memory_constrained(state, _fcfs_items(state, requeue), reserve, victim)
 
 
 def alpha_protection_greedy(state: State, *, alpha: float = 0.2, requeue: str = "front") -> Decision:
@@ -310,8 +326,7 @@ def alpha_protection_greedy(state: State, *, alpha: float = 0.2, requeue: str = 
     alpha = as_fraction(alpha, name="alpha", high=1.0, high_open=True)
     if state.overflow:
         return Decision(evict=state.running.id.tolist())
-    order = _fcfs_order(state.waiting, requeue)
-    return Decision(start=_memory_fcfs_prefix(state, order, (1 - alpha) * state.memory,
+    return Decision(start=_memory_fcfs_prefix(state, _fcfs_items(state, requeue), (1 - alpha) * state.memory,
                                               state.usage_next))
 
 
@@ -345,8 +360,7 @@ def alpha_protection_beta_clearing(state: State, *, alpha: float = 0.2, beta: fl
     if state.overflow:
         k = math.ceil(beta * len(state.running))
         return Decision(evict=_victims(state, state.overflow, victim, minimum=k))
-    order = _fcfs_order(state.waiting, requeue)
-    return Decision(start=_memory_fcfs_prefix(state, order, (1 - alpha) * state.memory,
+    return Decision(start=_memory_fcfs_prefix(state, _fcfs_items(state, requeue), (1 - alpha) * state.memory,
                                               state.usage_next))
 
 
@@ -377,9 +391,9 @@ def vllm_style(state: State, *, watermark: float = 0.01, victim: str = "latest-a
     watermark = as_fraction(watermark, name="watermark", high=1.0, high_open=True)
     if state.overflow:
         return Decision(evict=_victims(state, state.overflow, victim))
-    order = _fcfs_order(state.waiting, requeue)
     limit = state.memory - math.ceil(watermark * state.memory)
-    return Decision(start=_memory_fcfs_prefix(state, order, limit, state.usage_next))
+    return Decision(start=_memory_fcfs_prefix(state, _fcfs_items(state, requeue), limit,
+                                              state.usage_next))
 
 
 # --------------------------------------------------------------------------- registry

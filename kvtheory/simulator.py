@@ -23,12 +23,14 @@ rule for this case, so that memory is always accounted truthfully.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
+from ._queues import WaitingQueue
 from ._validation import as_int
 from .instance import Instance
 from .schedule import Schedule
@@ -108,6 +110,37 @@ class State:
     def overflow(self) -> int:
         """How far ``usage_next`` exceeds ``M`` (0 if it fits): the amount to evict."""
         return max(0, self.usage_next - self.memory)
+
+    def waiting_in_order(self, by: str = "arrival") -> Iterator[tuple[int, int, int]]:
+        """Waiting requests as ``(id, prompt, prediction)`` tuples in the order ``by``, lazily.
+
+        ``"arrival"``: ``(arrival, id)``, the order of :attr:`waiting`; ``"prediction"``:
+        ``(prediction, arrival, id)``; ``"requeue"``: ``(max(arrival, evicted_at), id)``.  In the
+        engines the queue is kept sorted incrementally, so a policy that reads only the first
+        few requests pays for those few, not for the length of the queue.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> a = lambda *x: np.array(x, dtype=np.int64)
+        >>> w = Jobs(id=a(4, 7), arrival=a(0, 1), prompt=a(2, 1), prediction=a(5, 3),
+        ...          start=a(-1, -1), evicted_at=a(-1, -1))
+        >>> st = State(t=1, memory=10, waiting=w, running=Jobs(*(a() for _ in range(6))),
+        ...            usage_next=0)
+        >>> list(st.waiting_in_order("prediction"))
+        [(7, 1, 3), (4, 2, 5)]
+        """
+        w = self.waiting
+        if by == "arrival":
+            pos = range(len(w))
+        elif by == "prediction":
+            pos = np.argsort(w.prediction, kind="stable")
+        elif by == "requeue":
+            pos = np.lexsort((w.id, np.maximum(w.arrival, w.evicted_at)))
+        else:
+            raise ValueError(f"order must be one of ('arrival', 'prediction', 'requeue'), "
+                             f"got {by!r}")
+        return ((int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in pos)
 
 
 @dataclass(frozen=True)
@@ -290,6 +323,69 @@ def simulate_timed(prompt: Sequence[int], output: Sequence[int], arrival_time: S
                          np.asarray(round_end, dtype=float))
 
 
+class _LiveState(State):
+    """The state the engines hand to policies: ``waiting`` and ``running`` are built on demand.
+
+    ``waiting_in_order`` reads the engine's incrementally sorted queue; the column views
+    (:class:`Jobs`) cost ``O(queue)`` and are built only if the policy reads them.  If a policy
+    keeps a reference to the state, the engine materialises it before moving on
+    (:meth:`_freeze`), so a kept state never changes.
+    """
+
+    def __init__(self, t: int, memory: int, usage_next: int, engine: "_Engine"):
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "memory", memory)
+        object.__setattr__(self, "usage_next", usage_next)
+        object.__setattr__(self, "_engine", engine)
+
+    @property
+    def waiting(self) -> Jobs:
+        jobs = self.__dict__.get("_waiting")
+        if jobs is None:
+            e = self._engine
+            ids = e.queue.ids()
+            jobs = self.__dict__["_waiting"] = Jobs(
+                _ro(ids), _ro(e.joined[ids]), _ro(e.prompt[ids]), _ro(e.pred[ids]),
+                _ro(np.full(ids.size, -1, np.int64)), _ro(e.evicted_at[ids]))
+        return jobs
+
+    @property
+    def running(self) -> Jobs:
+        jobs = self.__dict__.get("_running")
+        if jobs is None:
+            e = self._engine
+            ids = np.fromiter(e.running, dtype=np.int64, count=len(e.running))
+            jobs = self.__dict__["_running"] = Jobs(
+                _ro(ids), _ro(e.joined[ids]), _ro(e.prompt[ids]), _ro(e.pred[ids]),
+                _ro(e.start_of[ids]), _ro(e.evicted_at[ids]))
+        return jobs
+
+    def waiting_in_order(self, by: str = "arrival") -> Iterator[tuple[int, int, int]]:
+        if "_waiting" in self.__dict__:
+            return State.waiting_in_order(self, by)
+        return self._engine.queue.iter(by)
+
+    def _freeze(self) -> None:
+        self.waiting, self.running         # noqa: B018  (build and keep both views)
+
+
+class _Engine:
+    """Mutable bookkeeping of one run of :func:`_run` (the queue, the running set, arrays)."""
+
+    def __init__(self, instance: Instance, arrival: np.ndarray):
+        n = instance.n
+        self.prompt, self.output, self.pred = instance.prompt, instance.output, instance.prediction
+        self.order = np.lexsort((np.arange(n), arrival))   # arrival order, ties by id
+        rank = np.empty(n, dtype=np.int64)
+        rank[self.order] = np.arange(n)
+        self.start_of = np.full(n, -1, dtype=np.int64)
+        self.evicted_at = np.full(n, -1, dtype=np.int64)
+        self.joined = np.full(n, -1, dtype=np.int64)
+        self.queue = WaitingQueue(rank.tolist(), self.order.tolist(), self.prompt.tolist(),
+                                  self.pred.tolist(), self.joined, self.evicted_at)
+        self.running: dict[int, None] = {}                  # ids in (start, id) order
+
+
 def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | None = None,
          batch_time: Callable | None = None, max_rounds: int | None = None,
          stall_limit: int | None = None, livelock_limit: int | None = None,
@@ -299,38 +395,40 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
     Untimed: arrivals are ``instance.arrival`` (rounds) and every round lasts one unit.  Timed:
     arrivals are ``times`` (seconds), ``now`` advances by ``batch_time`` per round, and the
     round in which each request joined the queue is returned in ``joined``.
+
+    Per round the cost is that of the completions, arrivals, starts and evictions of the round
+    plus what the policy reads: waiting requests sit in incrementally sorted views
+    (:mod:`kvtheory._queues`), completions in per-round buckets, and the next round's memory
+    ``sum(s - start) + (t + 1) * running`` is kept as a running sum.
     """
     if not callable(policy):
         raise ValueError(f"policy must be callable as policy(state) -> Decision, got {policy!r}")
     n, M = instance.n, instance.memory
-    prompt, output, pred = instance.prompt, instance.output, instance.prediction
     timed = times is not None
     arrival = times if timed else instance.arrival
-    total_o = int(output.sum())
+    total_o = int(instance.output.sum())
     max_rounds = ((0 if timed else int(arrival.max())) + 100 * (total_o + n) + 1000
                   if max_rounds is None else as_int(max_rounds, name="max_rounds", minimum=1))
     stall_limit = (total_o + 1000 if stall_limit is None
                    else as_int(stall_limit, name="stall_limit", minimum=1))
-    livelock_limit = (4 * int(output.max()) + 10 if livelock_limit is None
+    livelock_limit = (4 * int(instance.output.max()) + 10 if livelock_limit is None
                       else as_int(livelock_limit, name="livelock_limit", minimum=1))
 
-    order = np.lexsort((np.arange(n), arrival))           # arrival order, ties by id
-    key = np.empty(n, dtype=np.int64)                      # queue order key: rank in that order
-    key[order] = np.arange(n)
+    eng = _Engine(instance, arrival)
+    queue, running = eng.queue, eng.running
+    order, joined, start_of, evicted_at = eng.order, eng.joined, eng.start_of, eng.evicted_at
+    prompt_l, output_l = eng.queue.prompt, instance.output.tolist()
     sorted_arrival = arrival[order]
     next_arr = 0
-    start_of = np.full(n, -1, dtype=np.int64)
-    evicted_at = np.full(n, -1, dtype=np.int64)
-    joined = np.full(n, -1, dtype=np.int64)
     attempts: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    waiting = np.empty(0, dtype=np.int64)
-    running = np.empty(0, dtype=np.int64)                  # in (start, id) order
+    finishing: dict[int, list[int]] = {}                 # round -> ids predicted to complete
+    sum_sp = 0                                            # sum of (s - start) over running
     done = 0
     stalled = 0
     busy_without_completion = 0
-    now = sorted_arrival[0]                                # the clock (== t when untimed)
+    now = sorted_arrival[0]                               # the clock (== t when untimed)
     t = 0 if timed else int(now)
-    round_end = {t: float(now)} if timed else None
+    round_end = [float(now)] if timed else None
     bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req")
     try:
         while done < n:
@@ -338,14 +436,20 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                 raise PolicyError(f"policy {label!r} exceeded max_rounds={max_rounds} "
                                   f"with {n - done} requests unfinished")
             # 1. completions
-            if running.size:
-                fin = start_of[running] + output[running] <= t
-                if fin.any():
-                    for i in running[fin]:
-                        attempts[i].append((int(start_of[i]), int(start_of[i] + output[i])))
-                    done += int(fin.sum())
-                    bar.update(int(fin.sum()))
-                    running = running[~fin]
+            fin = finishing.pop(t, None)
+            if fin:
+                k = 0
+                for i in fin:
+                    p = int(start_of[i])
+                    if i in running and p + output_l[i] == t:
+                        attempts[i].append((p, t))
+                        del running[i]
+                        sum_sp -= prompt_l[i] - p
+                        k += 1
+                if k:
+                    done += k
+                    if progress:
+                        bar.update(k)
                     busy_without_completion = 0
             # 2. arrivals
             if next_arr < n and sorted_arrival[next_arr] <= now:
@@ -353,76 +457,68 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                 new = order[next_arr:hi]
                 next_arr = hi
                 joined[new] = t
-                if waiting.size and key[new[0]] < key[waiting[-1]]:
-                    waiting = np.concatenate([waiting, new])
-                    waiting = waiting[np.argsort(key[waiting], kind="stable")]
-                else:
-                    waiting = np.concatenate([waiting, new])
+                queue.add(new.tolist())
             if done == n:
                 break
-            if not waiting.size and not running.size:     # idle: jump to the next arrival
+            if not len(queue) and not running:              # idle: jump to the next arrival
                 now = sorted_arrival[next_arr]
                 if not timed:
                     t = int(now)
                 continue
             # 3. decide
-            usage_next = int((prompt[running] + (t + 1) - start_of[running]).sum())
-            state = State(
-                t=t, memory=M,
-                waiting=Jobs(_ro(waiting.copy()), _ro(joined[waiting]), _ro(prompt[waiting]),
-                             _ro(pred[waiting]), _ro(np.full(waiting.size, -1, np.int64)),
-                             _ro(evicted_at[waiting])),
-                running=Jobs(_ro(running.copy()), _ro(joined[running]), _ro(prompt[running]),
-                             _ro(pred[running]), _ro(start_of[running]),
-                             _ro(evicted_at[running])),
-                usage_next=usage_next)
+            state = _LiveState(t, M, sum_sp + (t + 1) * len(running), eng)
             decision = policy(state)
+            if sys.getrefcount(state) > 2:                  # the policy kept the state
+                state._freeze()
+            del state
             if not isinstance(decision, Decision):
                 raise PolicyError(f"policy {label!r} returned {type(decision).__name__}, "
                                   f"expected a Decision")
-            ev = np.asarray(decision.evict, dtype=np.int64)
-            st = np.asarray(decision.start, dtype=np.int64)
-            if ev.size:
-                if len(set(decision.evict)) != ev.size or not np.isin(ev, running).all():
-                    bad = sorted(set(decision.evict) - set(running.tolist()))
+            ev, st = decision.evict, decision.start
+            if ev:
+                if len(set(ev)) != len(ev) or not all(i in running for i in ev):
+                    bad = sorted(i for i in set(ev) if i not in running)
                     raise PolicyError(f"policy {label!r} at t={t}: evicts requests that are not "
-                                      f"running (or twice): {bad or list(decision.evict)}")
+                                      f"running (or twice): {bad or list(ev)}")
                 for i in ev:
-                    attempts[i].append((int(start_of[i]), t))
+                    p = int(start_of[i])
+                    attempts[i].append((p, t))
                     start_of[i] = -1
                     evicted_at[i] = t
-                running = running[~np.isin(running, ev)]
-            if st.size:
-                if len(set(decision.start)) != st.size or not np.isin(st, waiting).all():
-                    bad = sorted(set(decision.start) - set(waiting.tolist()))
+                    del running[i]
+                    sum_sp -= prompt_l[i] - p
+            if st:
+                if len(set(st)) != len(st) or not all(i in queue for i in st):
+                    bad = sorted(i for i in set(st) if i not in queue)
                     raise PolicyError(f"policy {label!r} at t={t}: starts requests that are not "
-                                      f"waiting (or twice): {bad or list(decision.start)}")
-                start_of[st] = t
-                waiting = waiting[~np.isin(waiting, st)]
-            if ev.size:
-                waiting = np.concatenate([waiting, ev])
-                waiting = waiting[np.argsort(key[waiting], kind="stable")]
+                                      f"waiting (or twice): {bad or list(st)}")
+                queue.remove(st)
+            if ev:
+                queue.add(ev)
             # 4. the next round must fit
-            after = int((prompt[running] + (t + 1) - start_of[running]).sum()
-                        + (prompt[st] + 1).sum())
+            prefill = sum(prompt_l[i] for i in st)
+            after = sum_sp + (t + 1) * len(running) + prefill + len(st)
             if after > M:
                 raise PolicyError(
                     f"policy {label!r} at t={t}: round {t + 1} would use {after} > M={M} "
                     f"(running requests would overflow; the policy must evict)")
             if timed:                                      # 5. time the batch of round t + 1
-                now = now + float(batch_time(int(prompt[st].sum()), int(running.size),
-                                             int((prompt[running] + t - start_of[running]).sum())))
-                round_end[t + 1] = now
-            if st.size:
-                running = np.concatenate([running, np.sort(st)])
-            if not running.size and not st.size and next_arr >= n:
+                now = now + float(batch_time(int(prefill), len(running),
+                                             int(sum_sp + t * len(running))))
+                round_end.append(now)
+            for i in sorted(st):
+                running[i] = None
+                start_of[i] = t
+                sum_sp += prompt_l[i] - t
+                finishing.setdefault(t + output_l[i], []).append(i)
+            if not running and next_arr >= n:
                 stalled += 1
                 if stalled > stall_limit:
                     raise PolicyError(f"policy {label!r} started nothing for {stall_limit} rounds "
-                                      f"while {waiting.size} requests waited and none ran")
+                                      f"while {len(queue)} requests waited and none ran")
             else:
                 stalled = 0
-            if running.size:
+            if running:
                 busy_without_completion += 1
                 if busy_without_completion > livelock_limit:
                     raise LivelockError(
@@ -435,8 +531,5 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
     finally:
         bar.close()
     if timed:
-        ends = np.zeros(max(round_end) + 1)
-        for r, v in sorted(round_end.items()):
-            ends[r] = v
-        return attempts, joined, ends
+        return attempts, joined, np.asarray(round_end, dtype=float)
     return attempts, joined, None
