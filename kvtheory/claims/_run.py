@@ -100,6 +100,17 @@ def _check_one(claim_id: str, quick: bool) -> list[Verdict]:
     return [_with_seconds(v, seconds, quick) for v in got]
 
 
+def _check_group(ids: Sequence[str], quick: bool) -> list[tuple[str, object]]:
+    """Check several claims in one worker; a failing check is returned, not raised."""
+    out: list[tuple[str, object]] = []
+    for cid in ids:
+        try:
+            out.append((cid, _check_one(cid, quick)))
+        except CheckFailed as err:
+            out.append((cid, err))
+    return out
+
+
 def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool = False,
            progress: bool = False, workers: int = 1) -> list[Verdict]:
     """Run the checks of the given claims (default: all) and return one verdict per reading.
@@ -159,13 +170,18 @@ def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool
     try:
         if workers > 1 and len(todo) > 1:
             from concurrent.futures import ProcessPoolExecutor, as_completed
+            # one task per chapter module, so claims that share a cached run share a process
+            groups: dict[str, list[str]] = {}
+            for cid in todo:
+                groups.setdefault(claim(cid).check.__module__, []).append(cid)
             with ProcessPoolExecutor(max_workers=workers) as ex:
-                futs = {ex.submit(_check_one, cid, quick): cid for cid in todo}
+                futs = {ex.submit(_check_group, ids, quick): ids for ids in groups.values()}
                 for f in as_completed(futs):
-                    try:
-                        done(futs[f], f.result())
-                    except CheckFailed as err:
-                        failures.append(err)
+                    for cid, got in f.result():
+                        if isinstance(got, CheckFailed):
+                            failures.append(got)
+                        else:
+                            done(cid, got)
         else:
             for cid in todo:
                 try:
