@@ -108,3 +108,89 @@ class WaitingQueue:
             for c in view:
                 i = c % n
                 yield i, prompt[i], pred[i]
+
+
+class PredictedProfile:
+    """Predicted memory of the running requests in rounds ``t + 1, t + 2, ...``, kept incrementally.
+
+    A running request started at ``p`` (prompt ``s``, prediction ``õ``) is predicted to hold
+    ``s + τ - p`` in round ``τ`` up to ``max(p + õ, t + 1)``.  ``P`` is a ring over absolute
+    rounds holding the sum of these predictions for requests whose predicted end ``e = p + õ``
+    lies ahead (a start adds ``s + k`` for ``k = 1..õ``, a completion or eviction subtracts what
+    remains); per-end buckets tell which requests outlive their prediction at each decision
+    time, after which they count in round ``t + 1`` only (two totals).  A start or removal costs
+    ``O(õ)``, :meth:`window` ``O(h)``, whatever the number of requests running.
+    """
+
+    def __init__(self, max_prediction: int):
+        self.maxp = int(max_prediction)
+        self.L = 2 * self.maxp + 4
+        self.P = np.zeros(self.L, dtype=np.int64)
+        self.A = np.zeros(self.L, dtype=np.int64)     # per predicted end: sum of s - p
+        self.C = np.zeros(self.L, dtype=np.int64)     # per predicted end: count
+        self.ramp = np.arange(1, self.maxp + 1, dtype=np.int64)
+        self.ring = 0                                 # requests with e > z
+        self.late_a = self.late_c = 0                 # requests with e <= z
+        self.z = -1                                   # last decision time advanced to
+
+    def _add(self, lo: int, vals: np.ndarray) -> None:
+        """Add ``vals`` to rounds ``lo, lo + 1, ...`` of the ring."""
+        L, m = self.L, vals.size
+        j = lo % L
+        if j + m <= L:
+            self.P[j:j + m] += vals
+        else:
+            k = L - j
+            self.P[j:] += vals[:k]
+            self.P[:m - k] += vals[k:]
+
+    def add(self, p: int, s: int, o: int) -> None:
+        """A request started at decision time ``p`` (the current one)."""
+        self._add(p + 1, s + self.ramp[:o])
+        j = (p + o) % self.L
+        self.A[j] += s - p
+        self.C[j] += 1
+        self.ring += 1
+
+    def remove(self, p: int, s: int, o: int) -> None:
+        """A request started at ``p`` completed or was evicted."""
+        e = p + o
+        if e > self.z:
+            k0 = max(self.z - p, 0)                   # predicted rounds already past
+            if k0 < o:
+                self._add(p + 1 + k0, -(s + self.ramp[k0:o]))
+            j = e % self.L
+            self.A[j] -= s - p
+            self.C[j] -= 1
+            self.ring -= 1
+        else:
+            self.late_a -= s - p
+            self.late_c -= 1
+
+    def advance(self, t: int) -> None:
+        """Move to decision time ``t``: rounds up to ``t`` are past."""
+        if self.ring:
+            for tau in range(self.z + 1, min(t + 1, self.z + 1 + self.L)):
+                j = tau % self.L
+                self.P[j] = 0
+                c = int(self.C[j])
+                if c:
+                    self.late_a += int(self.A[j])
+                    self.late_c += c
+                    self.ring -= c
+                    self.A[j] = self.C[j] = 0
+        self.z = t
+
+    def window(self, t: int, h: int) -> np.ndarray:
+        """Predicted memory of rounds ``t + 1 .. t + h`` (after :meth:`advance` to ``t``)."""
+        out = np.zeros(h, dtype=np.int64)
+        m = min(h, self.L - 1)
+        j = (t + 1) % self.L
+        if j + m <= self.L:
+            out[:m] = self.P[j:j + m]
+        else:
+            k = self.L - j
+            out[:k] = self.P[j:]
+            out[k:m] = self.P[:m - k]
+        out[0] += self.late_a + (t + 1) * self.late_c
+        return out

@@ -74,6 +74,11 @@ def predicted_memory(state: State, horizon: int | None = None,
     keep : ndarray of bool, optional
         Mask over ``state.running`` selecting the requests to include (default all).
     """
+    window = getattr(state, "_window", None)    # the engines keep this profile incrementally
+    if window is not None and keep is None and horizon is not None and int(horizon) > 0:
+        fast = window(int(horizon))
+        if fast is not None:
+            return fast
     run = state.running
     p, s, pr = run.start, run.prompt, run.prediction
     if keep is not None:
@@ -129,23 +134,24 @@ def _admit(state: State, items, capacity: int, stop_at_first: bool = True,
     so the cost is that of the candidates read, not of the whole queue.
     """
     chosen: list[int] = []
+    sizes: list[tuple[int, int]] = []
     F = ramp = None
     for tag, i, s, o in items:
         if allow is not None and not allow(tag, chosen):
             continue
-        if F is None:
-            F = predicted_memory(state, keep=keep)
-        if F.size < o:
-            F = np.concatenate([F, np.zeros(o - F.size, dtype=np.int64)])
-            ramp = None
-        if ramp is None:
-            ramp = np.arange(1, F.size + 1, dtype=np.int64)
+        if F is None or F.size < o:             # (re)compute the profile over a longer window
+            h = max(2 * o, 64) if F is None else max(o, 2 * F.size)
+            F = predicted_memory(state, horizon=h, keep=keep)
+            ramp = np.arange(1, h + 1, dtype=np.int64)
+            for s2, o2 in sizes:
+                F[:o2] += s2 + ramp[:o2]
         if int((F[:o] + ramp[:o]).max()) + s > capacity:
             if stop_at_first:
                 break
             continue
         F[:o] += s + ramp[:o]
         chosen.append(i)
+        sizes.append((s, o))
     return chosen
 
 

@@ -30,7 +30,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ._queues import WaitingQueue
+from ._queues import PredictedProfile, WaitingQueue
 from ._validation import as_int
 from .instance import Instance
 from .schedule import Schedule
@@ -365,8 +365,15 @@ class _LiveState(State):
             return State.waiting_in_order(self, by)
         return self._engine.queue.iter(by)
 
+    def _window(self, h: int) -> np.ndarray | None:
+        """Predicted memory of rounds ``t+1 .. t+h`` from the engine's incremental profile."""
+        if "_frozen" in self.__dict__:
+            return None
+        return self._engine.profile.window(self.t, h)
+
     def _freeze(self) -> None:
         self.waiting, self.running         # noqa: B018  (build and keep both views)
+        self.__dict__["_frozen"] = True
 
 
 class _Engine:
@@ -384,6 +391,7 @@ class _Engine:
         self.queue = WaitingQueue(rank.tolist(), self.order.tolist(), self.prompt.tolist(),
                                   self.pred.tolist(), self.joined, self.evicted_at)
         self.running: dict[int, None] = {}                  # ids in (start, id) order
+        self.profile = PredictedProfile(int(self.pred.max()))
 
 
 def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | None = None,
@@ -415,7 +423,8 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                       else as_int(livelock_limit, name="livelock_limit", minimum=1))
 
     eng = _Engine(instance, arrival)
-    queue, running = eng.queue, eng.running
+    queue, running, profile = eng.queue, eng.running, eng.profile
+    pred_l = eng.queue.prediction
     order, joined, start_of, evicted_at = eng.order, eng.joined, eng.start_of, eng.evicted_at
     prompt_l, output_l = eng.queue.prompt, instance.output.tolist()
     sorted_arrival = arrival[order]
@@ -445,6 +454,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                         attempts[i].append((p, t))
                         del running[i]
                         sum_sp -= prompt_l[i] - p
+                        profile.remove(p, prompt_l[i], pred_l[i])
                         k += 1
                 if k:
                     done += k
@@ -466,6 +476,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                     t = int(now)
                 continue
             # 3. decide
+            profile.advance(t)
             state = _LiveState(t, M, sum_sp + (t + 1) * len(running), eng)
             decision = policy(state)
             if sys.getrefcount(state) > 2:                  # the policy kept the state
@@ -487,6 +498,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                     evicted_at[i] = t
                     del running[i]
                     sum_sp -= prompt_l[i] - p
+                    profile.remove(p, prompt_l[i], pred_l[i])
             if st:
                 if len(set(st)) != len(st) or not all(i in queue for i in st):
                     bad = sorted(i for i in set(st) if i not in queue)
@@ -510,6 +522,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                 running[i] = None
                 start_of[i] = t
                 sum_sp += prompt_l[i] - t
+                profile.add(t, prompt_l[i], pred_l[i])
                 finishing.setdefault(t + output_l[i], []).append(i)
             if not running and next_arr >= n:
                 stalled += 1
