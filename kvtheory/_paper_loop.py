@@ -106,7 +106,8 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             c = 1 if prefill_first else 0
             if heap and peaks is None:
                 d = done[running]
-                peaks = _Peaks(s[running] + d, np.maximum(p[running], d) - d, 1 - c)
+                e = p[running] - d                 # outlived predictions: one more step
+                peaks = _Peaks(s[running] + d, np.where(e < 0, 1, e), 1 - c)
             if heap and peaks.max() <= cap_mc:
                 while heap and (budget is None or len(admit) < budget):
                     i = heap[0] % n
@@ -188,7 +189,8 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             running = np.sort(np.concatenate([running, adm]))
             L["pr"].append(adm)
         if peaks is not None:
-            if tok.size and tok.size != running.size - adm.size + fin.size:
+            if tok.size and (tok.size != running.size - adm.size + fin.size
+                             or (dt > p[tok]).any()):
                 peaks = None                                   # some running did not advance
             elif tok.size or not prefill_first:                # a prompt-only batch: no shift
                 peaks.shift()

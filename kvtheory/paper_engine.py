@@ -365,7 +365,8 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
           while the projected memory after every coming batch stays ``<= (1 - reserve) M``;
           stop at the first failure.  Projections are in batches: the code multiplies remaining
           steps by an average batch time, which cancels (the chapter proves it).  A request
-          whose prediction is used up is projected to finish in the next batch.  Into an empty
+          that has outlived its prediction (``d > õ``) is projected to hold ``s + d + 1`` after
+          the coming batch and to finish in the one after (ours).  Into an empty
           engine the first candidate is admitted if it fits in ``M`` (ours: with a reserve it
           could otherwise wait forever).
         * ``"mc-benchmark"`` -- the same in arrival order.

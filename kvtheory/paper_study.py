@@ -269,8 +269,13 @@ def energy_table(df, k: int = 10):
 
 
 def prediction_table(df):
-    """Average latency (s) by engine, rate, error and policy, with MC-SF's reduction."""
-    return reduction_table(df).round(3)
+    """Average latency (s) by engine, rate and error, MC-SF's reduction and both evictions."""
+    red = reduction_table(df)
+    keys = [c for c in ("engine", "rate", "k", "error") if c in red.columns]
+    ev = df.pivot_table(index=keys, columns="policy", values="evictions").reset_index()
+    ev = ev.rename(columns={p: f"evictions {p}" for p in _MC})
+    cols = keys + [f"evictions {p}" for p in _MC if f"evictions {p}" in ev.columns]
+    return red.merge(ev[cols], on=keys, how="left").round(3)
 
 
 # ===================================================================== figures
