@@ -181,3 +181,16 @@ def test_verify_quick_agrees_with_the_rendered_claims_page():
         assert page[key][0] == r["status"], (key, page[key][0], r["status"])
         if key not in timed:             # wall-clock figures differ between runs
             assert " ".join(page[key][1].split()) == " ".join(r["evidence"].split()), key
+
+
+def test_cli_verify_exits_1_when_a_check_raises(monkeypatch, capsys):
+    from kvtheory.claims import _run
+    from kvtheory.cli import main
+
+    def broken(cid, quick):
+        raise _run.CheckFailed(cid, ZeroDivisionError("boom"))
+
+    monkeypatch.setattr(_run, "_check_one", broken)
+    assert main(["verify", "clm_kv_capacity", "--workers", "1", "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: clm_kv_capacity: the check raised ZeroDivisionError: boom"]
