@@ -199,12 +199,12 @@ def write_inputs(work: Path, n: int, rate: float, seed: int, tag: str):
     return tr
 
 
-def run_vidur(args, scheduler: str, tag: str) -> dict:
+def run_vidur(args, scheduler: str, tag: str, seed: int) -> dict:
     work = Path(args.work)
     cfg = {"vidur": str(Path(args.vidur).resolve()), "work": str(work), "scheduler": scheduler,
            "trace_csv": str(work / f"trace_{tag}.csv"),
            "attention_csv": str(work / "attention_substitute.csv"),
-           "result": str(work / f"vidur_{scheduler}_{tag}.json"), "seed": args.seed,
+           "result": str(work / f"vidur_{scheduler}_{tag}.json"), "seed": seed,
            "batch_cap": args.batch_cap, "num_blocks": NUM_BLOCKS,
            "chunk_size": args.chunk_size, "rf_estimators": args.rf_estimators}
     t0 = time.perf_counter()
@@ -311,7 +311,7 @@ def main(argv=None) -> None:
     ap.add_argument("--work", default="/work/vidur-run", help="scratch dir outside the repo")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--rates", type=float, nargs="+", default=[10.0, 50.0])
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--schedulers", nargs="+", default=["vllm", "sarathi"])
     ap.add_argument("--batch-cap", type=int, default=128)
     ap.add_argument("--chunk-size", type=int, default=512)
@@ -330,43 +330,47 @@ def main(argv=None) -> None:
                             text=True, check=False).stdout.strip()
     if not commit:
         commit = (Path(args.vidur) / "COMMIT").read_text().strip()
-    per_batch, e2e, timing, workloads = [], [], {}, []
-    for rate in args.rates:
-        tag = f"{rate:g}"
-        tr = write_inputs(work, args.n, rate, args.seed, tag)
-        workloads.append({"rate": rate, "n": tr.n, "prompt_mean": float(tr.prompt.mean()),
-                          "output_mean": float(tr.output.mean()),
-                          "last_arrival_s": float(tr.arrival_time[-1])})
-        ours = {}
-        for label, engine, batching, time_model in ENGINES:
-            t0 = time.perf_counter()
-            ours[label] = run_ours(tr, engine, batching, time_model, args.batch_cap)
-            timing[f"{label} @ {tag}/s"] = time.perf_counter() - t0
-            print(f"{tag}/s {label}: {ours[label]}", flush=True)
-            e2e.append({"rate": rate, "engine": label, **ours[label]})
-        for sched in args.schedulers:
-            res = run_vidur(args, sched, tag)
-            timing[f"vidur {sched} @ {tag}/s (setup)"] = res["setup_seconds"]
-            timing[f"vidur {sched} @ {tag}/s (simulation)"] = res["run_seconds"]
-            per_batch.append({"scheduler": sched, "rate": rate, **compare_batches(res)})
-            R = np.array(res["requests"], float)
-            if (R[:, 1] <= 0).any():
-                raise RuntimeError(f"Vidur {sched} left requests unfinished at {tag}/s")
-            lat = R[:, 1] - R[:, 0]
-            vid = {"avg_latency_s": float(lat.mean()),
-                   "p95_latency_s": float(np.percentile(lat, 95)),
-                   "makespan_s": float(R[:, 1].max() - R[:, 0].min()),
-                   "evictions": int(R[:, 3].sum()), "batches": len(res["batches"]),
-                   "status": "ok"}
-            e2e.append({"rate": rate, "engine": f"Vidur, {sched} scheduler", **vid})
-            print(f"{tag}/s Vidur {sched}: {vid}", flush=True)
+    per_batch, e2e, workloads = [], [], []
+    timing = {"our engines, all runs": 0.0, "Vidur setup, longest run": 0.0,
+              "Vidur simulation, all runs": 0.0}
+    for seed in args.seeds:
+        for rate in args.rates:
+            tag = f"{seed}_{rate:g}"
+            key = {"seed": seed, "rate": rate}
+            tr = write_inputs(work, args.n, rate, seed, tag)
+            workloads.append({**key, "n": tr.n, "prompt_mean": float(tr.prompt.mean()),
+                              "output_mean": float(tr.output.mean()),
+                              "last_arrival_s": float(tr.arrival_time[-1])})
+            for label, engine, batching, time_model in ENGINES:
+                t0 = time.perf_counter()
+                row = run_ours(tr, engine, batching, time_model, args.batch_cap)
+                timing["our engines, all runs"] += time.perf_counter() - t0
+                print(f"seed {seed}, {rate:g}/s, {label}: {row}", flush=True)
+                e2e.append({**key, "engine": label, **row})
+            for sched in args.schedulers:
+                res = run_vidur(args, sched, tag, seed)
+                timing["Vidur setup, longest run"] = max(timing["Vidur setup, longest run"],
+                                                         res["setup_seconds"])
+                timing["Vidur simulation, all runs"] += res["run_seconds"]
+                per_batch.append({"scheduler": sched, **key, **compare_batches(res)})
+                R = np.array(res["requests"], float)
+                if (R[:, 1] <= 0).any():
+                    raise RuntimeError(f"Vidur {sched} left requests unfinished ({tag})")
+                lat = R[:, 1] - R[:, 0]
+                vid = {"avg_latency_s": float(lat.mean()),
+                       "p95_latency_s": float(np.percentile(lat, 95)),
+                       "makespan_s": float(R[:, 1].max() - R[:, 0].min()),
+                       "evictions": int(R[:, 3].sum()), "batches": len(res["batches"]),
+                       "status": "ok"}
+                e2e.append({**key, "engine": f"Vidur, {sched} scheduler", **vid})
+                print(f"seed {seed}, {rate:g}/s, Vidur {sched}: {vid}", flush=True)
     doc = {
         "vidur_commit": commit,
         "command": " ".join(["python", "benchmarks/vidur_crosscheck.py", *sys.argv[1:]]),
-        "workload": {"generator": "kvtheory.a100.lmsys_trace", "seed": args.seed,
+        "workload": {"generator": "kvtheory.a100.lmsys_trace", "seeds": args.seeds,
                      "n": args.n, "rates": args.rates,
                      "clipping": f"prompt reduced so that s + o <= {VIDUR_MAX_TOKENS} "
-                                 "(Vidur's trace loader rule)", "by_rate": workloads},
+                                 "(Vidur's trace loader rule)", "by_run": workloads},
         "vidur_config": {"model": "meta-llama/Llama-2-70b-hf", "device": "a100",
                          "network": "a100_pairwise_nvlink", "tensor_parallel": 2,
                          "num_blocks": NUM_BLOCKS, "block_size": BLOCK_SIZE,

@@ -30,6 +30,7 @@ __all__ = [
     "load_crosscheck",
     "per_batch_table",
     "refit_table",
+    "seed_spread",
 ]
 
 #: Tables :func:`load_crosscheck` can return.
@@ -222,13 +223,15 @@ def load_crosscheck(path, table: str = "per_batch"):
         if key not in doc:
             raise ValueError(f"{p} is not a Vidur cross-check file: it lacks {key!r}")
     if table == "per_batch":
-        rows = [{"scheduler": block["scheduler"], "rate": block["rate"], **row}
+        rows = [{"scheduler": block["scheduler"], "rate": block["rate"],
+                 **({"seed": block["seed"]} if "seed" in block else {}), **row}
                 for block in doc["per_batch"] for row in block["rows"]]
         return pd.DataFrame(rows)
     if table == "end_to_end":
         return pd.DataFrame(doc["end_to_end"])
     if table == "refit":
         return pd.DataFrame([{"scheduler": block["scheduler"], "rate": block["rate"],
+                              **({"seed": block["seed"]} if "seed" in block else {}),
                               **block["paper_form_refit"]} for block in doc["per_batch"]
                              if "paper_form_refit" in block])
     rows = []
@@ -248,8 +251,17 @@ def _text(value) -> str:
     return str(value)
 
 
-def per_batch_table(path, batches: str | None = None):
+def _seed(df, seed):
+    if seed is not None and "seed" in df.columns:
+        df = df[df["seed"] == seed]
+    return df
+
+
+def per_batch_table(path, batches: str | None = None, seed: int | None = None):
     """The per-batch error table for the book: percentages, one row per scheduler/rate/model.
+
+    ``batches`` selects one batch kind (``"all"``, ``"prefill only"``, ``"decode only"``,
+    ``"mixed"``), ``seed`` one workload seed (default: every row).
 
     Examples
     --------
@@ -266,7 +278,7 @@ def per_batch_table(path, batches: str | None = None):
     >>> [float(t.loc[0, c]) for c in ("bias %", "mean |error| %", "p95 |error| %", "total time %")]
     [-5.0, 10.0, 20.0, -5.0]
     """
-    df = load_crosscheck(path, "per_batch")
+    df = _seed(load_crosscheck(path, "per_batch"), seed)
     if batches is not None:
         df = df[df["batches"] == batches]
     out = df[["scheduler", "rate", "batches", "model", "n"]].copy()
@@ -279,8 +291,8 @@ def per_batch_table(path, batches: str | None = None):
     return out.round(1).reset_index(drop=True)
 
 
-def end_to_end_table(path):
-    """The end-to-end latency table for the book: one row per (rate, engine).
+def end_to_end_table(path, seed: int | None = None):
+    """The end-to-end latency table for the book: one row per (seed, rate, engine).
 
     Columns: average and 95th-percentile latency, evictions, batches, the run's status, and the
     relative difference of the average latency to each Vidur scheduler's at the same rate.
@@ -300,31 +312,89 @@ def end_to_end_table(path):
     >>> t["engine"].tolist(), t["vs Vidur vllm %"].tolist()
     (['Vidur, vllm scheduler', 'ours', 'broken'], [0.0, 25.0, nan])
     """
-    df = load_crosscheck(path, "end_to_end")
-    cols = {"rate": "rate (1/s)", "engine": "engine", "avg_latency_s": "avg latency (s)",
-            "p95_latency_s": "p95 latency (s)", "evictions": "evictions", "batches": "batches",
-            "status": "status"}
+    df = _seed(load_crosscheck(path, "end_to_end"), seed).reset_index(drop=True)
+    if "seed" not in df.columns:
+        df["seed"] = 0
+    cols = {"seed": "seed", "rate": "rate (1/s)", "engine": "engine",
+            "avg_latency_s": "avg latency (s)", "p95_latency_s": "p95 latency (s)",
+            "evictions": "evictions", "batches": "batches", "status": "status"}
     out = df.reindex(columns=list(cols)).rename(columns=cols)
     for c in ("avg latency (s)", "p95 latency (s)"):
         out[c] = out[c].astype(float)
     for c in ("evictions", "batches"):
         out[c] = out[c].astype("Int64")
-    vidur = df[df["engine"].astype(str).str.startswith("Vidur, ")]
-    for _, v in vidur.iterrows():
-        sched = str(v["engine"]).split(", ")[1].split(" ")[0]
-        ref = out["rate (1/s)"].map(
-            vidur[vidur["engine"] == v["engine"]].set_index("rate")["avg_latency_s"])
-        out[f"vs Vidur {sched} %"] = (100 * (out["avg latency (s)"] / ref.astype(float) - 1))
-    out = out.loc[:, ~out.columns.duplicated()]
-    order = sorted(range(len(out)), key=lambda i: (out["rate (1/s)"].iloc[i],
-                                                   not str(out["engine"].iloc[i]).startswith(
-                                                       "Vidur, ")))
-    out = out.iloc[order]
+    is_vidur = df["engine"].astype(str).str.startswith("Vidur, ")
+    for name in dict.fromkeys(df.loc[is_vidur, "engine"]):
+        sched = str(name).split(", ")[1].split(" ")[0]
+        ref = df[df["engine"] == name].set_index(["seed", "rate"])["avg_latency_s"]
+        keys = list(zip(df["seed"], df["rate"]))
+        base = np.array([float(ref.get(k, np.nan)) for k in keys])
+        out[f"vs Vidur {sched} %"] = 100 * (out["avg latency (s)"].to_numpy() / base - 1)
+    out["_vidur_last"] = ~is_vidur
+    out = out.sort_values(["seed", "rate (1/s)", "_vidur_last"], kind="stable")
+    out = out.drop(columns="_vidur_last")
+    if seed is not None or out["seed"].nunique() == 1:
+        out = out.drop(columns="seed")
     out["status"] = out["status"].astype(str).str.slice(0, 70)
     return out.round(2).reset_index(drop=True)
 
 
-def refit_table(path):
+#: The comparisons :func:`seed_spread` keeps with ``key_only=True``: the two time models per
+#: batch, and each engine against the Vidur scheduler that batches as it does.
+_KEY_MODELS = ("ours (calibrated)", "paper formula")
+
+
+def seed_spread(path, key_only: bool = False):
+    """Smallest and largest value over workload seeds of the book's comparisons.
+
+    One row per comparison: the per-batch bias and mean absolute error of each time model
+    (all batches) per Vidur scheduler and rate, and each engine's average-latency difference
+    to each Vidur scheduler per rate.  Percentages.  With ``key_only`` only the calibrated
+    model and the paper's formula per batch, and each engine against the Vidur scheduler that
+    batches as it does (prefill-first against vLLM, mixed against Sarathi).
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> rows = [{"seed": s, "rate": 10.0, "engine": e, "avg_latency_s": v, "status": "ok"}
+    ...         for s, e, v in ((0, "Vidur, vllm scheduler", 2.0), (0, "ours", 2.2),
+    ...                         (1, "Vidur, vllm scheduler", 4.0), (1, "ours", 3.6))]
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = os.path.join(d, "x.json")
+    ...     _ = open(f, "w").write(json.dumps({"per_batch": [], "end_to_end": rows}))
+    ...     t = seed_spread(f)
+    >>> t[["comparison", "seeds", "min %", "max %"]].values.tolist()
+    [['ours vs Vidur vllm, 10/s', 2, -10.0, 10.0]]
+    """
+    import pandas as pd
+
+    rows = []
+    pb = load_crosscheck(path, "per_batch")
+    if len(pb):
+        pb = pb[pb["batches"] == "all"]
+        for (sched, rate, model), g in pb.groupby(["scheduler", "rate", "model"], sort=False):
+            if key_only and model not in _KEY_MODELS:
+                continue
+            for col, what in (("mean_relative", "bias"), ("mean_abs_relative", "mean |error|")):
+                rows.append({"comparison": f"per batch: {model} vs Vidur {sched}, {rate:g}/s, "
+                                           f"{what}", "seeds": int(g.shape[0]),
+                             "min %": 100 * g[col].min(), "max %": 100 * g[col].max()})
+    e2e = end_to_end_table(path)
+    diffs = [c for c in e2e.columns if c.startswith("vs Vidur ")]
+    for (rate, engine), g in e2e.groupby(["rate (1/s)", "engine"], sort=False):
+        if str(engine).startswith("Vidur, "):
+            continue
+        for c in diffs:
+            if key_only and ("prefill-first" in str(engine)) != (c == "vs Vidur vllm %"):
+                continue
+            v = g[c].dropna()
+            if len(v):
+                rows.append({"comparison": f"{engine} {c[:-2]}, {rate:g}/s",
+                             "seeds": int(len(v)), "min %": v.min(), "max %": v.max()})
+    return pd.DataFrame(rows).round(1)
+
+
+def refit_table(path, seed: int | None = None):
     """The paper's linear form refitted to Vidur's batches, beside the paper's coefficients.
 
     Examples
@@ -342,11 +412,13 @@ def refit_table(path):
     """
     import pandas as pd
 
-    df = load_crosscheck(path, "refit")
+    df = _seed(load_crosscheck(path, "refit"), seed)
     names = {"intercept_ms": "intercept (ms)", "per_step_ms": "per step (ms)",
              "per_context_token_ms": "per context token (ms)",
              "per_prompt_token_ms": "per prompt token (ms)"}
     rows = [{"fitted to": "the paper's published code", **PAPER_COEFFICIENTS}]
-    rows += [{"fitted to": f"Vidur {r['scheduler']}, {r['rate']:g}/s",
+    seeds = "seed" in df.columns and df["seed"].nunique() > 1
+    rows += [{"fitted to": f"Vidur {r['scheduler']}, {r['rate']:g}/s"
+                           + (f", seed {int(r['seed'])}" if seeds else ""),
               **{k: r[k] for k in PAPER_COEFFICIENTS}} for _, r in df.iterrows()]
     return pd.DataFrame(rows).rename(columns=names).round(4)

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from kvtheory.vidur_compare import error_stats, fit_paper_form, load_crosscheck
+from kvtheory.vidur_compare import (end_to_end_table, error_stats, fit_paper_form,
+                                   load_crosscheck, seed_spread)
 
 
 def test_error_stats_hand_computed():
@@ -122,3 +123,17 @@ def test_fit_paper_form_recovers_the_papers_coefficients():
 def test_fit_paper_form_rejects_ragged_input():
     with pytest.raises(ValueError):
         fit_paper_form([1, 2, 3, 4], [0, 0, 0], [0, 0, 0, 0], [0.1] * 4)
+
+
+def test_end_to_end_differences_are_per_seed(tmp_path):
+    # seed 0: Vidur 2.0 s, ours 2.2 s -> +10 %; seed 1: Vidur 4.0 s, ours 3.6 s -> -10 %
+    rows = [{"seed": s, "rate": 10.0, "engine": e, "avg_latency_s": v, "status": "ok"}
+            for s, e, v in ((0, "Vidur, vllm scheduler", 2.0), (0, "ours, prefill-first", 2.2),
+                            (1, "Vidur, vllm scheduler", 4.0), (1, "ours, prefill-first", 3.6))]
+    f = tmp_path / "x.json"
+    f.write_text(json.dumps({"per_batch": [], "end_to_end": rows}))
+    t = end_to_end_table(f)
+    assert t["vs Vidur vllm %"].tolist() == pytest.approx([0.0, 10.0, 0.0, -10.0])
+    assert end_to_end_table(f, seed=1)["avg latency (s)"].tolist() == [4.0, 3.6]
+    spread = seed_spread(f, key_only=True)
+    assert spread[["min %", "max %"]].values.tolist() == [[-10.0, 10.0]]
