@@ -126,8 +126,8 @@ class PredictedProfile:
         self.maxp = int(max_prediction)
         self.L = 2 * self.maxp + 4
         self.P = np.zeros(self.L, dtype=np.int64)
-        self.A = np.zeros(self.L, dtype=np.int64)     # per predicted end: sum of s - p
-        self.C = np.zeros(self.L, dtype=np.int64)     # per predicted end: count
+        self.A = [0] * self.L                         # per predicted end: sum of s - p
+        self.C = [0] * self.L                         # per predicted end: count
         self.ramp = np.arange(1, self.maxp + 1, dtype=np.int64)
         self.ring = 0                                 # requests with e > z
         self.late_a = self.late_c = 0                 # requests with e <= z
@@ -173,9 +173,9 @@ class PredictedProfile:
             for tau in range(self.z + 1, min(t + 1, self.z + 1 + self.L)):
                 j = tau % self.L
                 self.P[j] = 0
-                c = int(self.C[j])
+                c = self.C[j]
                 if c:
-                    self.late_a += int(self.A[j])
+                    self.late_a += self.A[j]
                     self.late_c += c
                     self.ring -= c
                     self.A[j] = self.C[j] = 0

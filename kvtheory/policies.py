@@ -127,7 +127,7 @@ def _fcfs_items(state: State, requeue: str):
 
 def _admit(state: State, items, capacity: int, stop_at_first: bool = True,
            keep: np.ndarray | None = None, allow: Callable | None = None) -> list[int]:
-    """The future-feasibility walk over ``(tag, id, s, õ)`` items (see admit_future_feasible).
+    """The future-feasibility walk over ``(id, s, õ)`` items (see admit_future_feasible).
 
     The profile ``F`` (predicted memory of running + admitted requests in rounds ``t+1, ...``)
     is computed at the first candidate and extended with zeros when a longer candidate comes,
@@ -136,8 +136,8 @@ def _admit(state: State, items, capacity: int, stop_at_first: bool = True,
     chosen: list[int] = []
     sizes: list[tuple[int, int]] = []
     F = ramp = None
-    for tag, i, s, o in items:
-        if allow is not None and not allow(tag, chosen):
+    for i, s, o in items:
+        if allow is not None and not allow(i, chosen):
             continue
         if F is None or F.size < o:             # (re)compute the profile over a longer window
             h = max(2 * o, 64) if F is None else max(o, 2 * F.size)
@@ -204,7 +204,13 @@ def admit_future_feasible(state: State, order, capacity: int | None = None, *,
     w = state.waiting
     order = np.asarray(order, dtype=np.int64)
     capacity = state.memory if capacity is None else int(capacity)
-    items = ((int(j), int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in order)
+    items = [(int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in order]
+    if allow is not None:                        # allow() takes positions in state.waiting
+        pos = {i: int(j) for (i, _, _), j in zip(items, order)}
+        user_allow = allow
+
+        def allow(i, chosen):
+            return user_allow(pos[i], chosen)
     return _admit(state, items, capacity, stop_at_first, keep, allow)
 
 
@@ -227,15 +233,15 @@ def _memory_fcfs_prefix(state: State, items, limit: float, used: int) -> list[in
 
 def _memory_constrained(state: State, items, reserve: float, victim: str) -> Decision:
     """MC-SF's and MC-Benchmark's shared rule: evict on overflow, then future-feasible prefix."""
-    reserve = as_fraction(reserve, name="reserve", high=1.0, high_open=True)
+    if reserve.__class__ is not float or reserve != 0.0:       # the default needs no check
+        reserve = as_fraction(reserve, name="reserve", high=1.0, high_open=True)
     keep = None
     evict: list[int] = []
     if state.overflow:
         evict = _victims(state, state.overflow, victim)
         keep = ~np.isin(state.running.id, evict)
     capacity = math.floor((1.0 - reserve) * state.memory)
-    return Decision(start=_admit(state, ((None, i, s, o) for i, s, o in items), capacity,
-                                 keep=keep), evict=evict)
+    return Decision(start=_admit(state, items, capacity, keep=keep), evict=evict)
 
 
 # --------------------------------------------------------------------------- the policies

@@ -23,6 +23,7 @@ rule for this case, so that memory is always accounted truthfully.
 
 from __future__ import annotations
 
+import bisect
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
@@ -159,8 +160,8 @@ class Decision:
     evict: Sequence[int] = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "start", tuple(int(i) for i in self.start))
-        object.__setattr__(self, "evict", tuple(int(i) for i in self.evict))
+        object.__setattr__(self, "start", tuple(map(int, self.start)))
+        object.__setattr__(self, "evict", tuple(map(int, self.evict)))
 
 
 Policy = Callable[[State], Decision]
@@ -427,7 +428,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
     pred_l = eng.queue.prediction
     order, joined, start_of, evicted_at = eng.order, eng.joined, eng.start_of, eng.evicted_at
     prompt_l, output_l = eng.queue.prompt, instance.output.tolist()
-    sorted_arrival = arrival[order]
+    sorted_arrival = arrival[order].tolist()
     next_arr = 0
     attempts: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     finishing: dict[int, list[int]] = {}                 # round -> ids predicted to complete
@@ -463,7 +464,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                     busy_without_completion = 0
             # 2. arrivals
             if next_arr < n and sorted_arrival[next_arr] <= now:
-                hi = next_arr + int(np.searchsorted(sorted_arrival[next_arr:], now, side="right"))
+                hi = bisect.bisect_right(sorted_arrival, now, next_arr)
                 new = order[next_arr:hi]
                 next_arr = hi
                 joined[new] = t
