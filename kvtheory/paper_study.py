@@ -238,6 +238,7 @@ def reduction_table(df):
     for p in _MC:
         if p not in wide.columns:
             wide[p] = np.nan
+    wide = wide[wide[list(_MC)].notna().any(axis=1)]          # combinations never run
     wide["reduction"] = 1 - wide["mc-sf"] / wide["mc-benchmark"]
     return pd.DataFrame(wide[keys + list(_MC) + ["reduction"]]).rename_axis(None, axis=1)
 
@@ -308,7 +309,7 @@ def plot_latency_vs_k(df, rates: Sequence[float] | None = None, policies=("mc-sf
         ax.set_title(f"{rate:g} requests/s")
         ax.set_xlabel("requests n (first 1000 k rows)")
         ax.set_ylabel("average latency (s)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
@@ -320,7 +321,7 @@ def plot_reduction_vs_k(df, ax=None):
         _, ax = plt.subplots(figsize=(6, 3.2), constrained_layout=True)
     red = reduction_table(df)
     for (eng, rate), g in red.groupby(["engine", "rate"], sort=False):
-        g = g.sort_values("k")
+        g = g.dropna(subset=["reduction"]).sort_values("k")
         ax.plot(1000 * g["k"], 100 * g["reduction"], _STYLE.get(eng, ":"), marker="o", ms=3,
                 color="C0" if rate == max(red["rate"]) else "C4", label=f"{eng}, {rate:g}/s")
     ax.axhline(100 * PAPER_FIGURES["reduction"], color="0.5", ls=":", label="paper (31 %)")
