@@ -53,7 +53,7 @@ from .instance import Instance
 
 __all__ = ["ThreePartition", "three_partition_instance", "reduction_instance", "threshold",
            "is_three_partition", "three_partition_family", "random_three_partition",
-           "verify_reduction", "reduction_rows"]
+           "verify_reduction", "reduction_rows", "reduction_table", "plot_reduction"]
 
 
 @dataclass(frozen=True)
@@ -299,3 +299,38 @@ def reduction_rows(cases: Sequence[tuple[int, Iterable[int]]], *, method: str = 
                      "min OPT - K (no)": rep["min_excess_no"], "method": method})
     return rows
 
+
+
+def reduction_table(family: Iterable[ThreePartition]) -> list[dict]:
+    """One row per instance: ``m``, ``B``, the values, brute-force answer, ``OPT``, ``K``.
+
+    Examples
+    --------
+    >>> [(r["yes"], r["OPT - K"]) for r in reduction_table(three_partition_family(2, [13]))]
+    [(False, 1), (True, 0)]
+    """
+    rows = []
+    for tp in family:
+        opt = _optimum(reduction_instance(tp), "dp")
+        K = threshold(tp.m)
+        rows.append({"m": tp.m, "B": tp.bound, "values": " ".join(map(str, tp.values)),
+                     "yes": is_three_partition(tp), "OPT": opt, "K": K, "OPT - K": opt - K})
+    return rows
+
+
+def plot_reduction(rows: Sequence[dict], ax=None):
+    """Counts of ``OPT - K`` for yes and no instances (rows of :func:`reduction_table`)."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.6), constrained_layout=True)
+    excess = sorted({r["OPT - K"] for r in rows})
+    width = 0.4
+    for shift, ans, label in [(-width / 2, True, "yes instances"), (width / 2, False, "no instances")]:
+        counts = [sum(1 for r in rows if r["yes"] is ans and r["OPT - K"] == e) for e in excess]
+        ax.bar([e + shift for e in excess], counts, width=width, label=label)
+    ax.set_xticks(excess)
+    ax.set_xlabel("OPT - K (exact optimum minus threshold)")
+    ax.set_ylabel("instances")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return ax
