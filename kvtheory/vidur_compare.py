@@ -390,7 +390,7 @@ def seed_spread(path, key_only: bool = False):
             v = g[c].dropna()
             if len(v):
                 rows.append({"comparison": f"{engine} {c[:-2]}, {rate:g}/s",
-                             "seeds": int(len(v)), "min %": v.min(), "max %": v.max()})
+                             "seeds": len(v), "min %": v.min(), "max %": v.max()})
     return pd.DataFrame(rows).round(1)
 
 

@@ -4,8 +4,13 @@ import json
 
 import pytest
 
-from kvtheory.vidur_compare import (end_to_end_table, error_stats, fit_paper_form,
-                                   load_crosscheck, seed_spread)
+from kvtheory.vidur_compare import (
+    end_to_end_table,
+    error_stats,
+    fit_paper_form,
+    load_crosscheck,
+    seed_spread,
+)
 
 
 def test_error_stats_hand_computed():
