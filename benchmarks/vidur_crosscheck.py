@@ -11,7 +11,8 @@ present) and a separate virtual environment with Vidur's requirements::
     .venv/bin/python benchmarks/vidur_crosscheck.py --vidur /work/vidur \
         --vidur-python /work/vidur-venv/bin/python --work /work/vidur-run
 
-Steps (every file except the final JSON goes to ``--work``, outside the repository):
+Steps, for every seed (default 0 1 2) and rate (default 10 and 50 per second); every file
+except the final JSON goes to ``--work``, outside the repository:
 
 1. one shared workload: ``n`` LMSYS-like requests (:func:`kvtheory.a100.lmsys_trace`, seed,
    rate), prompts clipped as Vidur's trace loader clips them (``s + o <= 4096``), written in
@@ -23,9 +24,12 @@ Steps (every file except the final JSON goes to ``--work``, outside the reposito
 3. our calibrated model (:func:`kvtheory.calibration.batch_time_model`) and the paper's linear
    formula evaluated on Vidur's batch compositions: per-batch error statistics;
 4. our engines on the same workload (the calibrated timed engine with the vLLM-style policy;
-   the paper's engine in prefill-first and mixed modes when ``kvtheory.paper_engine`` exists):
-   end-to-end average latency against Vidur's;
+   the paper's engine, vLLM rule, prefill-first and mixed, with the paper's formula and with
+   our calibrated time; every run checked): end-to-end average latency against Vidur's;
 5. a small JSON of these comparison figures (ours; no Vidur data) for the book.
+
+The first Vidur run trains its regressors (about 8 minutes on one core here); later runs read
+them from ``--work``/vidur_cache (seconds).  The full default run then takes about 2 minutes.
 
 **Attention.** Vidur's attention profile for Llama-2-70B (``attention.csv``, a 10.7 MB Git LFS
 file) is not in the snapshot available here, and Vidur cannot run without one.  This script
