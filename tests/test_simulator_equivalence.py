@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kvtheory import Instance, check_schedule, simulate, simulate_timed
+from kvtheory import Decision, Instance, check_schedule, simulate, simulate_timed
 from kvtheory.policies import (POLICIES, alpha_protection_beta_clearing, alpha_protection_greedy,
                                make_policy, mc_benchmark, mc_sf, vllm_style)
 from kvtheory.simulator import LivelockError, PolicyError
@@ -141,3 +141,78 @@ def test_same_schedules_as_reference(reference, chunk):
 
 if __name__ == "__main__" and "--record" in sys.argv:
     _record()
+
+
+# ------------------------------------------------------------------ the incremental structures
+def test_profile_hand_example():
+    """Ring profile against values worked out by hand (the predicted_memory doctest setting).
+
+    Request 0 starts at 0 (s=2, õ=3): predicted 3, 4, 5 in rounds 1..3.  Request 1 starts at
+    1 (s=1, õ=1): 2 in round 2.  At t=1 rounds 2..5 hold 4+2, 5, 0, 0.  Request 1 completes
+    at 2; at t=3 request 0 has outlived its prediction and counts only in round 4 with
+    s + 4 - p = 6; evicting it leaves nothing.
+    """
+    from kvtheory._queues import PredictedProfile
+    prof = PredictedProfile(max_prediction=3)
+    prof.advance(0)
+    prof.add(0, 2, 3)
+    prof.advance(1)
+    prof.add(1, 1, 1)
+    assert prof.window(1, 4).tolist() == [6, 5, 0, 0]
+    prof.remove(1, 1, 1)            # completes at t = 2, before the decision of round 2
+    prof.advance(2)
+    assert prof.window(2, 3).tolist() == [5, 0, 0]
+    prof.advance(3)
+    assert prof.window(3, 2).tolist() == [6, 0]
+    assert prof.window(3, 20).tolist() == [6] + [0] * 19     # longer than the ring
+    prof.remove(0, 2, 3)
+    assert prof.window(3, 2).tolist() == [0, 0]
+
+
+def _spy_orders(seen):
+    from kvtheory.simulator import State
+
+    def spy(state):
+        plain = State(state.t, state.memory, state.waiting, state.running, state.usage_next)
+        for by in ("arrival", "prediction", "requeue"):
+            seen.append((list(state.waiting_in_order(by)), list(plain.waiting_in_order(by))))
+        from kvtheory.policies import predicted_memory
+        seen.append((predicted_memory(state, horizon=30).tolist(),
+                     predicted_memory(plain, horizon=30).tolist()))
+        return VARIANTS["vllm"](state)
+    return spy
+
+
+def test_live_views_match_plain_state():
+    """The engine's sorted views and profile equal what a plain State computes from its Jobs."""
+    seen = []
+    for seed in range(40):
+        simulate(_instance(seed), _spy_orders(seen))
+    assert len(seen) > 1000
+    assert all(a == b for a, b in seen)
+
+
+def test_waiting_order_by_hand():
+    """Three requests at 0 with predictions 4, 1, 2 and prompts 1, 1, 1 (M = 5)."""
+    inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5)
+    seen = []
+
+    def spy(state):
+        seen.append([i for i, _, _ in state.waiting_in_order("prediction")])
+        return Decision()
+    with pytest.raises(PolicyError):
+        simulate(inst, spy, stall_limit=1)
+    assert seen[0] == [1, 2, 0]
+
+
+def test_kept_states_do_not_change():
+    """A policy that keeps its states sees each one as it was (the engine snapshots it)."""
+    inst = Instance.from_arrays([0, 0, 1], [1, 1, 1], [2, 1, 1], memory=8)
+    kept = []
+
+    def keeper(state):
+        kept.append(state)
+        return VARIANTS["mc-sf"](state)
+    simulate(inst, keeper)
+    assert kept[0].waiting.id.tolist() == [0, 1] and kept[0].running.id.tolist() == []
+    assert kept[1].running.id.tolist() == [0] and kept[1].waiting.id.tolist() == [2]   # 1 done
