@@ -391,11 +391,12 @@ class FatShortRun:
         return self.alg / self.opt
 
 
-def fat_short_run(rule: EvictionRule, n: int, P: int | None = None) -> FatShortRun:
+def fat_short_run(rule: EvictionRule, n: int, P: int | None = None, *,
+                  at: int | None = None) -> FatShortRun:
     """Play ``rule`` against the adaptive fat-short adversary and score it against the optimum.
 
     The adversary releases a short at decision time ``d`` whenever ``L``'s current attempt has
-    made ``P - 1`` rounds of progress by ``d`` (at most ``n`` shorts).  The online algorithm
+    made ``at`` rounds of progress by ``d`` (default ``P - 1``; at most ``n`` shorts).  The online algorithm
     serves waiting shorts first when ``L`` is not running, and asks ``rule`` whether to evict
     ``L`` when a short is waiting while ``L`` runs.
 
@@ -406,15 +407,20 @@ def fat_short_run(rule: EvictionRule, n: int, P: int | None = None) -> FatShortR
     (84, 21)
     >>> fat_short_run(never_evict, 16).ratio
     1.0
+    >>> round(fat_short_run(rent_or_buy, 16, 16, at=7).ratio, 2)   # early shorts: a cascade
+    3.72
     """
     n, P = _fat_params(n, P)
+    at = P - 1 if at is None else as_int(at, name="at", minimum=1)
+    if at >= P:
+        raise ValueError(f"at must be < P={P}, got {at}")
     releases: list[int] = []
     L_attempts: list[tuple[int, int]] = []
     short_start: list[int] = []
     d, L_start, progress, evictions = 0, None, 0, 0
     queue: list[int] = []
     while True:
-        if L_start is not None and progress == P - 1 and len(releases) < n:
+        if L_start is not None and progress == at and len(releases) < n:
             releases.append(d)
             queue.append(len(releases) - 1)
         if L_start is not None:
@@ -563,8 +569,10 @@ def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
     """Ratio per ``n`` and eviction rule on both families (recompute model), worst case each.
 
     ``fat ratio``: against the adaptive fat-short adversary with ``P`` (default
-    ``ceil(sqrt(n))``); ``thin ratio``: worst over releases ``r = 1..n`` of the chapter's
-    construction; ``worst``: the larger.  Every schedule is checked.
+    ``ceil(sqrt(n))``), releasing at progress ``P - 1`` (the issue's adversary); ``fat best
+    response``: the worst over every release progress ``at = 1..P-1`` (with the ``at`` that
+    attains it); ``thin ratio``: worst over releases ``r = 1..n`` of the chapter's
+    construction; ``worst``: the largest.  Every schedule is checked.
 
     Examples
     --------
@@ -577,11 +585,14 @@ def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
     for n in ns:
         for name, rule in rules.items():
             run = fat_short_run(rule, n, P)
+            Pn = _fat_params(n, P)[1]
+            br = max((fat_short_run(rule, n, P, at=at).ratio, at) for at in range(1, Pn))
             thin = max((lambda ao: ao[0] / ao[1])(thin_short_run(rule, n, r))
                        for r in range(1, n + 1)) if n >= 2 else float("nan")
-            rows.append({"n": n, "rule": name, "P": _fat_params(n, P)[1], "fat ALG": run.alg,
-                         "fat OPT": run.opt, "fat ratio": run.ratio, "thin ratio": thin,
-                         "worst": max(run.ratio, thin)})
+            rows.append({"n": n, "rule": name, "P": Pn, "fat ALG": run.alg,
+                         "fat OPT": run.opt, "fat ratio": run.ratio,
+                         "fat best response": br[0], "at": br[1], "thin ratio": thin,
+                         "worst": max(br[0], thin)})
     return rows
 
 
