@@ -114,7 +114,26 @@ def test_table_rows():
     by = {r["rule"]: r for r in rows}
     assert by["always-evict"]["fat ratio"] == 4.0
     assert by["never-evict"]["thin ratio"] == 8.0        # (16 + 256) / 34
-    assert by["rent-or-buy"]["worst"] == 1.0
+    assert by["rent-or-buy"]["fat ratio"] == 1.0
+    # best response at progress 1: 16 cycles of 2 rounds, L ends at 36: 52; OPT runs L first:
+    # 4 + (4 + 3 + 2 + 1) + 12 = 26 -> ratio 2
+    assert (by["rent-or-buy"]["fat best response"], by["rent-or-buy"]["at"]) == (2.0, 1)
+
+
+def test_rent_or_buy_cascade_grows():
+    # P = n, release at progress P/2 - 1: rent-or-buy evicts every time (1 * (P/2 + 1) > P/2 - 1)
+    ratios = [fat_short_run(rent_or_buy, n, n, at=n // 2 - 1).ratio for n in (8, 16, 32, 64)]
+    assert all(b > a for a, b in zip(ratios, ratios[1:])) and ratios[-1] > 10
+
+
+def test_two_phase_defeats_thresholds():
+    from kvtheory.preemption_game import two_phase_run
+    for n in (3, 4, 5):
+        for k in (0, 1, 2):
+            r = two_phase_run(n, k, exact=True)
+            assert r["alg"] == k * n + n + k + n * n          # closed form of the docstring
+            assert r["opt"] == r["ub"] == (2 * n + k + 1 if k else 2 * n + 2)
+    assert two_phase_run(64, 2)["ratio lower bound"] > 32
 
 
 def test_game_value_by_hand_and_small():
