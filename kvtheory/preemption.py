@@ -325,6 +325,9 @@ def never_evict(progress: int, remaining: int, blocked: int, evictions: int) -> 
     return False
 
 
+never_evict.k = 0
+
+
 def threshold(k: int) -> EvictionRule:
     """Evict for the first ``k`` times something is blocked, never afterwards.
 
@@ -340,6 +343,7 @@ def threshold(k: int) -> EvictionRule:
         return blocked > 0 and evictions < k
 
     rule.__name__ = f"threshold_{k}"
+    rule.k = k
     return rule
 
 
@@ -572,7 +576,9 @@ def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
     ``ceil(sqrt(n))``), releasing at progress ``P - 1`` (the issue's adversary); ``fat best
     response``: the worst over every release progress ``at = 1..P-1`` (with the ``at`` that
     attains it); ``thin ratio``: worst over releases ``r = 1..n`` of the chapter's
-    construction; ``worst``: the largest.  Every schedule is checked.
+    construction; ``two-phase``: for threshold rules (attribute ``k``; never-evict is ``k = 0``)
+    the lower bound of :func:`kvtheory.preemption_game.two_phase_run`; ``worst``: the largest.
+    Every schedule is checked.
 
     Examples
     --------
@@ -580,6 +586,7 @@ def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
     >>> rows[0]["fat ratio"]
     4.0
     """
+    from .preemption_game import two_phase_run
     rules = EVICTION_RULES if rules is None else rules
     rows = []
     for n in ns:
@@ -591,13 +598,17 @@ def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
                        for r in range(1, n + 1)) if n >= 2 else float("nan")
             rows.append({"n": n, "rule": name, "P": Pn, "fat ALG": run.alg,
                          "fat OPT": run.opt, "fat ratio": run.ratio,
-                         "fat best response": br[0], "at": br[1], "thin ratio": thin,
-                         "worst": max(br[0], thin)})
+                         "fat best response": br[0], "at": br[1], "thin ratio": thin})
+            k = getattr(rule, "k", None)
+            two = two_phase_run(n, k)["ratio lower bound"] if k is not None and n >= 2 \
+                else float("nan")
+            rows[-1]["two-phase"] = two
+            rows[-1]["worst"] = max(br[0], thin, 0.0 if math.isnan(two) else two)
     return rows
 
 
 def plot_fat_short(ns: Sequence[int], *, P_of_n: Callable[[int], int] | None = None, ax=None):
-    """Worst ratio on the union of both families against ``n``, one line per eviction rule."""
+    """Worst ratio over every adversary of :func:`preemptive_adversary_table` against ``n``."""
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.8), constrained_layout=True)
@@ -607,6 +618,7 @@ def plot_fat_short(ns: Sequence[int], *, P_of_n: Callable[[int], int] | None = N
               for n in ns]
         ax.plot(list(ns), ys, marker="o", label=name)
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
     ax.set_xlabel("n (number of shorts)")
     ax.set_ylabel("worst ratio ALG / OPT")
     ax.legend(fontsize=8, loc="upper left")
