@@ -40,10 +40,10 @@ independent of the reduction, optionally also :func:`kvtheory.optimal.solve_opti
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from itertools import combinations_with_replacement
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -51,9 +51,19 @@ from ._validation import as_int, check_generator
 from .checker import check_schedule
 from .instance import Instance
 
-__all__ = ["ThreePartition", "three_partition_instance", "reduction_instance", "threshold",
-           "is_three_partition", "three_partition_family", "random_three_partition",
-           "verify_reduction", "reduction_rows", "reduction_table", "plot_reduction"]
+__all__ = [
+    "ThreePartition",
+    "is_three_partition",
+    "plot_reduction",
+    "random_three_partition",
+    "reduction_instance",
+    "reduction_rows",
+    "reduction_table",
+    "three_partition_family",
+    "three_partition_instance",
+    "threshold",
+    "verify_reduction",
+]
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,7 @@ def is_three_partition(tp: ThreePartition) -> bool:
     """
     B = tp.bound
 
-    @lru_cache(maxsize=None)
+    @cache
     def solve(rest: tuple[int, ...]) -> bool:
         if not rest:
             return True

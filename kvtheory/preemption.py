@@ -34,23 +34,35 @@ therefore defeats no deterministic preemptive algorithm; see :func:`rent_or_buy`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Callable, Sequence
-
-import numpy as np
 
 from ._validation import as_int
 from .checker import ScheduleError, check_schedule
 from .instance import Instance
 from .schedule import Schedule
 
-__all__ = ["MODELS", "PreemptiveOptimum", "check_resume", "preemptive_optimum",
-           "fat_short_instance", "fat_short_opt", "fat_short_closed_form", "EvictionRule",
-           "always_evict", "never_evict", "threshold", "rent_or_buy", "EVICTION_RULES",
-           "FatShortRun", "fat_short_run", "best_response_exhaustive", "srpt_fat_short",
-           "thin_short_run", "preemptive_adversary_table", "plot_fat_short",
-           "fat_short_derivation"]
+__all__ = [
+    "EVICTION_RULES",
+    "MODELS",
+    "EvictionRule",
+    "FatShortRun",
+    "PreemptiveOptimum",
+    "always_evict",
+    "best_response_exhaustive",
+    "check_resume",
+    "fat_short_closed_form",
+    "fat_short_derivation",
+    "fat_short_instance",
+    "fat_short_opt",
+    "fat_short_run",
+    "never_evict",
+    "preemptive_optimum",
+    "rent_or_buy",
+    "srpt_fat_short",
+    "threshold",
+]
 
 MODELS = ("recompute", "resume")
 
@@ -197,10 +209,9 @@ def preemptive_optimum(instance: Instance, model: str = "recompute", *,
             raise ValueError(f"preemptive DP exceeded max_states={max_states}")
         parents.append(par)
         done = tuple(o)
-        if done in layer:                       # carry the finished state forward
-            if done not in nxt or layer[done] < nxt[done]:
-                nxt[done] = layer[done]
-                par[done] = None
+        if done in layer and (done not in nxt or layer[done] < nxt[done]):   # carry it forward
+            nxt[done] = layer[done]
+            par[done] = None
         layer = nxt
     done = tuple(o)
     if done not in layer:
@@ -262,7 +273,7 @@ def fat_short_opt(instance: Instance) -> tuple[int, Schedule]:
     shorts = sorted(range(1, instance.n), key=lambda i: instance.requests[i].arrival)
     last = max([r.arrival for r in instance.requests]) + instance.n + L.output
     best = None
-    for p in range(0, last + 1):
+    for p in range(last + 1):
         busy = set(range(p + 1, p + L.output + 1))
         starts = [p] + [0] * (instance.n - 1)
         cost = p + L.output
@@ -538,92 +549,6 @@ def srpt_fat_short(n: int, P: int | None = None) -> tuple[int, int]:
     rounds = [list(range(1, P + 1)), [P + 1]]
     alg = check_resume(inst, rounds)
     return alg, preemptive_optimum(inst, "resume").objective
-
-
-# --------------------------------------------------------------------------- thin-short family
-def thin_short_run(rule: EvictionRule, n: int, release: int) -> tuple[int, int]:
-    """``(ALG, OPT)`` of ``rule`` on the chapter's construction (recompute model).
-
-    ``L = (0, n^2, n)``, ``n`` shorts ``(release, n, 1)``, ``M = n(n + 1)``; ``L`` starts at 0;
-    when the shorts arrive the rule decides once whether to evict ``L`` (then the shorts run
-    together and ``L`` restarts) or to finish ``L`` first.  OPT is the exact non-preemptive
-    optimum (= recompute optimum by the lemma) from :func:`kvtheory.lower_bounds.opt_cost`.
-
-    Examples
-    --------
-    >>> thin_short_run(rent_or_buy, 4, 1)      # evict at 1: shorts 1 each, L ends at 2 + 4
-    (10, 10)
-    """
-    from .lower_bounds import adversarial_instance, opt_cost
-    n = as_int(n, name="n", minimum=2)
-    r = as_int(release, name="release", minimum=1)
-    inst = adversarial_instance(n, r)
-    if r < n and rule(r, n - r, n, 0):
-        attempts = [[(0, r), (r + 1, r + 1 + n)]] + [[(r, r + 1)]] * n
-    else:
-        c = max(r, n)
-        attempts = [[(0, n)]] + [[(c, c + 1)]] * n
-    sched = Schedule.from_attempts(inst, attempts, policy=getattr(rule, "__name__", "rule"))
-    return check_schedule(inst, sched, preemptive=True).total_latency, opt_cost(n, r)
-
-
-# --------------------------------------------------------------------------- tables and plots
-def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
-                               P: int | None = None) -> list[dict]:
-    """Ratio per ``n`` and eviction rule on both families (recompute model), worst case each.
-
-    ``fat ratio``: against the adaptive fat-short adversary with ``P`` (default
-    ``ceil(sqrt(n))``), releasing at progress ``P - 1`` (the issue's adversary); ``fat best
-    response``: the worst over every release progress ``at = 1..P-1`` (with the ``at`` that
-    attains it); ``thin ratio``: worst over releases ``r = 1..n`` of the chapter's
-    construction; ``two-phase``: for threshold rules (attribute ``k``; never-evict is ``k = 0``)
-    the lower bound of :func:`kvtheory.preemption_game.two_phase_run`; ``worst``: the largest.
-    Every schedule is checked.
-
-    Examples
-    --------
-    >>> rows = preemptive_adversary_table([16], {"always-evict": always_evict})
-    >>> rows[0]["fat ratio"]
-    4.0
-    """
-    from .preemption_game import two_phase_run
-    rules = EVICTION_RULES if rules is None else rules
-    rows = []
-    for n in ns:
-        for name, rule in rules.items():
-            run = fat_short_run(rule, n, P)
-            Pn = _fat_params(n, P)[1]
-            br = max((fat_short_run(rule, n, P, at=at).ratio, at) for at in range(1, Pn))
-            thin = max((lambda ao: ao[0] / ao[1])(thin_short_run(rule, n, r))
-                       for r in range(1, n + 1)) if n >= 2 else float("nan")
-            rows.append({"n": n, "rule": name, "P": Pn, "fat ALG": run.alg,
-                         "fat OPT": run.opt, "fat ratio": run.ratio,
-                         "fat best response": br[0], "at": br[1], "thin ratio": thin})
-            k = getattr(rule, "k", None)
-            two = two_phase_run(n, k)["ratio lower bound"] if k is not None and n >= 2 \
-                else float("nan")
-            rows[-1]["two-phase"] = two
-            rows[-1]["worst"] = max(br[0], thin, 0.0 if math.isnan(two) else two)
-    return rows
-
-
-def plot_fat_short(ns: Sequence[int], *, P_of_n: Callable[[int], int] | None = None, ax=None):
-    """Worst ratio over every adversary of :func:`preemptive_adversary_table` against ``n``."""
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 3.8), constrained_layout=True)
-    for name, rule in EVICTION_RULES.items():
-        ys = [preemptive_adversary_table([n], {name: rule},
-                                         P=None if P_of_n is None else P_of_n(n))[0]["worst"]
-              for n in ns]
-        ax.plot(list(ns), ys, marker="o", label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log", base=2)
-    ax.set_xlabel("n (number of shorts)")
-    ax.set_ylabel("worst ratio ALG / OPT")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
-    return ax
 
 
 def fat_short_derivation() -> dict:

@@ -1,4 +1,4 @@
-"""The fat-short game solved exactly: the best ratio any deterministic preemptive algorithm can
+"""The adversaries against preemptive rules, and the fat-short game solved exactly: the best ratio any deterministic preemptive algorithm can
 guarantee against an adaptive adversary on the single-machine family (recompute model).
 
 Instance shape as in :func:`kvtheory.preemption.fat_short_instance`: ``L = (0, n, P)``,
@@ -17,14 +17,32 @@ released instance (:func:`kvtheory.preemption.fat_short_opt`).  Exponential: tin
 
 from __future__ import annotations
 
+import math
 import sys
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 
 from ._validation import as_int
-from .preemption import fat_short_instance, fat_short_opt
+from .checker import check_schedule
+from .preemption import (
+    EVICTION_RULES,
+    EvictionRule,
+    _fat_params,
+    fat_short_instance,
+    fat_short_opt,
+    fat_short_run,
+)
+from .schedule import Schedule
 
-__all__ = ["fat_short_game_value", "game_rows", "two_phase_instance", "two_phase_run"]
+__all__ = [
+    "fat_short_game_value",
+    "game_rows",
+    "plot_fat_short",
+    "preemptive_adversary_table",
+    "thin_short_run",
+    "two_phase_instance",
+    "two_phase_run",
+]
 
 
 def fat_short_game_value(n: int, P: int, *, max_idle: int = 0,
@@ -49,7 +67,7 @@ def fat_short_game_value(n: int, P: int, *, max_idle: int = 0,
             opt_cache[rel] = fat_short_opt(fat_short_instance(n, list(rel), P))[0]
         return opt_cache[rel]
 
-    @lru_cache(maxsize=None)
+    @cache
     def adv(d, prog, done, queue, rel, cost, idles):
         seen[0] += 1
         if seen[0] > max_states:
@@ -61,7 +79,7 @@ def fat_short_game_value(n: int, P: int, *, max_idle: int = 0,
             best = max(best, alg(d, prog, done, queue + (d,), rel + (d,), cost, idles))
         return best
 
-    @lru_cache(maxsize=None)
+    @cache
     def alg(d, prog, done, queue, rel, cost, idles):
         vals = []
         if not done:
@@ -131,8 +149,6 @@ def two_phase_run(n: int, k: int, *, exact: bool = False) -> dict:
     >>> r["alg"], r["ub"], round(r["ratio lower bound"], 3)
     (25, 10, 2.5)
     """
-    from .checker import check_schedule
-    from .schedule import Schedule
     inst = two_phase_instance(n, k)
     L_att = [(j * n, j * n + n - 1) for j in range(k)] + [(k * n, k * n + n)]
     fat = [[(j * n + n - 1, j * n + n)] for j in range(k)]
@@ -151,3 +167,88 @@ def two_phase_run(n: int, k: int, *, exact: bool = False) -> dict:
         res = solve_optimal(inst)
         out["opt"] = res.objective if res.proven_optimal else None
     return out
+
+
+# --------------------------------------------------------------------------- thin-short family
+def thin_short_run(rule: EvictionRule, n: int, release: int) -> tuple[int, int]:
+    """``(ALG, OPT)`` of ``rule`` on the chapter's construction (recompute model).
+
+    ``L = (0, n^2, n)``, ``n`` shorts ``(release, n, 1)``, ``M = n(n + 1)``; ``L`` starts at 0;
+    when the shorts arrive the rule decides once whether to evict ``L`` (then the shorts run
+    together and ``L`` restarts) or to finish ``L`` first.  OPT is the exact non-preemptive
+    optimum (= recompute optimum by the lemma) from :func:`kvtheory.lower_bounds.opt_cost`.
+
+    Examples
+    --------
+    >>> thin_short_run(rent_or_buy, 4, 1)      # evict at 1: shorts 1 each, L ends at 2 + 4
+    (10, 10)
+    """
+    from .lower_bounds import adversarial_instance, opt_cost
+    n = as_int(n, name="n", minimum=2)
+    r = as_int(release, name="release", minimum=1)
+    inst = adversarial_instance(n, r)
+    if r < n and rule(r, n - r, n, 0):
+        attempts = [[(0, r), (r + 1, r + 1 + n)]] + [[(r, r + 1)]] * n
+    else:
+        c = max(r, n)
+        attempts = [[(0, n)]] + [[(c, c + 1)]] * n
+    sched = Schedule.from_attempts(inst, attempts, policy=getattr(rule, "__name__", "rule"))
+    return check_schedule(inst, sched, preemptive=True).total_latency, opt_cost(n, r)
+
+
+# --------------------------------------------------------------------------- tables and plots
+def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
+                               P: int | None = None) -> list[dict]:
+    """Ratio per ``n`` and eviction rule on both families (recompute model), worst case each.
+
+    ``fat ratio``: against the adaptive fat-short adversary with ``P`` (default
+    ``ceil(sqrt(n))``), releasing at progress ``P - 1`` (the issue's adversary); ``fat best
+    response``: the worst over every release progress ``at = 1..P-1`` (with the ``at`` that
+    attains it); ``thin ratio``: worst over releases ``r = 1..n`` of the chapter's
+    construction; ``two-phase``: for threshold rules (attribute ``k``; never-evict is ``k = 0``)
+    the lower bound of :func:`kvtheory.preemption_game.two_phase_run`; ``worst``: the largest.
+    Every schedule is checked.
+
+    Examples
+    --------
+    >>> rows = preemptive_adversary_table([16], {"always-evict": always_evict})
+    >>> rows[0]["fat ratio"]
+    4.0
+    """
+    rules = EVICTION_RULES if rules is None else rules
+    rows = []
+    for n in ns:
+        for name, rule in rules.items():
+            run = fat_short_run(rule, n, P)
+            Pn = _fat_params(n, P)[1]
+            br = max((fat_short_run(rule, n, P, at=at).ratio, at) for at in range(1, Pn))
+            thin = max(a / o for a, o in (thin_short_run(rule, n, r) for r in range(1, n + 1))) \
+                if n >= 2 else float("nan")
+            rows.append({"n": n, "rule": name, "P": Pn, "fat ALG": run.alg,
+                         "fat OPT": run.opt, "fat ratio": run.ratio,
+                         "fat best response": br[0], "at": br[1], "thin ratio": thin})
+            k = getattr(rule, "k", None)
+            two = two_phase_run(n, k)["ratio lower bound"] if k is not None and n >= 2 \
+                else float("nan")
+            rows[-1]["two-phase"] = two
+            rows[-1]["worst"] = max(br[0], thin, 0.0 if math.isnan(two) else two)
+    return rows
+
+
+def plot_fat_short(ns: Sequence[int], *, P_of_n: Callable[[int], int] | None = None, ax=None):
+    """Worst ratio over every adversary of :func:`preemptive_adversary_table` against ``n``."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 3.8), constrained_layout=True)
+    for name, rule in EVICTION_RULES.items():
+        ys = [preemptive_adversary_table([n], {name: rule},
+                                         P=None if P_of_n is None else P_of_n(n))[0]["worst"]
+              for n in ns]
+        ax.plot(list(ns), ys, marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("n (number of shorts)")
+    ax.set_ylabel("worst ratio ALG / OPT")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return ax

@@ -5,9 +5,16 @@ import numpy as np
 import pytest
 
 from kvtheory import check_schedule
-from kvtheory.hardness import (is_three_partition, random_three_partition, reduction_instance,
-                               reduction_rows, three_partition_family, three_partition_instance,
-                               threshold, verify_reduction)
+from kvtheory.hardness import (
+    is_three_partition,
+    random_three_partition,
+    reduction_instance,
+    reduction_rows,
+    three_partition_family,
+    three_partition_instance,
+    threshold,
+    verify_reduction,
+)
 from kvtheory.semionline import exact_optimum_at_zero
 
 

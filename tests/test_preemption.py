@@ -1,18 +1,35 @@
 """Preemption (clm_lb_deterministic, preemptive readings): the two models, the brute-force
 preemptive optimum against the integer program, the fat-short adversary, the game value."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 from kvtheory import Instance, check_schedule
 from kvtheory.checker import ScheduleError
 from kvtheory.optimal import solve_optimal
-from kvtheory.preemption import (EVICTION_RULES, always_evict, best_response_exhaustive,
-                                 check_resume, fat_short_closed_form, fat_short_derivation,
-                                 fat_short_instance, fat_short_opt, fat_short_run, never_evict,
-                                 preemptive_adversary_table, preemptive_optimum, rent_or_buy,
-                                 srpt_fat_short, thin_short_run, threshold)
-from kvtheory.preemption_game import fat_short_game_value
+from kvtheory.preemption import (
+    EVICTION_RULES,
+    always_evict,
+    best_response_exhaustive,
+    check_resume,
+    fat_short_closed_form,
+    fat_short_derivation,
+    fat_short_instance,
+    fat_short_opt,
+    fat_short_run,
+    never_evict,
+    preemptive_optimum,
+    rent_or_buy,
+    srpt_fat_short,
+    threshold,
+)
+from kvtheory.preemption_game import (
+    fat_short_game_value,
+    preemptive_adversary_table,
+    thin_short_run,
+)
 
 
 def test_resume_beats_recompute_by_hand():
@@ -69,7 +86,7 @@ def test_fat_short_issue_numbers():
 def test_fat_short_opt_against_the_integer_program():
     for releases in ([1], [1, 3], [0, 2, 3], [3, 5]):
         inst = fat_short_instance(3, releases, 3)
-        opt, sched = fat_short_opt(inst)
+        opt, _ = fat_short_opt(inst)
         assert solve_optimal(inst).objective == opt
         assert preemptive_optimum(inst, "recompute").objective == opt
 
@@ -123,7 +140,7 @@ def test_table_rows():
 def test_rent_or_buy_cascade_grows():
     # P = n, release at progress P/2 - 1: rent-or-buy evicts every time (1 * (P/2 + 1) > P/2 - 1)
     ratios = [fat_short_run(rent_or_buy, n, n, at=n // 2 - 1).ratio for n in (8, 16, 32, 64)]
-    assert all(b > a for a, b in zip(ratios, ratios[1:])) and ratios[-1] > 10
+    assert all(b > a for a, b in itertools.pairwise(ratios)) and ratios[-1] > 10
 
 
 def test_two_phase_defeats_thresholds():
