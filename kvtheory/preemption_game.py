@@ -180,6 +180,7 @@ def thin_short_run(rule: EvictionRule, n: int, release: int) -> tuple[int, int]:
 
     Examples
     --------
+    >>> from kvtheory.preemption import rent_or_buy
     >>> thin_short_run(rent_or_buy, 4, 1)      # evict at 1: shorts 1 each, L ends at 2 + 4
     (10, 10)
     """
@@ -211,6 +212,7 @@ def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
 
     Examples
     --------
+    >>> from kvtheory.preemption import always_evict
     >>> rows = preemptive_adversary_table([16], {"always-evict": always_evict})
     >>> rows[0]["fat ratio"]
     4.0
