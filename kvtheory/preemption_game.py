@@ -21,6 +21,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import pairwise
 
 from ._validation import as_int
 from .checker import check_schedule
@@ -35,6 +36,7 @@ from .preemption import (
 from .schedule import Schedule
 
 __all__ = [
+    "check_preemptive_rules",
     "fat_short_game_value",
     "game_rows",
     "plot_fat_short",
@@ -254,3 +256,34 @@ def plot_fat_short(ns: Sequence[int], *, P_of_n: Callable[[int], int] | None = N
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     return ax
+
+
+def check_preemptive_rules(ns: Sequence[int] = (4, 8, 16, 32), *,
+                           games: Sequence[tuple[int, int]] = ((2, 3), (3, 3), (3, 4), (4, 4))
+                           ) -> dict:
+    """One check for the registry (recompute model): every rule's worst ratio and the game values.
+
+    For each ``n`` in ``ns`` (with ``P = n``) runs :func:`preemptive_adversary_table`; reports
+    per rule the worst ratio at the largest ``n`` and whether it grows along ``ns``; then solves
+    the fat-short game for ``games``.  ``every_rule_defeated`` is ``True`` iff each rule's
+    worst ratio grows strictly with ``n``; the exact game value is the best any deterministic
+    algorithm can guarantee on that family.  Neither proves the conjecture: status
+    ``inconclusive`` unless a general adversary is added.
+
+    Examples
+    --------
+    >>> rep = check_preemptive_rules((4, 8), games=((2, 3),))
+    >>> rep["every_rule_defeated"], rep["max_game_value"]
+    (True, 1.125)
+    """
+    per_rule: dict[str, list[float]] = {}
+    rows = []
+    for n in ns:
+        for row in preemptive_adversary_table([n], P=n):
+            per_rule.setdefault(row["rule"], []).append(row["worst"])
+            rows.append(row)
+    grows = {r: all(b > a for a, b in pairwise(v)) for r, v in per_rule.items()}
+    values = game_rows(list(games))
+    return {"ns": list(ns), "worst_by_rule": {r: v[-1] for r, v in per_rule.items()},
+            "grows": grows, "every_rule_defeated": all(grows.values()),
+            "max_game_value": max(g["value"] for g in values), "games": values, "rows": rows}

@@ -87,3 +87,9 @@ def test_reduction_random(seed):
 def test_rows_shape():
     rows = reduction_rows([(2, range(5, 14))])
     assert rows[0]["instances"] == rows[0]["agree"]
+
+
+def test_clm_semionline_optimal_arbitrary_reading_is_hard():
+    from kvtheory.hardness import check_reduction
+    rep = check_reduction(quick=True)
+    assert rep["holds"] and rep["instances"] == 200 and rep["no"] > 30

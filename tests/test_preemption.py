@@ -158,3 +158,13 @@ def test_game_value_by_hand_and_small():
     v = fat_short_game_value(3, 3)["value"]
     assert v == pytest.approx(9 / 8)
     assert fat_short_game_value(3, 3, max_idle=1)["value"] == pytest.approx(v)
+
+
+def test_clm_lb_deterministic_preemptive_evidence():
+    from kvtheory.preemption_game import check_preemptive_rules
+    rep = check_preemptive_rules((4, 8, 16), games=((2, 3), (3, 3)))
+    assert rep["every_rule_defeated"]
+    # at n = 16 with P = n: threshold rules near n/2 (two-phase), rent-or-buy 3.72 (cascade)
+    assert rep["worst_by_rule"]["never-evict"] == 8.0
+    assert rep["worst_by_rule"]["rent-or-buy"] == pytest.approx(160 / 43)
+    assert rep["max_game_value"] == pytest.approx(9 / 8)
