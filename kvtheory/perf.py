@@ -130,7 +130,8 @@ def exponent_table(rows: Sequence[dict], time: str = "sim_cpu_seconds"):
     """One row per (engine, policy, rate): sizes, largest run and fitted exponent (a DataFrame).
 
     ``time`` is the column fitted: CPU seconds by default (wall seconds, ``"sim_seconds"``,
-    also count the time other processes took the core).
+    also count the time other processes took the core; they are shown beside it, with the
+    load average measured before the largest run, when the rows have them).
 
     Examples
     --------
@@ -149,6 +150,10 @@ def exponent_table(rows: Sequence[dict], time: str = "sim_cpu_seconds"):
                     "seconds at largest": round(float(g[time].iloc[-1]), 2),
                     "peak RSS MB": round(float(g["peak_rss_mb"].max())),
                     "exponent": round(fit_exponent(g["n"], g[time]), 2)})
+        if "load_before" in g:
+            out[-1]["load (1 min)"] = float(g["load_before"].iloc[-1])
+        if time != "sim_seconds" and "sim_seconds" in g:
+            out[-1]["wall seconds at largest"] = round(float(g["sim_seconds"].iloc[-1]), 2)
     return pd.DataFrame(out)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
