@@ -5,6 +5,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from strategies import instances
 
 from kvtheory import Instance, check_schedule
 from kvtheory.checker import ScheduleError
@@ -168,3 +170,15 @@ def test_clm_lb_deterministic_preemptive_evidence():
     assert rep["worst_by_rule"]["never-evict"] == 8.0
     assert rep["worst_by_rule"]["rent-or-buy"] == pytest.approx(160 / 43)
     assert rep["max_game_value"] == pytest.approx(9 / 8)
+
+
+@given(instances(max_n=3, max_memory=6, max_arrival=2))
+@settings(max_examples=25, deadline=None)
+def test_property_recompute_lemma_and_resume_bound(inst):
+    # brute force: recompute-OPT = non-preemptive OPT (the lemma); resume-OPT <= it and >= sum o
+    rec = preemptive_optimum(inst, "recompute")
+    assert check_schedule(inst, rec.schedule(inst), preemptive=True).total_latency == rec.objective
+    assert rec.objective == solve_optimal(inst).objective
+    res = preemptive_optimum(inst, "resume")
+    assert check_resume(inst, res.rounds) == res.objective
+    assert int(inst.output.sum()) <= res.objective <= rec.objective
