@@ -60,7 +60,8 @@ def scaling_run(engine: str, policy: str, n: int, rate: float, *, seed: int = 0,
     dict
         ``engine, policy, n, rate, seed, status, build_seconds, sim_seconds`` (wall clock),
         ``sim_cpu_seconds`` (CPU time of the process: robust to other load on the machine),
-        ``check_seconds, rounds, avg_latency, peak_rss_mb`` (peak resident memory so far).
+        ``check_seconds, rounds, avg_latency``, ``peak_rss_sim_mb`` (peak resident memory up to
+        the end of the simulation) and ``peak_rss_mb`` (after the check as well).
     """
     from .checker import check_schedule
     from .policies import POLICIES
@@ -77,7 +78,7 @@ def scaling_run(engine: str, policy: str, n: int, rate: float, *, seed: int = 0,
         inst = lmsys_like(rng, n, rate=rate, memory=memory)
         t1, c1 = time.perf_counter(), time.process_time()
         sched = simulate(inst, POLICIES[policy], name=policy)
-        t2, c2 = time.perf_counter(), time.process_time()
+        t2, c2, rss = time.perf_counter(), time.process_time(), _peak_rss_mb()
         if check:
             check_schedule(inst, sched)
         rounds, latency = sched.makespan, sched.average_latency
@@ -89,7 +90,7 @@ def scaling_run(engine: str, policy: str, n: int, rate: float, *, seed: int = 0,
             from .simulator import simulate_timed
             res = simulate_timed(tr.prompt, tr.output, tr.arrival_time, memory,
                                  POLICIES[policy], batch_timer(tr.prompt), name=policy)
-            t2, c2 = time.perf_counter(), time.process_time()
+            t2, c2, rss = time.perf_counter(), time.process_time(), _peak_rss_mb()
             if check:
                 check_schedule(res.schedule.instance, res.schedule)
             rounds, latency = res.schedule.makespan, float(res.latency.mean())
@@ -97,7 +98,7 @@ def scaling_run(engine: str, policy: str, n: int, rate: float, *, seed: int = 0,
             from .paper_engine import check_paper_run, simulate_paper
             run = simulate_paper(tr.prompt, tr.output, tr.arrival_time, memory=memory,
                                  policy=policy, rng=np.random.default_rng(seed + 1))
-            t2, c2 = time.perf_counter(), time.process_time()
+            t2, c2, rss = time.perf_counter(), time.process_time(), _peak_rss_mb()
             if check:
                 check_paper_run(run)
             sm = run.summary()
@@ -106,7 +107,7 @@ def scaling_run(engine: str, policy: str, n: int, rate: float, *, seed: int = 0,
     row.update(status="ok", build_seconds=t1 - t0, sim_seconds=t2 - t1,
                sim_cpu_seconds=c2 - c1,
                check_seconds=(t3 - t2) if check else None, rounds=int(rounds),
-               avg_latency=float(latency), peak_rss_mb=_peak_rss_mb())
+               avg_latency=float(latency), peak_rss_sim_mb=rss, peak_rss_mb=_peak_rss_mb())
     return row
 
 

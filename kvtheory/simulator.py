@@ -19,6 +19,12 @@ When the running requests alone would overflow round ``t + 1`` (possible only wh
 lengths are under-predicted, or for policies that admit on current usage), ``state.overflow``
 is positive and the policy must evict: every policy in :mod:`kvtheory.policies` has an eviction
 rule for this case, so that memory is always accounted truthfully.
+
+Cost (issue 16): a round costs what happens in it plus what the policy reads, not the length of
+the waiting queue.  Waiting requests sit in incrementally sorted views that policies walk
+lazily with :meth:`State.waiting_in_order`; the column views ``state.waiting`` and
+``state.running`` are built only when a policy reads them; the predicted memory of the running
+requests and the next round's memory are kept up to date as requests start and finish.
 """
 
 from __future__ import annotations
