@@ -430,6 +430,8 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                       else as_int(livelock_limit, name="livelock_limit", minimum=1))
 
     eng = _Engine(instance, arrival)
+    probe = object()
+    unshared = sys.getrefcount(probe)                     # references of an object nobody kept
     queue, running, profile = eng.queue, eng.running, eng.profile
     pred_l = eng.queue.prediction
     order, joined, start_of, evicted_at = eng.order, eng.joined, eng.start_of, eng.evicted_at
@@ -486,7 +488,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
             profile.advance(t)
             state = _LiveState(t, M, sum_sp + (t + 1) * len(running), eng)
             decision = policy(state)
-            if sys.getrefcount(state) > 2:                  # the policy kept the state
+            if sys.getrefcount(state) > unshared:           # the policy kept the state
                 state._freeze()
             del state
             if not isinstance(decision, Decision):
