@@ -267,14 +267,25 @@ _DECIDE_PRE = ("an adversary that defeats algorithms which may preempt (a differ
 
 
 def _pre_verdict(cid, reading, ns, quick):
+    from ..preemption_game import check_preemptive_rules
     rows = preemptive_ratios(ns)
     worst = max(r["worst vs sum o"] for r in rows)
+    rules = check_preemptive_rules(ns=(4, 8, 16) if quick else (4, 8, 16, 32))
+    beaten = ", ".join(f"{k} {v:.2f}" for k, v in rules["worst_by_rule"].items())
+    grows = all(rules["grows"].values())
     return Verdict(cid, reading.name, "inconclusive",
-                   f"evicting L when the shorts arrive and restarting it has ratio at most "
-                   f"{worst:.3f} against the trivial bound sum(o) for every release and n in "
-                   f"{list(ns)}: the construction proves nothing for preempting algorithms",
-                   f"every release r = 1..n+1 for n in {list(ns)}; schedules checked",
-                   figures={"per_n": rows}, decide=_DECIDE_PRE, quick=quick)
+                   f"our construction proves nothing here (evicting L and restarting it has ratio "
+                   f"<= {worst:.3f} against sum(o) for every release, n in {list(ns)}); the fat-short"
+                   f" and two-phase adversaries beat every tested eviction rule (worst ratio at "
+                   f"n = {rules['ns'][-1]}: {beaten}; growing with n: {grows}), but the exact game "
+                   f"over all deterministic algorithms on tiny sizes has value at most "
+                   f"{rules['max_game_value']:.3f}: no adversary beating every algorithm is known",
+                   f"every release r = 1..n+1 for n in {list(ns)} (schedules checked); eviction "
+                   f"rules always, never, threshold-1/2, rent-or-buy for n in {rules['ns']}; the "
+                   f"exact game for n <= 4",
+                   figures={"per_n": rows, "worst_by_rule": rules["worst_by_rule"],
+                            "max_game_value": rules["max_game_value"]},
+                   decide=_DECIDE_PRE, quick=quick, full_status=not quick)
 
 
 def _deterministic(quick):

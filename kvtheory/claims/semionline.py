@@ -163,9 +163,29 @@ _FAM = {x: Reading(x, f"{desc}: some polynomial rule exactly optimal; every inst
                       f"for the rules MC-SF, MC-SF with skipping (by output or volume), per-round "
                       f"caps and their best", "exhaustive")
         for x, desc in READINGS.items()}
-_DECIDE = ("a proof that no polynomial algorithm is exact (e.g. a reduction from 3-PARTITION, "
-           "making the reading NP-hard) or an exact polynomial algorithm; v2's definition of "
-           "'semi-online' would fix the reading")
+_DECIDE = ("a hardness proof that works with equal prompt sizes (the 3-PARTITION reduction of "
+           "the arbitrary reading needs distinct prompts) or an exact polynomial algorithm; v2's "
+           "definition of 'semi-online' would fix the reading")
+
+
+def _no_instance_example() -> str:
+    """The smallest 3-PARTITION no-instance of the family and its reduction's optimum."""
+    from ..hardness import (is_three_partition, reduction_instance, three_partition_family,
+                            threshold)
+    from ..semionline import exact_optimum_at_zero
+    for B in range(5, 25):
+        for tp in three_partition_family(2, [B]):
+            if not is_three_partition(tp):
+                opt = exact_optimum_at_zero(reduction_instance(tp)).objective
+                return (f"unless P = NP: a polynomial exact algorithm would decide 3-PARTITION; "
+                        f"e.g. a = {tp.values}, B = {tp.bound} has no partition, and the "
+                        f"reduced instance's optimum is {opt} > 3m(m+1)/2 = {threshold(2)}")
+    return "unless P = NP (no no-instance in the family)"
+
+
+def _hardness(quick):
+    from ..hardness import check_reduction
+    return check_reduction(quick=quick)
 
 
 def _semionline(quick):
@@ -194,8 +214,22 @@ def _semionline(quick):
         out.append(Verdict("clm_semionline_optimal", _MCSF.name, "proved",
                            "MC-SF is optimal on every instance of every family", searched,
                            quick=quick, full_status=not quick))
+    hard = _hardness(quick)
     for x in READINGS:
         st = per[x]
+        if x == "arbitrary" and hard["holds"]:
+            out.append(Verdict(
+                "clm_semionline_optimal", x, "fails",
+                f"strongly NP-hard, so no exact algorithm polynomial in n and M unless P = NP: "
+                f"3-PARTITION reduces to it (s_j = a_j - 1, o_j = 1, all at round 0, M = B; the "
+                f"optimum reaches 3m(m+1)/2 iff the instance partitions), verified on "
+                f"{hard['instances']} instances ({hard['yes']} yes, {hard['no']} no), all agreeing; "
+                f"also no tested rule is exact ({1 - st.optimal_fraction['best-of']:.1%} of "
+                f"{st.cases} family instances missed)", hard["searched"],
+                figures={k: hard[k] for k in ("instances", "yes", "no")},
+                counterexample=_no_instance_example(),
+                quick=quick))
+            continue
         exact = [r for r in _SUMMARY_RULES if st.optimal_fraction[r] == 1.0
                  and rep.details["random"][x].optimal_fraction[r] == 1.0]
         if exact:
