@@ -540,7 +540,9 @@ def code_reading_plot(df, model: str, ax=None):
     ax.set_xlabel("fraction of trials")
     ax.set_ylabel("MC-SF / reference")
     ax.set_title(f"{model}", fontsize=10)
-    ax.legend(fontsize=6, loc="upper left")
+    top = max([paper["worst"]] + [float(sub[c].max()) for c in ("ratio", "ratio_best") if len(sub)])
+    ax.set_ylim(0.98, top + 0.12)
+    ax.legend(fontsize=6, loc="upper left", ncol=2)
     return ax
 
 
