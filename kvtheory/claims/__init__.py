@@ -30,11 +30,11 @@ from __future__ import annotations
 from . import a100, lower_bounds, mcsf, optimum, ratio, regret, semionline, synthetic
 from ._core import (METHODS, PROVENANCE, STATUS, Claim, ClaimCheck, Reading, Verdict, describe,
                     grade)
-from ._run import (CheckFailed, cache_dir, code_key, status_box, verdict_frame, verdict_rows,
-                   verify)
+from ._run import (CheckFailed, cache_dir, code_key, html_table, status_box, verdict_frame,
+                   verdict_rows, verify)
 
 __all__ = ["CLAIMS", "claim", "claims_table", "claims_frame", "verify", "status_box",
-           "verdict_rows", "verdict_frame", "code_key", "cache_dir", "CheckFailed", "Claim",
+           "verdict_rows", "verdict_frame", "html_table", "code_key", "cache_dir", "CheckFailed", "Claim",
            "ClaimCheck", "Reading", "Verdict", "grade", "describe", "STATUS", "PROVENANCE",
            "METHODS"]
 

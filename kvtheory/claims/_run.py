@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 from ._core import Verdict
 
 __all__ = ["CheckFailed", "verify", "code_key", "cache_dir", "verdict_rows", "verdict_frame",
-           "status_box"]
+           "status_box", "html_table"]
 
 _PKG = Path(__file__).resolve().parents[1]
 
@@ -222,17 +222,38 @@ def verdict_rows(verdicts: Sequence[Verdict]) -> list[dict]:
 
 
 def verdict_frame(verdicts: Sequence[Verdict], *, columns: Sequence[str] = (
-        "id", "reading", "status", "evidence")):
+        "id", "reading", "status", "evidence", "full run")):
     """Verdicts as a pandas DataFrame (the book's registry table).
 
     Examples
     --------
     >>> df = verdict_frame([Verdict("clm_x", "only", "supported", "fine", "10 random")])
-    >>> df.shape
-    (1, 4)
+    >>> df.shape, df["full run"][0]
+    ((1, 5), 'this is the full run')
     """
     import pandas as pd
-    return pd.DataFrame([{k: r[k] for k in columns} for r in verdict_rows(verdicts)])
+    rows = []
+    for v, r in zip(verdicts, verdict_rows(verdicts)):
+        r["full run"] = ("same status" if v.full_status else
+                         "may differ (quick sample)") if v.quick else "this is the full run"
+        rows.append({k: r[k] for k in columns})
+    return pd.DataFrame(rows)
+
+
+def html_table(df):
+    """A DataFrame as an HTML table that wraps long text and scrolls sideways on narrow pages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> html_table(pd.DataFrame({"a": [1]})).data.startswith('<div style="overflow-x: auto')
+    True
+    """
+    from IPython.display import HTML
+    css = [{"selector": "td, th", "props": "white-space: normal; text-align: left; "
+                                           "vertical-align: top; max-width: 34em;"}]
+    inner = df.style.hide(axis="index").set_table_styles(css).to_html()
+    return HTML(f'<div style="overflow-x: auto; max-width: 100%;">{inner}</div>')
 
 
 _BOX = {"proved": "tip", "supported": "note", "fails": "error", "inconclusive": "warning"}

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from itertools import combinations_with_replacement, product
 from typing import Mapping
 
 import numpy as np
 
 from .._validation import as_int, check_generator
 from ..checker import ScheduleError, check_schedule
+from ..instance import Instance
 from ..optimal import brute_force_optimal, solve_optimal
 from ..policies import POLICIES
 from ..simulator import LivelockError, simulate
 from ..workloads import random_instance
 from ._core import Claim, ClaimCheck, Reading, grade
 
-__all__ = ["CLAIMS", "check_ip_exact", "check_no_policy_beats_opt"]
+__all__ = ["CLAIMS", "check_ip_exact", "check_ip_exact_exhaustive", "tiny_family",
+           "check_no_policy_beats_opt"]
 
 
 def _tiny(rng, max_n, max_memory, max_arrival, prediction_error=None):
@@ -38,9 +41,54 @@ def check_ip_exact(rng: np.random.Generator, trials: int = 100, *, max_n: int = 
     """
     rng = check_generator(rng)
     trials = as_int(trials, name="trials", minimum=1)
-    worst, bad, biggest = {"difference": 0}, None, 0
-    for _ in range(trials):
-        inst = _tiny(rng, max_n, max_memory, max_arrival)
+    rep = _ip_against_brute_force(_tiny(rng, max_n, max_memory, max_arrival)
+                                  for _ in range(trials))
+    return ClaimCheck("clm_ip_exact", rep.holds, rep.cases, rep.worst,
+                      f"IP = brute force on {trials} random instances (n <= {max_n}, "
+                      f"M <= {max_memory}); {rep.summary}", rep.counterexample)
+
+
+def tiny_family(max_n: int = 3, prompts=(1, 2), outputs=(1, 2, 3), arrivals=(0, 1),
+                memories=(3, 4, 5, 6)):
+    """Every instance with at most ``max_n`` requests drawn from the given sizes (as multisets).
+
+    Requests that cannot fit (``s + o > M``) are left out of that ``M``'s instances.
+
+    Examples
+    --------
+    >>> fam = list(tiny_family(1, prompts=(1,), outputs=(1, 2), arrivals=(0,), memories=(2, 3)))
+    >>> [(inst.memory, inst.output.tolist()) for inst in fam]
+    [(2, [1]), (3, [1]), (3, [2])]
+    """
+    types = list(product(arrivals, prompts, outputs))
+    for M in memories:
+        fit = [r for r in types if r[1] + r[2] <= M]
+        for n in range(1, max_n + 1):
+            for reqs in combinations_with_replacement(fit, n):
+                a, s, o = zip(*reqs)
+                yield Instance.from_arrays(a, s, o, memory=M)
+
+
+def check_ip_exact_exhaustive(max_n: int = 3, memories=(3, 4, 5, 6)) -> ClaimCheck:
+    """Claim ``clm_ip_exact`` on *every* instance of :func:`tiny_family` (a finite family).
+
+    Examples
+    --------
+    >>> rep = check_ip_exact_exhaustive(max_n=2, memories=(3,))   # 6 request types fit M = 3:
+    >>> rep.holds, rep.cases                                      # 6 singles + 21 pairs
+    (True, 27)
+    """
+    rep = _ip_against_brute_force(tiny_family(max_n, memories=memories))
+    return ClaimCheck("clm_ip_exact", rep.holds, rep.cases, rep.worst,
+                      f"IP = brute force on all {rep.cases} instances with n <= {max_n}, prompts "
+                      f"1-2, outputs 1-3, arrivals 0-1, M in {list(memories)}; {rep.summary}",
+                      rep.counterexample)
+
+
+def _ip_against_brute_force(instances) -> ClaimCheck:
+    worst, bad, biggest, cases = {"difference": 0}, None, 0, 0
+    for inst in instances:
+        cases += 1
         res = solve_optimal(inst)
         brute = brute_force_optimal(inst)
         check_schedule(inst, res.schedule, preemptive=False)
@@ -52,9 +100,8 @@ def check_ip_exact(rng: np.random.Generator, trials: int = 100, *, max_n: int = 
                      "proven": res.proven_optimal}
             bad = inst
     holds = bad is None
-    return ClaimCheck("clm_ip_exact", holds, trials, worst,
-                      f"IP = brute force on {trials} random instances (n <= {max_n}, "
-                      f"M <= {max_memory}); largest optimum {biggest}" if holds else
+    return ClaimCheck("clm_ip_exact", holds, cases, worst,
+                      f"largest optimum {biggest}" if holds else
                       f"IP differs from brute force: {worst}", None if holds else bad)
 
 
@@ -111,17 +158,25 @@ def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
 
 
 # --------------------------------------------------------------------------- the claims
-_IP = Reading("tiny instances", "random instances with n <= 4, M <= 8, prompts <= 2, outputs <= 4, "
+_IP = Reading("random small instances", "random instances with n <= 4, M <= 8, prompts <= 2, outputs <= 4, "
               "arrivals <= 3; the program (HiGHS) against exhaustive search", "sample")
 _NB = Reading("every policy", "every registered policy on random instances with n <= 7, M <= 12, "
               "against the proven optimum", "sample")
 
 
+_IPX = Reading("every tiny instance", "every instance with n <= 3 requests, prompts 1-2, outputs "
+               "1-3, arrivals 0-1 and M in 3..6; the program against "
+               "exhaustive search", "exhaustive")
+
+
 def _ip_exact(quick: bool):
+    ex = check_ip_exact_exhaustive(3, (3, 4, 5, 6))           # the same family in quick mode
     trials, seed = (60, 11) if quick else (300, 11)
     rep = check_ip_exact(np.random.default_rng(seed), trials=trials)
-    return (grade("clm_ip_exact", _IP, rep, searched=f"{trials} random instances, seed {seed}",
-                  quick=quick),)
+    return (grade("clm_ip_exact", _IPX, ex, searched=f"all {ex.cases} instances", quick=quick,
+                  full_status=True),
+            grade("clm_ip_exact", _IP, rep, searched=f"{trials} random instances, seed {seed}",
+                  quick=quick))
 
 
 def _no_policy_beats_opt(quick: bool):
@@ -135,7 +190,7 @@ CLAIMS = (
     Claim("clm_ip_exact", "The integer program computes the hindsight optimum",
           "The time-indexed integer program of Section 2 (start variables x[i, t], one start per "
           "request, the memory row of every round) has the minimum total latency of all feasible "
-          "non-preemptive schedules as its optimum.", "v4-v5", "paper", "book/optimum", (_IP,),
+          "non-preemptive schedules as its optimum.", "v4-v5", "paper", "book/optimum", (_IPX, _IP),
           _ip_exact, "tests/test_claims.py::test_clm_ip_exact"),
     Claim("clm_no_policy_beats_opt", "No online policy beats the hindsight optimum",
           "Every schedule of every registered policy is feasible (independent checker) and its "
