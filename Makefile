@@ -4,11 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book test bench replicate clean
+.PHONY: setup book notebooks test bench replicate clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every dependency to the versions the book and the tests were checked with
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,book]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,book]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(STAMP)
 
@@ -24,6 +25,16 @@ book: setup
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 	touch _build/.jupyter_cache/kvtheory.stamp
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+## Runnable Jupyter notebooks (.ipynb, no outputs) of every chapter in _build/notebooks/.
+notebooks: setup
+	@mkdir -p _build/notebooks
+	@for f in book/*.md; do \
+	    case $$f in book/references.md) continue;; esac; \
+	    $(VENV)/bin/jupytext --quiet --to ipynb --output _build/notebooks/$$(basename $$f .md).ipynb $$f; \
+	done
+	@cp -r book/data _build/notebooks/ 2>/dev/null || true
+	@echo "Notebooks are in $(CURDIR)/_build/notebooks/ (open them with: $(VENV)/bin/jupyter lab _build/notebooks)"
 
 ## Run the tests: doctests of the package, unit and property tests, every notebook, the book build.
 test: setup

@@ -342,7 +342,7 @@ def plot_reduction(rows: Sequence[dict], ax=None):
     ax.set_xticks(excess)
     ax.set_xlabel("OPT - K (exact optimum minus threshold)")
     ax.set_ylabel("instances")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     return ax
 

@@ -539,10 +539,10 @@ def code_reading_plot(df, model: str, ax=None):
         ax.axhline(paper[key], color="grey", ls=ls, lw=1, label=f"paper's {key} ({paper[key]})")
     ax.set_xlabel("fraction of trials")
     ax.set_ylabel("MC-SF / reference")
-    ax.set_title(f"{model}", fontsize=10)
+    ax.set_title(f"{model}")
     top = max([paper["worst"]] + [float(sub[c].max()) for c in ("ratio", "ratio_best") if len(sub)])
     ax.set_ylim(0.98, top + 0.12)
-    ax.legend(fontsize=6, loc="upper left", ncol=2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 

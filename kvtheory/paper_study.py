@@ -309,7 +309,7 @@ def plot_latency_vs_k(df, rates: Sequence[float] | None = None, policies=("mc-sf
         ax.set_title(f"{rate:g} requests/s")
         ax.set_xlabel("requests n (first 1000 k rows)")
         ax.set_ylabel("average latency (s)")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
@@ -328,7 +328,7 @@ def plot_reduction_vs_k(df, ax=None):
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set_xlabel("requests n")
     ax.set_ylabel("MC-SF reduction vs MC-Benchmark (%)")
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 

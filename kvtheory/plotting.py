@@ -24,6 +24,43 @@ __all__ = ["gantt", "memory_plot", "schedule_figure", "compare_schedules", "solv
            "plot_deterministic", "plot_ratio_vs_start", "plot_game"]
 
 
+#: The house style of every figure in the book: readable fonts at the page width, legends
+#: that do not shrink in multi-panel figures, ``constrained_layout`` so titles, suptitles and
+#: tick labels are never clipped or overlapping.  Applied when this module is imported.
+HOUSE_STYLE = {
+    "figure.constrained_layout.use": True,
+    "figure.dpi": 100,
+    "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "legend.frameon": False,
+    "figure.titlesize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def use_house_style() -> None:
+    """Apply :data:`HOUSE_STYLE` to matplotlib (done once when ``kvtheory.plotting`` is imported).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> use_house_style()
+    >>> bool(matplotlib.rcParams["figure.constrained_layout.use"])
+    True
+    """
+    plt.rcParams.update(HOUSE_STYLE)
+
+
+use_house_style()
+
+
 def _ax(ax):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3))
@@ -59,10 +96,11 @@ def gantt(schedule: Schedule, ax=None, *, label_ids: bool | None = None):
                     edgecolor="black", linewidth=0.4, hatch="//" if aborted else None)
         if r.arrival < r.first_start:
             ax.plot([r.arrival, r.first_start], [r.id, r.id], color="tab:red", lw=0.8, ls=":")
-    ax.set_xlabel("round")
+    ax.set_xlabel("round (round t is the cell [t-1, t])")
     ax.set_ylabel("request")
     if label_ids:
         ax.set_yticks(range(n))
+    _round_grid(ax, schedule.makespan)
     ax.invert_yaxis()
     ax.set_title(f"{schedule.policy or 'schedule'}: total latency {schedule.total_latency}")
     return ax
@@ -83,13 +121,28 @@ def memory_plot(schedule: Schedule, ax=None, *, label: str | None = None):
     """
     ax = _ax_sized(ax)
     prof = schedule.memory_profile()
-    ax.step(np.arange(prof.size), prof, where="mid", label=label or schedule.policy or "memory")
+    # round t (index t of the profile) occupies [t-1, t], the same cell as in the Gantt chart
+    ax.stairs(prof[1:], np.arange(prof.size), baseline=None,
+              label=label or schedule.policy or "memory")
     ax.axhline(schedule.instance.memory, color="black", ls="--", lw=1, label="M")
-    ax.set_xlabel("round")
+    ax.set_xlabel("round (round t is the cell [t-1, t])")
     ax.set_ylabel("KV memory in use")
     ax.set_ylim(0, schedule.instance.memory * 1.08)
-    ax.legend(loc="lower right", fontsize="small")
+    _round_grid(ax, schedule.makespan)
+    ax.legend(loc="lower right")
     return ax
+
+
+def _round_grid(ax, makespan: int) -> None:
+    """Light vertical lines on the round boundaries (integer ticks, thinned when there are many)."""
+    from matplotlib.ticker import MaxNLocator, MultipleLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if 0 < makespan <= 60:
+        ax.xaxis.set_minor_locator(MultipleLocator(1))
+        ax.grid(axis="x", which="minor", color="0.85", lw=0.5)
+    ax.grid(axis="x", which="major", color="0.75", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlim(0, max(makespan, 1))
 
 
 def schedule_figure(schedule: Schedule):
@@ -104,12 +157,11 @@ def schedule_figure(schedule: Schedule):
     >>> len(schedule_figure(Schedule.from_starts(inst, [0, 0])).axes)
     2
     """
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7, 5), sharex=True,
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7, 5), sharex=True, layout="constrained",
                                  gridspec_kw={"height_ratios": [3, 2]})
     gantt(schedule, a1)
     a1.set_xlabel("")
     memory_plot(schedule, a2)
-    fig.tight_layout()
     return fig
 
 
@@ -130,12 +182,13 @@ def compare_schedules(schedules: Sequence[Schedule]):
     if k == 0:
         raise ValueError("need at least one schedule to compare")
     fig, axes = plt.subplots(2, k, figsize=(4.2 * k, 5), sharex=True, squeeze=False,
-                             gridspec_kw={"height_ratios": [3, 2]})
+                             layout="constrained", gridspec_kw={"height_ratios": [3, 2]})
     for j, s in enumerate(schedules):
         gantt(s, axes[0, j])
         axes[0, j].set_xlabel("")
+        axes[0, j].set_title(f"{s.policy or 'schedule'}\ntotal latency {s.total_latency}")
         memory_plot(s, axes[1, j])
-    fig.tight_layout()
+        axes[1, j].set_xlabel("round")
     return fig
 
 
@@ -167,9 +220,8 @@ def solve_time_plot(rows, ax=None):
 
 # ===================================================================== A100 chapter
 def _ax_sized(ax, size=(7, 3.2)):
-    import matplotlib.pyplot as plt
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax
 
 
@@ -205,7 +257,7 @@ def plot_latency_over_time(result: ReplicationResult, rate: float, ax=None,
     ax.set_xlabel("arrival time (s)")
     ax.set_ylabel("mean latency (s)")
     ax.set_title(f"lambda = {rate:g}/s, n = {result.config['n']}")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(ncol=2)
     return ax
 
 
@@ -239,7 +291,7 @@ def plot_batch_time_fit(tp: int = 2, network: str = "pairwise_nvlink", data_dir=
     ax.set_xlabel("tokens in batch")
     ax.set_ylabel("ms per layer / per call")
     ax.set_title(f"Llama-2-70B on A100, TP {tp}")
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -267,10 +319,10 @@ def plot_energy_sweep(result: ReplicationResult, rate: float, ax=None):
                color="black" if r["policy"] == "mc-sf" else None)
     ax.axhline(1.0, color="black", lw=0.6)
     ax.set_xticks(np.arange(len(pms)) + 0.4 - width / 2)
-    ax.set_xticklabels(pms, fontsize=7, rotation=15)
+    ax.set_xticklabels(pms, rotation=20, ha="right", rotation_mode="anchor")
     ax.set_ylabel("energy / MC-SF's")
     ax.set_title(f"energy by power model, lambda = {rate:g}/s")
-    ax.legend(fontsize=6, ncol=3, loc="lower center")
+    ax.legend(ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
@@ -298,7 +350,7 @@ def plot_length_match(trace: Trace, ax=None):
     ax.set_xscale("log")
     ax.set_xlabel("tokens")
     ax.set_ylabel("fraction of requests")
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -339,7 +391,7 @@ def plot_deterministic(per_n: Sequence[dict], ax=None):
                zorder=3, label="measured: registered policies")
     ax.set_xlabel("n  (n + 1 requests, M = n(n+1))")
     ax.set_ylabel("ALG / OPT")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -372,7 +424,7 @@ def plot_ratio_vs_start(n: int, runs: Sequence[AdversaryRun] = (), ax=None):
     ax.set_xlabel("start round d of the long request")
     ax.set_ylabel("ALG / OPT")
     ax.set_title(f"n = {n}, M = {n * (n + 1)}")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 
@@ -409,7 +461,7 @@ def plot_game(rows: Sequence[dict], ax=None):
     ax.minorticks_off()
     ax.set_xlabel("n  (n + 1 requests, M = n(n+1))")
     ax.set_ylabel("competitive ratio")
-    ax.legend(fontsize="small")
+    ax.legend()
     return ax
 
 

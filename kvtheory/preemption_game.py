@@ -253,7 +253,7 @@ def plot_fat_short(ns: Sequence[int], *, P_of_n: Callable[[int], int] | None = N
     ax.set_yscale("log", base=2)
     ax.set_xlabel("n (number of shorts)")
     ax.set_ylabel("worst ratio ALG / OPT")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
     return ax
 
