@@ -19,7 +19,8 @@ if TYPE_CHECKING:                                   # chapter types, not importe
     from .lower_bounds import AdversaryRun
     from .traces import Trace
 
-__all__ = ["gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot",
+__all__ = ["HOUSE_STYLE", "use_house_style", "panels", "plot_latency_over_time_panels",
+           "plot_energy_sweep_panels", "plot_batch_time_fits", "gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot",
            "plot_latency_over_time", "plot_batch_time_fit", "plot_energy_sweep", "plot_length_match",
            "plot_deterministic", "plot_ratio_vs_start", "plot_game"]
 
@@ -223,6 +224,50 @@ def _ax_sized(ax, size=(7, 3.2)):
     if ax is None:
         _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax
+
+
+def panels(plot, keys: Sequence, *, width: float = 5.5, height: float = 3.4):
+    """One row of panels, ``plot(key, ax)`` drawing panel ``key``; returns the Figure.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> fig = panels(lambda k, ax: ax.plot([0, k]), [1, 2, 3])
+    >>> len(fig.axes)
+    3
+    """
+    keys = list(keys)
+    if not keys:
+        raise ValueError("panels needs at least one key")
+    fig, axes = plt.subplots(1, len(keys), figsize=(width * len(keys), height),
+                             layout="constrained", squeeze=False)
+    for key, ax in zip(keys, axes[0]):
+        plot(key, ax)
+    return fig
+
+
+def plot_latency_over_time_panels(result: ReplicationResult):
+    """:func:`plot_latency_over_time` for every rate of ``result``, side by side (a Figure)."""
+    return panels(lambda rate, ax: plot_latency_over_time(result, rate, ax=ax),
+                  result.config["rates"])
+
+
+def plot_energy_sweep_panels(result: ReplicationResult):
+    """:func:`plot_energy_sweep` for every rate of ``result``, side by side (a Figure)."""
+    return panels(lambda rate, ax: plot_energy_sweep(result, rate, ax=ax),
+                  result.config["rates"], width=6.0, height=3.6)
+
+
+def plot_batch_time_fits(tps: Sequence[int] = (2, 4), data_dir=None):
+    """:func:`plot_batch_time_fit` for each tensor-parallel degree, side by side (a Figure).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> len(plot_batch_time_fits().axes)
+    2
+    """
+    return panels(lambda tp, ax: plot_batch_time_fit(tp, data_dir=data_dir, ax=ax), tps)
 
 
 def plot_latency_over_time(result: ReplicationResult, rate: float, ax=None,
