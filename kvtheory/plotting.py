@@ -20,7 +20,8 @@ if TYPE_CHECKING:                                   # chapter types, not importe
     from .traces import Trace
 
 __all__ = ["HOUSE_STYLE", "use_house_style", "panels", "plot_latency_over_time_panels",
-           "plot_energy_sweep_panels", "plot_batch_time_fits", "gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot",
+           "plot_energy_sweep_panels", "plot_batch_time_fits", "plot_synthetic_ratios",
+           "plot_ratio_vs_n", "gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot",
            "plot_latency_over_time", "plot_batch_time_fit", "plot_energy_sweep", "plot_length_match",
            "plot_deterministic", "plot_ratio_vs_start", "plot_game"]
 
@@ -166,7 +167,7 @@ def schedule_figure(schedule: Schedule):
     return fig
 
 
-def compare_schedules(schedules: Sequence[Schedule]):
+def compare_schedules(schedules: Sequence[Schedule], *, title: str | None = None):
     """Side-by-side Gantt charts and memory profiles of several schedules of one instance.
 
     Examples
@@ -190,6 +191,8 @@ def compare_schedules(schedules: Sequence[Schedule]):
         axes[0, j].set_title(f"{s.policy or 'schedule'}\ntotal latency {s.total_latency}")
         memory_plot(s, axes[1, j])
         axes[1, j].set_xlabel("round")
+    if title:
+        fig.suptitle(title)        # constrained layout keeps it clear of the panel titles
     return fig
 
 
@@ -216,6 +219,64 @@ def solve_time_plot(rows, ax=None):
     ax.set_xlabel("number of requests n")
     ax.set_ylabel("solve time (s)")
     ax.legend()
+    return ax
+
+
+# ===================================================================== synthetic chapter
+def plot_synthetic_ratios(rows_by_model: dict, paper: dict, *, ylim=(0.98, 2.2)):
+    """Sorted per-trial MC-SF ratios, one panel per model, with the paper's mean and worst.
+
+    ``rows_by_model`` maps a model name to its trial rows (``kvtheory.replication`` rows:
+    ``policy``, ``ratio``, ``ratio_upper``, ``proven``, ``livelock``); ``paper`` maps the same
+    names to ``{"mean": ..., "worst": ...}``.  Returns the Figure.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> rows = [{"policy": "mc-sf", "ratio": 1.1, "ratio_upper": 1.1, "proven": True,
+    ...          "livelock": False}]
+    >>> fig = plot_synthetic_ratios({"model1": rows}, {"model1": {"mean": 1.005, "worst": 1.2}})
+    >>> len(fig.axes), len(fig.axes[0].lines)      # one curve + the paper's two lines
+    (1, 3)
+    """
+    from .replication import ratio_plot
+
+    def draw(model, ax):
+        rows = rows_by_model[model]
+        ratio_plot(rows, policies=("mc-sf",), ax=ax)
+        for key, ls in (("mean", ":"), ("worst", "-.")):
+            ax.axhline(paper[model][key], color="grey", ls=ls, lw=1,
+                       label=f"paper's {key} ({paper[model][key]})")
+        n = sum(r["policy"] == "mc-sf" for r in rows)
+        ax.set_title(f"{model}: MC-SF / OPT, {n} trials")
+        ax.set_ylim(*ylim)
+        ax.legend(loc="upper left")
+    return panels(draw, list(rows_by_model))
+
+
+def plot_ratio_vs_n(size_rows: Sequence[dict], paper_mean: float, ax=None):
+    """Mean MC-SF / best-known ratio against ``n`` with its one-sided 95 % interval.
+
+    ``size_rows`` hold ``n``, ``mean MC-SF/U`` and ``ci_low``; the grey line is the paper's mean.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> ax = plot_ratio_vs_n([{"n": 4, "mean MC-SF/U": 1.0, "ci_low": 1.0},
+    ...                       {"n": 8, "mean MC-SF/U": 1.1, "ci_low": 1.05}], 1.005)
+    >>> ax.get_xlabel()
+    'requests n (M = 40, all at round 0)'
+    """
+    ax = _ax_sized(ax, (5.5, 3.2))
+    n = [r["n"] for r in size_rows]
+    mean = np.array([r["mean MC-SF/U"] for r in size_rows])
+    low = np.array([r["ci_low"] for r in size_rows])
+    ax.errorbar(n, mean, yerr=[mean - low, np.zeros_like(mean)], marker="o", capsize=3,
+                label="MC-SF / best known (proven lower bound)")
+    ax.axhline(paper_mean, color="grey", ls=":", label="paper's mean (n = 40-60)")
+    ax.set_xlabel("requests n (M = 40, all at round 0)")
+    ax.set_ylabel("mean ratio")
+    ax.legend(loc="upper left")
     return ax
 
 
