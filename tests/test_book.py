@@ -5,15 +5,86 @@ chapter twice, this build reuses the configuration with execution switched off. 
 builds with execution.
 """
 
+import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# What a reader must never see in the text of a page: unrendered math delimiters or environments
+# (display math opened mid-paragraph stays raw), and the name of a private project file.
+RAW = {"$$": re.compile(r"\$\$"), "\\(": re.compile(r"\\\("), "\\begin": re.compile(r"\\begin\b"),
+       "DIGEST": re.compile(r"\bdigest\b", re.IGNORECASE)}
+_SKIP_TAGS = {"script", "style", "pre", "code", "head"}     # code may legitimately hold them
+_VOID = {"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "source",
+         "track", "wbr", "param"}
+
+
+class _ProseText(HTMLParser):
+    """The visible prose of a page: outside code, scripts and MathJax-rendered math."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.parts = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _VOID:
+            return
+        cls = dict(attrs).get("class") or ""
+        skip = tag in _SKIP_TAGS or "math" in cls.split() or "highlight" in cls
+        self.stack.append(skip or bool(self.stack and self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if tag not in _VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.parts.append(data)
+
+
+def raw_markup(page: str) -> list[str]:
+    """The forbidden strings found in the prose of one HTML page (first of each, with context)."""
+    parser = _ProseText()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    found = []
+    for name, pattern in RAW.items():
+        m = pattern.search(text)                  # the first occurrence of each is enough
+        if m:
+            found.append(f"{name!r} in ...{text[max(0, m.start() - 40):m.end() + 40]!r}...")
+    return found
+
+
+def scan_book(html: Path) -> list[str]:
+    """Every chapter page of a built book whose prose holds raw math markup or 'DIGEST'."""
+    bad = []
+    for page in sorted(html.rglob("*.html")):
+        rel = page.relative_to(html).as_posix()
+        if rel.startswith(("_static/", "_sources/", "_images/")) or rel in ("genindex.html",
+                                                                             "search.html"):
+            continue
+        bad += [f"{rel}: {hit}" for hit in raw_markup(page.read_text(encoding="utf-8"))]
+    return bad
+
+
+def test_raw_markup_scanner_finds_what_a_reader_would_see():
+    good = ('<p>Rendered: <span class="math notranslate nohighlight">\\(x\\)</span></p>'
+            '<div class="math notranslate nohighlight">\\[\\begin{aligned}a\\end{aligned}\\]</div>'
+            '<pre>print("$$")</pre><div class="highlight-ipython3"><div class="highlight">'
+            '<pre><span>$$</span></pre></div></div>')
+    assert raw_markup(good) == []
+    assert len(raw_markup("<p>so that $$ x = 1 $$ holds</p>")) == 1
+    assert len(raw_markup("<p>a \\(b<br>c</p>")) == 1
+    assert len(raw_markup("<li>see \\begin{cases}</li>")) == 1
+    assert len(raw_markup("<p>as our Digest says</p>")) == 1
+    assert raw_markup("<p>digests, digestible</p>") == []
 
 
 def test_book_builds_strictly(tmp_path):
@@ -22,6 +93,13 @@ def test_book_builds_strictly(tmp_path):
         pytest.fail("jupyter-book is not installed: install the project with the [book] extra")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
+    # figures are cell outputs, so without execution their labels do not exist: {numref} to a
+    # figure is checked by the executed build (make book), which is strict as well
+    sphinx_config = config["sphinx"]["config"]
+    sphinx_config["suppress_warnings"] = [*sphinx_config.get("suppress_warnings", []), "ref.numref"]
+    # local extension paths are relative to the configuration file, which moves to tmp_path
+    local = config["sphinx"].get("local_extensions") or {}
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in local.items()}
     cfg = tmp_path / "_config.yml"
     cfg.write_text(yaml.safe_dump(config))
     res = subprocess.run([str(exe), "build", "-W", "-n", "--keep-going", "--config", str(cfg),
@@ -33,6 +111,11 @@ def test_book_builds_strictly(tmp_path):
     assert (html / "_static" / "mathjax").is_dir(), "MathJax must be bundled for offline reading"
     page = (html / "book" / "mcsf.html").read_text()
     assert "mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
+    # every page reads cleanly: no raw $$, \\(, \\begin, no private file names
+    bad = scan_book(html)
+    assert not bad, "raw markup in the built pages:\n" + "\n".join(bad)
+    # download button (source and notebook) and the one repository link
+    assert "download-source-button" in page and "download-notebook-button" in page
     shutil.rmtree(tmp_path / "out")
 
 
