@@ -87,7 +87,11 @@ def _header(path: Path, expected: str) -> tuple[str, list[str], np.ndarray]:
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                          f"expected a CSV file") from None
-    lines = np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
+    body = text.rstrip()
+    if body and not re.search(r"(?m)^[^\S\n]*$", body):     # no blank line: 1..k, no loop
+        lines = np.arange(1, body.count("\n") + 2)
+    else:
+        lines = np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
     if lines.size == 0:
         raise ValueError(f"{path} is empty: expected a header line {expected}")
     first = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str,
