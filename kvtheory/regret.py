@@ -37,7 +37,7 @@ from ._validation import as_fraction, as_int, check_generator
 from .checker import check_schedule
 from .instance import Instance
 from .optimal import solve_optimal
-from .policies import admit_future_feasible, make_policy
+from .policies import admit_future_feasible, make_policy, mc_sf  # noqa: F401  (doctests)
 from .ratio import volume
 from .simulator import Decision, State, simulate
 
