@@ -150,7 +150,8 @@ def exponent_table(rows: Sequence[dict], time: str = "sim_cpu_seconds"):
                     "largest n": int(g["n"].iloc[-1]),
                     "seconds at largest": round(float(g[time].iloc[-1]), 2),
                     "peak RSS MB": round(float(g["peak_rss_mb"].max())),
-                    "exponent": round(fit_exponent(g["n"], g[time]), 2)})
+                    "exponent": (round(fit_exponent(g["n"], g[time]), 2)
+                                 if g["n"].nunique() > 1 else float("nan"))})
         if "load_before" in g:
             out[-1]["load (1 min)"] = float(g["load_before"].iloc[-1])
         if time != "sim_seconds" and "sim_seconds" in g:
