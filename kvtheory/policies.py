@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ._validation import as_fraction, as_int
+from ._validation import as_fraction
 from .simulator import Decision, State
 
 __all__ = ["mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
