@@ -163,7 +163,7 @@ def schedule_figure(schedule: Schedule):
                                  gridspec_kw={"height_ratios": [3, 2]})
     gantt(schedule, a1)
     a1.set_xlabel("")
-    memory_plot(schedule, a2)
+    memory_plot(schedule, a2).get_legend().remove()    # the caption names the dashed capacity
     return fig
 
 
@@ -189,7 +189,7 @@ def compare_schedules(schedules: Sequence[Schedule], *, title: str | None = None
         gantt(s, axes[0, j])
         axes[0, j].set_xlabel("")
         axes[0, j].set_title(f"{s.policy or 'schedule'}\ntotal latency {s.total_latency}")
-        memory_plot(s, axes[1, j])
+        memory_plot(s, axes[1, j]).get_legend().remove()   # the caption names the dashed capacity
         axes[1, j].set_xlabel("round")
     if title:
         fig.suptitle(title)        # constrained layout keeps it clear of the panel titles
@@ -363,7 +363,7 @@ def plot_latency_over_time(result: ReplicationResult, rate: float, ax=None,
     ax.set_xlabel("arrival time (s)")
     ax.set_ylabel("mean latency (s)")
     ax.set_title(f"lambda = {rate:g}/s, n = {result.config['n']}")
-    ax.legend(ncol=2)
+    ax.legend(ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))   # below: never on the data
     return ax
 
 
