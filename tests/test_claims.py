@@ -155,7 +155,7 @@ def _page_verdicts(nb) -> dict:
         for out in cell.get("outputs", []):
             page = out.get("data", {}).get("text/html", "")
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, flags=re.S):
-                cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                cells = [html.unescape(re.sub(r"</?[a-zA-Z][^>]*>", "", c)).strip()
                          for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)]
                 for k in range(len(cells) - 3):
                     if cells[k].startswith("clm_") and cells[k + 2] in STATUS:

@@ -248,11 +248,13 @@ def html_table(df):
     >>> import pandas as pd
     >>> html_table(pd.DataFrame({"a": [1]})).data.startswith('<div style="overflow-x: auto')
     True
+    >>> "&lt;= 2" in html_table(pd.DataFrame({"a": ["<= 2"]})).data      # text is escaped
+    True
     """
     from IPython.display import HTML
     css = [{"selector": "td, th", "props": "white-space: normal; text-align: left; "
                                            "vertical-align: top; max-width: 34em;"}]
-    inner = df.style.hide(axis="index").set_table_styles(css).to_html()
+    inner = df.style.format(escape="html").hide(axis="index").set_table_styles(css).to_html()
     return HTML(f'<div style="overflow-x: auto; max-width: 100%;">{inner}</div>')
 
 
