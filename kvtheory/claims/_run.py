@@ -253,7 +253,7 @@ def html_table(df):
     """
     from IPython.display import HTML
     css = [{"selector": "td, th", "props": "white-space: normal; text-align: left; "
-                                           "vertical-align: top; max-width: 34em;"}]
+                                           "vertical-align: top; min-width: 9em; max-width: 34em;"}]
     inner = df.style.format(escape="html").hide(axis="index").set_table_styles(css).to_html()
     return HTML(f'<div style="overflow-x: auto; max-width: 100%;">{inner}</div>')
 
