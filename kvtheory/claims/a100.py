@@ -275,10 +275,6 @@ _PE = {r: _rate_reading(r, "noisy predictions (errors 0.2, 0.5, 0.8), 10 % reser
 _DECIDE_SEEDS = "more seeds (the sign of the margin changes between seeds)"
 
 
-def _per_seed(seeds, n, check):
-    return [(s, check(result=_replication(s, n))) for s in seeds]
-
-
 #: Margins within ±0.5 % count as ties: below what a batch-time model resolves (our calibrated
 #: model is 3-8 % off Vidur per batch, see the Vidur cross-check page).
 _TIE = 0.005
@@ -323,42 +319,21 @@ def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what):
     return out
 
 
-def _latency(quick):
-    seeds, n = _plan(quick)
-    reps = _per_seed(seeds, n, check_real_latency)
-    return tuple(_margin_verdicts("clm_real_latency", _LAT, seeds, n, quick,
-                                  lambda r: [(s, rep.details["margin"][r]) for s, rep in reps],
-                                  "beats the best other policy's average latency"))
+# one margin per (seed, size, rate); > 0 means MC-SF wins
+def _cal_latency(seed, n, rate):
+    return check_real_latency(result=_replication(seed, n)).details["margin"][rate]
 
 
-def _energy(quick):
-    seeds, n = _plan(quick)
-
-    def margins(rate):
-        out = []
-        for s in seeds:
-            res = _replication(s, n)
-            ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
-            mine = res.row(rate, "mc-sf")["energy_kj"]
-            best = min(r["energy_kj"] for r in ok if r["policy"] != "mc-sf")
-            out.append((s, 1 - mine / best))
-        return out
-    return tuple(_margin_verdicts("clm_real_energy", _EN, seeds, n, quick, margins,
-                                  "uses less energy than the least-energy other policy"))
+def _cal_energy(seed, n, rate):
+    res = _replication(seed, n)
+    ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
+    mine = res.row(rate, "mc-sf")["energy_kj"]
+    return 1 - mine / min(r["energy_kj"] for r in ok if r["policy"] != "mc-sf")
 
 
-def _prediction(quick):
-    seeds, n = _plan(quick)
-
-    def margins(rate):
-        out = []
-        for s in seeds:
-            rows = [r for r in prediction_table(_replication(s, n)) if r["rate"] == rate]
-            worst = min(1 - r["mc-sf_s"] / min(r["mc-benchmark_s"], r["vllm_s"]) for r in rows)
-            out.append((s, worst))
-        return out
-    return tuple(_margin_verdicts("clm_prediction_error", _PE, seeds, n, quick, margins,
-                                  "beats both FCFS rules at its worst error"))
+def _cal_prediction(seed, n, rate):
+    rows = [r for r in prediction_table(_replication(seed, n)) if r["rate"] == rate]
+    return min(1 - r["mc-sf_s"] / min(r["mc-benchmark_s"], r["vllm_s"]) for r in rows)
 
 
 # --------------------------------------------------------------------------- the paper's engine
@@ -396,53 +371,44 @@ def _best_other_margin(df, column):
     return 1 - mine / other
 
 
-def _paper_margins(seeds, k, column):
-    def margins(rate):
-        return [(s, _best_other_margin(_paper_runs(s, k, rate), column)) for s in seeds]
-    return margins
+def _paper_latency(seed, n, rate):
+    return _best_other_margin(_paper_runs(seed, n // 1000, rate), "avg_latency_s")
 
 
-def _paper_prediction_margins(seeds, k):
-    def margins(rate):
+def _paper_energy(seed, n, rate):
+    return _best_other_margin(_paper_runs(seed, n // 1000, rate), "energy_j")
+
+
+def _paper_prediction(seed, n, rate):
+    ok = _paper_predictions(seed, n // 1000, rate)
+    ok = ok[ok["status"] == "ok"]
+    return min(1 - float(g.loc[g["policy"] == "mc-sf", "avg_latency_s"].iloc[0])
+               / float(g.loc[g["policy"] == "mc-benchmark", "avg_latency_s"].iloc[0])
+               for _, g in ok.groupby("error"))
+
+
+def _engines(cid, *parts):
+    """A claim's check: one verdict per rate for each ``(readings, margin, what)`` part."""
+    def check(quick):
+        seeds, n = _plan(quick)
         out = []
-        for s in seeds:
-            df = _paper_predictions(s, k, rate)
-            ok = df[df["status"] == "ok"]
-            worst = min(1 - float(g.loc[g["policy"] == "mc-sf", "avg_latency_s"].iloc[0])
-                        / float(g.loc[g["policy"] == "mc-benchmark", "avg_latency_s"].iloc[0])
-                        for _, g in ok.groupby("error"))
-            out.append((s, worst))
-        return out
-    return margins
+        for readings, margin, what in parts:
+            out += _margin_verdicts(cid, readings, seeds, n, quick,
+                                    lambda rate, m=margin: [(s, m(s, n, rate)) for s in seeds],
+                                    what)
+        return tuple(out)
+    return check
 
 
-def _paper_plan(quick):
-    seeds, n = _plan(quick)
-    return seeds, n, n // 1000
-
-
-def _latency_both(quick):
-    seeds, n, k = _paper_plan(quick)
-    paper = _margin_verdicts("clm_real_latency", _LAT_P, seeds, n, quick,
-                             _paper_margins(seeds, k, "avg_latency_s"),
-                             "beats the best other policy's average latency")
-    return _latency(quick) + tuple(paper)
-
-
-def _energy_both(quick):
-    seeds, n, k = _paper_plan(quick)
-    paper = _margin_verdicts("clm_real_energy", _EN_P, seeds, n, quick,
-                             _paper_margins(seeds, k, "energy_j"),
-                             "uses less energy than the least-energy other policy")
-    return _energy(quick) + tuple(paper)
-
-
-def _prediction_both(quick):
-    seeds, n, k = _paper_plan(quick)
-    paper = _margin_verdicts("clm_prediction_error", _PE_P, seeds, n, quick,
-                             _paper_prediction_margins(seeds, k),
-                             "beats MC-Benchmark at its worst error")
-    return _prediction(quick) + tuple(paper)
+_WHAT_LAT = "beats the best other policy's average latency"
+_WHAT_EN = "uses less energy than the least-energy other policy"
+_latency = _engines("clm_real_latency", (_LAT, _cal_latency, _WHAT_LAT),
+                    (_LAT_P, _paper_latency, _WHAT_LAT))
+_energy = _engines("clm_real_energy", (_EN, _cal_energy, _WHAT_EN),
+                   (_EN_P, _paper_energy, _WHAT_EN))
+_prediction = _engines("clm_prediction_error",
+                       (_PE, _cal_prediction, "beats both FCFS rules at its worst error"),
+                       (_PE_P, _paper_prediction, "beats MC-Benchmark at its worst error"))
 
 
 CLAIMS = (
@@ -454,15 +420,15 @@ CLAIMS = (
           "benchmark", "On 10,000 LMSYS-Chat-1M conversations with Poisson arrivals at 50/s and "
           "10/s (Llama2-70B, 2 x A100), MC-SF's average latency is below that of every benchmark "
           "(32.11 vs 46.47 for MC-Benchmark in one reported setting).", "all", "second-hand",
-          "book/a100", (*_LAT.values(), *_LAT_P.values()), _latency_both,
+          "book/a100", (*_LAT.values(), *_LAT_P.values()), _latency,
           "tests/test_a100.py::test_clm_real_latency"),
     Claim("clm_real_energy", "MC-SF uses less energy than practice-style benchmarks",
           "On the real-data workload MC-SF uses less energy than the practice-style benchmarks.",
-          "v1-v2", "paper", "book/a100", (*_EN.values(), *_EN_P.values()), _energy_both,
+          "v1-v2", "paper", "book/a100", (*_EN.values(), *_EN_P.values()), _energy,
           "tests/test_a100.py::test_clm_real_energy"),
     Claim("clm_prediction_error", "With prediction errors 0.2/0.5/0.8 and a 10 % reserve MC-SF "
           "still beats FCFS", "With multiplicative prediction errors 0.2, 0.5 and 0.8 and 10 % of "
           "the memory held in reserve, MC-SF still has lower average latency than FCFS.", "v4-v5",
-          "second-hand", "book/a100", (*_PE.values(), *_PE_P.values()), _prediction_both,
+          "second-hand", "book/a100", (*_PE.values(), *_PE_P.values()), _prediction,
           "tests/test_a100.py::test_clm_prediction_error"),
 )
