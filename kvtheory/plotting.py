@@ -63,9 +63,10 @@ def use_house_style() -> None:
 use_house_style()
 
 
-def _ax(ax):
+def _ax(ax, size=(7, 3.2)):
+    """``ax``, or the axes of a new figure of ``size`` inches."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3))
+        _, ax = plt.subplots(figsize=size, layout="constrained")
     return ax
 
 
@@ -85,7 +86,7 @@ def gantt(schedule: Schedule, ax=None, *, label_ids: bool | None = None):
     >>> len(ax.patches)
     2
     """
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     n = schedule.n
     label_ids = n <= 25 if label_ids is None else label_ids
     cmap = plt.get_cmap("viridis")
@@ -121,7 +122,7 @@ def memory_plot(schedule: Schedule, ax=None, *, label: str | None = None):
     >>> [round(v) for v in ax.get_ylim()][0]
     0
     """
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     prof = schedule.memory_profile()
     # round t (index t of the profile) occupies [t-1, t], the same cell as in the Gantt chart
     ax.stairs(prof[1:], np.arange(prof.size), baseline=None,
@@ -208,7 +209,7 @@ def solve_time_plot(rows, ax=None):
     >>> ax.get_yscale()
     'log'
     """
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     n = np.array([r["n"] for r in rows])
     sec = np.array([r["seconds"] for r in rows])
     proven = np.array([bool(r["proven"]) for r in rows])
@@ -267,7 +268,7 @@ def plot_ratio_vs_n(size_rows: Sequence[dict], paper_mean: float, ax=None):
     >>> ax.get_xlabel()
     'requests n (M = 40, all at round 0)'
     """
-    ax = _ax_sized(ax, (5.5, 3.2))
+    ax = _ax(ax, (5.5, 3.2))
     n = [r["n"] for r in size_rows]
     mean = np.array([r["mean MC-SF/U"] for r in size_rows])
     low = np.array([r["ci_low"] for r in size_rows])
@@ -281,12 +282,6 @@ def plot_ratio_vs_n(size_rows: Sequence[dict], paper_mean: float, ax=None):
 
 
 # ===================================================================== A100 chapter
-def _ax_sized(ax, size=(7, 3.2)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
-
-
 def panels(plot, keys: Sequence, *, width: float = 5.5, height: float = 3.4):
     """One row of panels, ``plot(key, ax)`` drawing panel ``key``; returns the Figure.
 
@@ -345,7 +340,7 @@ def plot_latency_over_time(result: ReplicationResult, rate: float, ax=None,
     >>> len(plot_latency_over_time(res, 10.0).lines)
     2
     """
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     names = [r["policy"] for r in result.main_rows(rate)] if policies is None else policies
     for name in names:
         c = result.curves.get((rate, None, name))
@@ -381,7 +376,7 @@ def plot_batch_time_fit(tp: int = 2, network: str = "pairwise_nvlink", data_dir=
     """
     from .batchtime import batch_time_model
     from .batchtime import batch_time_residuals
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     rows = batch_time_residuals(tp, network, data_dir)
     model = batch_time_model(tp, network)
     grid = np.unique(np.geomspace(1, 4096, 200).round())
@@ -414,7 +409,7 @@ def plot_energy_sweep(result: ReplicationResult, rate: float, ax=None):
     >>> len(plot_energy_sweep(res, 10.0).patches) == len(POWER_SWEEP) * 2
     True
     """
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     ok = [r for r in result.main_rows(rate) if r["status"] == "ok"]
     pms = list(result.config["power_models"])
     width = 0.8 / max(1, len(ok))
@@ -444,7 +439,7 @@ def plot_length_match(trace: Trace, ax=None):
     4
     """
     from .workloads import LMSYS_STATS
-    ax = _ax_sized(ax)
+    ax = _ax(ax)
     for arr, label, med, color in ((trace.prompt, "prompt", LMSYS_STATS["prompt_median"],
                                     "tab:blue"),
                                    (trace.output, "output", LMSYS_STATS["output_median"],
@@ -461,13 +456,6 @@ def plot_length_match(trace: Trace, ax=None):
 
 
 # ===================================================================== lower-bounds chapter
-def _ax_lb(ax):
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
-    return ax
-
-
 def plot_deterministic(per_n: Sequence[dict], ax=None):
     """Measured smallest ratio against ``n`` beside the derived bound and ``sqrt(n)``.
 
@@ -483,7 +471,7 @@ def plot_deterministic(per_n: Sequence[dict], ax=None):
     True
     """
     from .lower_bounds import deterministic_bound
-    ax = _ax_lb(ax)
+    ax = _ax(ax, (7, 3.5))
     n = np.array([r["n"] for r in per_n])
     grid = np.arange(2, n.max() + 1)
     ax.plot(grid, [deterministic_bound(int(k)) for k in grid], color="black", lw=1,
@@ -514,7 +502,7 @@ def plot_ratio_vs_start(n: int, runs: Sequence[AdversaryRun] = (), ax=None):
     4
     """
     from .lower_bounds import _size, adversary_ratio, best_start, cost_ratio
-    ax = _ax_lb(ax)
+    ax = _ax(ax, (7, 3.5))
     n = _size(n)
     d = np.arange(0, 2 * n + 1)
     ax.plot(d, [cost_ratio(n, int(k), int(k) + 1) for k in d], ls="--", lw=1,
@@ -549,7 +537,7 @@ def plot_game(rows: Sequence[dict], ax=None):
     >>> ax.get_xscale()
     'log'
     """
-    ax = _ax_lb(ax)
+    ax = _ax(ax, (7, 3.5))
     n = np.array([r["n"] for r in rows], dtype=float)
     val = np.array([r["value"] for r in rows])
     ax.plot(n, [r["deterministic"] for r in rows], "s-", color="tab:blue",
