@@ -55,3 +55,13 @@ def test_time_limit_reports_gap_not_optimality():
     check_schedule(inst, res.schedule)
     if not res.proven_optimal:
         assert res.status != "optimal" and res.lower_bound <= res.objective
+
+
+def test_build_seconds_and_presolve_off():
+    # three requests, M = 5 (the docstring example): optimum 8 with or without HiGHS's presolve
+    inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5)
+    for presolve in (True, False):
+        res = solve_optimal(inst, presolve=presolve, time_limit=30)
+        assert res.objective == 8 and res.proven_optimal
+        assert 0 <= res.build_seconds <= res.solve_time
+    assert solve_optimal(Instance.from_arrays([], [], [], memory=3)).build_seconds == 0.0
