@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # What a reader must never see in the text of a page: unrendered math delimiters or environments
 # (display math opened mid-paragraph stays raw), and the name of a private project file.
 RAW = {"$$": re.compile(r"\$\$"), "\\(": re.compile(r"\\\("), "\\begin": re.compile(r"\\begin\b"),
-       "DIGEST": re.compile(r"\bdigest\b", re.IGNORECASE)}
+       "DIGEST": re.compile(r"\bdigest\b", re.IGNORECASE),
+       # a citation that did not resolve: the role left as text, or a placeholder label
+       "{cite": re.compile(r"\{cite"), "[?]": re.compile(r"\[\?\]|\(\?\)")}
 _SKIP_TAGS = {"script", "style", "pre", "code", "head"}     # code may legitimately hold them
 _VOID = {"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "source",
          "track", "wbr", "param"}
@@ -74,6 +76,44 @@ def scan_book(html: Path) -> list[str]:
     return bad
 
 
+_CITE_LINK = re.compile(r'<a class="reference internal" href="(?:[./a-z_]*/)?references\.html#([^"]+)"'
+                        r'[^>]*>([^<]*)</a>')
+_LIST_LABEL = re.compile(r'<div class="citation" id="([^"]+)"[^>]*>\s*<span class="label">'
+                         r'<span class="fn-bracket">\[</span>([^<]*)<span class="fn-bracket">\]')
+AUTHOR_YEAR = re.compile(r"^[^\W\d][^,]*, \d{4}[a-z]?$")     # "Jaillet et al., 2025", "Yao, 1977"
+
+
+def citation_problems(pages: dict[str, str], references: str) -> list[str]:
+    """Citations whose target is missing from the reference list or whose text is not the
+    target's author-year label (or its year), and list labels that are not author-year."""
+    labels = dict(_LIST_LABEL.findall(references))
+    bad = [f"references: label {lab!r} is not author-year" for lab in labels.values()
+           if not AUTHOR_YEAR.match(lab)]
+    for name, page in pages.items():
+        for target, text in _CITE_LINK.findall(page):
+            label = labels.get(target)
+            if label is None:
+                bad.append(f"{name}: citation {text!r} links to a missing entry #{target}")
+            elif text not in (label, label.rpartition(", ")[2]):
+                bad.append(f"{name}: citation {text!r} does not match its entry {label!r}")
+    return bad
+
+
+def test_citation_checker_finds_mismatches():
+    refs = ('<div class="citation" id="id2" role="doc-biblioentry">\n<span class="label">'
+            '<span class="fn-bracket">[</span>Jaillet et al., 2025<span class="fn-bracket">]'
+            '</span></span>')
+    ok = ('(<a class="reference internal" href="references.html#id2" title="x">Jaillet et al., '
+          '2025</a>) and Jaillet et al. (<a class="reference internal" href="references.html#id2">'
+          '2025</a>)')
+    assert citation_problems({"a": ok}, refs) == []
+    wrong = '<a class="reference internal" href="references.html#id2">JJP+25</a>'
+    missing = '<a class="reference internal" href="references.html#id9">Yao, 1977</a>'
+    assert len(citation_problems({"a": wrong, "b": missing}, refs)) == 2
+    assert len(citation_problems({}, refs.replace("Jaillet et al., 2025", "JJP+25"))) == 1
+    assert len(raw_markup("<p>as shown in [?] and {cite:p}`x`</p>")) == 2
+
+
 def test_raw_markup_scanner_finds_what_a_reader_would_see():
     good = ('<p>Rendered: <span class="math notranslate nohighlight">\\(x\\)</span></p>'
             '<div class="math notranslate nohighlight">\\[\\begin{aligned}a\\end{aligned}\\]</div>'
@@ -114,6 +154,11 @@ def test_book_builds_strictly(tmp_path):
     # every page reads cleanly: no raw $$, \\(, \\begin, no private file names
     bad = scan_book(html)
     assert not bad, "raw markup in the built pages:\n" + "\n".join(bad)
+    # one citation style: every citation resolves to its author-year entry in the list
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (html / "book").glob("*.html")}
+    bad = citation_problems(pages, pages["references.html"])
+    assert not bad, "citations:\n" + "\n".join(bad)
+    assert len(_LIST_LABEL.findall(pages["references.html"])) >= 10
     # download button (source and notebook) and the one repository link
     assert "download-source-button" in page and "download-notebook-button" in page
     shutil.rmtree(tmp_path / "out")
