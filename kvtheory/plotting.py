@@ -23,7 +23,7 @@ __all__ = ["HOUSE_STYLE", "use_house_style", "panels", "plot_latency_over_time_p
            "plot_energy_sweep_panels", "plot_batch_time_fits", "plot_synthetic_ratios",
            "plot_ratio_vs_n", "gantt", "memory_plot", "schedule_figure", "compare_schedules", "solve_time_plot",
            "plot_latency_over_time", "plot_batch_time_fit", "plot_energy_sweep", "plot_length_match",
-           "plot_deterministic", "plot_ratio_vs_start", "plot_game"]
+           "plot_deterministic", "plot_ratio_vs_start", "plot_game", "plot_separate_regret"]
 
 
 #: The house style of every figure in the book: readable fonts at the page width, legends
@@ -559,3 +559,34 @@ def plot_game(rows: Sequence[dict], ax=None):
     return ax
 
 
+
+
+# ===================================================================== regret chapter
+def plot_separate_regret(rows: Sequence[dict], ax=None):
+    """Regret against the hindsight optimum vs the horizon ``T``, per policy, with 95 % bands.
+
+    ``rows`` are :func:`kvtheory.regret_separate.separate_regret_rows` rows; the band spans
+    ``band_lo`` (below the bracket's lower end) to ``band_hi`` (above its upper end).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> rows = [{"policy": "a", "T": T, "regret_lo": 1.0, "regret_hi": 1.5, "band_lo": 0.5,
+    ...          "band_hi": 2.0} for T in (10, 20)]
+    >>> len(plot_separate_regret(rows).lines)
+    1
+    """
+    ax = _ax(ax, (7, 3.5))
+    for pol in dict.fromkeys(r["policy"] for r in rows):
+        rs = sorted((r for r in rows if r["policy"] == pol), key=lambda r: r["T"])
+        T = np.array([r["T"] for r in rs], dtype=float)
+        mid = np.array([(r["regret_lo"] + r["regret_hi"]) / 2 for r in rs])
+        line, = ax.plot(T, mid, marker="o", label=pol)
+        ax.fill_between(T, [r["band_lo"] for r in rs], [r["band_hi"] for r in rs],
+                        color=line.get_color(), alpha=0.2, lw=0)
+    ax.axhline(0, color="gray", lw=0.8)
+    ax.set_xlabel("horizon T (rounds of arrivals)")
+    ax.set_ylabel("regret vs hindsight optimum")
+    ax.legend()
+    return ax
