@@ -574,8 +574,8 @@ def plot_separate_regret(rows: Sequence[dict], ax=None):
     >>> matplotlib.use("Agg")
     >>> rows = [{"policy": "a", "T": T, "regret_lo": 1.0, "regret_hi": 1.5, "band_lo": 0.5,
     ...          "band_hi": 2.0} for T in (10, 20)]
-    >>> len(plot_separate_regret(rows).lines)
-    1
+    >>> len(plot_separate_regret(rows).lines)      # one policy and the zero line
+    2
     """
     ax = _ax(ax, (7, 3.5))
     for pol in dict.fromkeys(r["policy"] for r in rows):
