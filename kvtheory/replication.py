@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import csv
+import json
 import math
 import sys
 import time
@@ -45,6 +46,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from ._validation import as_fraction, as_int
+from .bounds import peak_lower_bound
 from .checker import check_schedule
 from .optimal import solve_optimal
 from .policies import POLICIES
@@ -64,6 +66,8 @@ PAPER_FIGURES = {
 }
 #: The arrival models by name.
 MODELS = {"model1": paper_model1, "model2": paper_model2}
+#: The lower bounds a trial can use beside the exact program's.
+BOUNDS = ("volume", "peak")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,12 @@ class TrialSpec:
         the paper's distribution.
     search_evals : int
         Orders tried by the local search for a better schedule (``0``: no search).
+    bound : str
+        Lower bound used besides the program's: ``"volume"`` (the area bound,
+        :func:`kvtheory.search.volume_lower_bound`) or ``"peak"`` (the relaxation with peak
+        rows, :func:`kvtheory.bounds.peak_lower_bound`, which also includes the area bound).
+    bound_time : float
+        Seconds for the peak bound's separation rounds (after the first relaxation).
     """
 
     model: str
@@ -97,11 +107,13 @@ class TrialSpec:
     policies: tuple = ("mc-sf",)
     size: tuple = ()
     search_evals: int = 20_000
+    bound: str = "volume"
+    bound_time: float = 10.0
 
 
 def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | None = 0.0,
                 policies: Sequence[str] | None = None, search_evals: int = 20_000,
-                **size) -> list[TrialSpec]:
+                bound: str = "volume", bound_time: float = 10.0, **size) -> list[TrialSpec]:
     """Specs of ``trials`` trials of one model, seeds spawned from ``SeedSequence(seed)``.
 
     The seed of a model's trial ``k`` is child ``k`` of ``SeedSequence([seed, m])`` with
@@ -119,6 +131,9 @@ def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | N
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
+    if bound not in BOUNDS:
+        raise ValueError(f"bound must be one of {list(BOUNDS)}, got {bound!r}")
+    bound_time = as_fraction(bound_time, name="bound_time", high=math.inf)
     trials = as_int(trials, name="trials", minimum=0)
     policies = tuple(POLICIES) if policies is None else tuple(policies)
     unknown = [p for p in policies if p not in POLICIES]
@@ -130,7 +145,8 @@ def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | N
         time_limit = as_fraction(time_limit, name="time_limit", high=math.inf)
     search_evals = as_int(search_evals, name="search_evals", minimum=0)
     root = np.random.SeedSequence([as_int(seed, name="seed", minimum=0), int(model[-1])])
-    return [TrialSpec(model, k, ss, time_limit, policies, tuple(sorted(size.items())), search_evals)
+    return [TrialSpec(model, k, ss, time_limit, policies, tuple(sorted(size.items())), search_evals,
+                      bound, bound_time)
             for k, ss in enumerate(root.spawn(trials))]
 
 
@@ -198,6 +214,13 @@ def run_trial(spec: TrialSpec) -> list[dict]:
             best_sched = found.schedule
     search_seconds = time.perf_counter() - t1
     lb = max(lb, float(volume_lower_bound(inst)), float(inst.output.sum()))
+    t2 = time.perf_counter()
+    if spec.bound == "peak" and not proven:
+        peak = peak_lower_bound(inst, best_sched, time_limit=spec.bound_time, rounds=1000)
+        lb = max(lb, float(peak.bound))
+        if peak.proven_optimal:                 # the bound meets the best schedule known
+            proven = True
+    bound_seconds = time.perf_counter() - t2
     # any valid schedule bounds OPT from above: the best known is the solver's, the search's
     # or a policy's
     best = min([int(best_sched.total_latency)] + [v for v in results.values() if v is not None])
@@ -210,7 +233,8 @@ def run_trial(spec: TrialSpec) -> list[dict]:
                 "policy": name, "opt": best, "lower_bound": lb, "proven": proven,
                 "search": searched,
                 "solve_seconds": round(solve_seconds, 3),
-                "search_seconds": round(search_seconds, 3)}
+                "search_seconds": round(search_seconds, 3),
+                "bound_seconds": round(bound_seconds, 3)}
         if tl is None:
             rows.append({**base, "total_latency": None, "ratio": None, "ratio_upper": None,
                          "optimal": None, "beaten": None, "livelock": True})
@@ -464,7 +488,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     model...
     0
     """
-    from .cli import format_table
     ap = argparse.ArgumentParser(prog="python -m kvtheory.replication", description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
@@ -478,9 +501,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n", type=int, help="fix n (model 1; default: the paper's U{40..60})")
     ap.add_argument("--horizon", type=int, help="fix the horizon (model 2)")
     ap.add_argument("--memory", type=int, help="fix M (default: the paper's U{30..50})")
+    ap.add_argument("--bound", choices=BOUNDS, default="volume",
+                    help="lower bound beside the program's: volume (area, instant) or peak "
+                         "(relaxation with peak rows, kvtheory.bounds; seconds per trial)")
+    ap.add_argument("--bound-time", type=float, default=10.0,
+                    help="seconds per trial for the peak bound's separation (default 10)")
+    ap.add_argument("--dask", metavar="ADDRESS",
+                    help="run the trials on an existing dask.distributed scheduler at ADDRESS")
+    ap.add_argument("--format", choices=("table", "json"), default="table",
+                    help="json: one object per (model, policy) with policy, mean (proven lower "
+                         "bound on the mean ratio), mean_upper (proven upper bound), proven, "
+                         "trials, ...")
     ap.add_argument("--out", help="write the tidy per-trial rows to this CSV file")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
+    try:
+        return _run_main(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_main(args) -> int:
+    from .cli import format_table
     t0 = time.perf_counter()
     specs = []
     for model in args.model or sorted(MODELS):
@@ -490,21 +533,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         if model == "model2" and args.horizon:
             size["horizon"] = args.horizon
         specs += trial_specs(model, args.trials, args.seed, time_limit=args.time_limit,
-                             search_evals=args.search_evals, **size)
-    rows = run_trials(specs, max_workers=args.workers, progress=not args.quiet)
+                             search_evals=args.search_evals, bound=args.bound,
+                             bound_time=args.bound_time, **size)
+    if args.dask:
+        try:
+            from distributed import Client
+        except ImportError:                                     # pragma: no cover
+            raise ValueError("--dask needs the 'distributed' package (pip install distributed)")
+        try:
+            client = Client(args.dask, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot reach the dask scheduler at {args.dask}: {exc}") from None
+        with client:
+            rows = run_trials(specs, client.get_executor(), progress=not args.quiet)
+    else:
+        rows = run_trials(specs, max_workers=args.workers, progress=not args.quiet)
     summ = summarize(rows)
+    if args.format == "json":
+        clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                  for k, v in s.items()} for s in summ]
+        print(json.dumps(clean, indent=1))
+        _write_rows(args.out, rows)
+        return 0
     cols = ["model", "policy", "trials", "proven", "livelocks", "mean", "ci_low", "ci_high",
             "mean_upper", "ci_high_upper", "best", "worst", "worst_upper", "optimal", "beaten"]
     print(format_table(summ, cols))
     print()
     print(format_table(paper_comparison(summ)))
     print(f"\n{len(specs)} trials in {time.perf_counter() - t0:.0f} s")
-    if args.out:
-        with open(args.out, "w", newline="") as fh:
+    _write_rows(args.out, rows)
+    return 0
+
+
+def _write_rows(path, rows) -> None:
+    if path and rows:
+        with open(path, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-    return 0
 
 
 if __name__ == "__main__":
