@@ -82,9 +82,16 @@ def check_constant_regret(rng: np.random.Generator, *, loads: Sequence[float] = 
 
 
 def _growth(rows, policy):
-    """(first row, last row, grows): grows iff the last lower band exceeds the first upper band."""
+    """(reference row, last row, grows) over the last doubling of ``T``.
+
+    The reference is the smallest horizon ``>= T_max / 2`` (the first horizon if there is
+    none), so the start-up ramp from an empty system does not count as growth; ``grows`` iff
+    the 95 % lower band at ``T_max`` exceeds the reference's 95 % upper band.
+    """
     rs = sorted((r for r in rows if r["policy"] == policy), key=lambda r: r["T"])
-    return rs[0], rs[-1], rs[-1]["band_lo"] > rs[0]["band_hi"]
+    last = rs[-1]
+    ref = next((r for r in rs[:-1] if r["T"] >= last["T"] / 2), rs[0])
+    return ref, last, last["band_lo"] > ref["band_hi"]
 
 
 def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory: int = 10,
@@ -97,9 +104,9 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
     ``memory``.  For ``bayes_horizons`` (``bayes_seeds`` paths each) it measures the regret of
     the best online policy (exact MDP), a lower bound on every policy's expected regret, and of
     the baselines and the LP re-solving policy, all against the exact hindsight optimum; for
-    ``horizons`` (``seeds`` paths) the policies' regret brackets.  ``holds`` iff no lower
-    bound grows: a bound *grows* when its 95 % lower band at the largest horizon exceeds the
-    95 % upper band at the smallest.
+    ``horizons`` (``seeds`` paths) the policies' regret brackets.  ``holds`` iff no regret
+    grows over the last doubling of ``T`` (:func:`_growth`: the 95 % lower band at the
+    largest horizon above the 95 % upper band at half of it).
 
     Examples
     --------
@@ -176,7 +183,7 @@ _SEP_LP = Reading("separate batching: LP re-solving policy vs hindsight optimum"
 
 def _separate(quick):
     kw = (dict(bayes_horizons=(5, 15), bayes_seeds=40, horizons=(), seeds=2) if quick else
-          dict(bayes_horizons=(10, 20, 30, 40), bayes_seeds=100, horizons=(50, 100, 200),
+          dict(bayes_horizons=(10, 20, 40), bayes_seeds=150, horizons=(50, 100, 200),
                seeds=30))
     rep = check_separate_regret(np.random.default_rng(0), **kw)
     searched = (f"{rep.details['model']}; T in {list(kw['bayes_horizons'])} x "
@@ -193,8 +200,9 @@ def _separate(quick):
             text += " (a lower bound on every online policy's expected regret)"
         if g["grows"]:
             out.append(Verdict("clm_constant_regret", reading.name, "fails",
-                               text + ": the lower bound grows (bands disjoint) over the "
-                               "measured horizons", searched, figures=g,
+                               text + ": it grows over the last doubling of T (95 % bands "
+                               "disjoint), after the start-up ramp; measured, not proved "
+                               "unbounded", searched, figures=g,
                                counterexample=rep.details["model"], quick=quick,
                                full_status=False))
         else:
