@@ -154,3 +154,51 @@ def test_paper_size_run_refutes_the_mean(model):
     s = next(x for x in rep.details["summary"] if x["policy"] == "mc-sf")
     assert s["ci_low"] > rp.PAPER_FIGURES[model]["mean"]          # the reason it fails
     assert rep.details["verdict"] == "fails"
+
+
+def test_json_output_has_the_bracket_per_policy(capsys):
+    args = ["--trials", "2", "--model", "model1", "--n", "5", "--memory", "12", "--workers", "1",
+            "--quiet", "--format", "json", "--bound", "peak", "--bound-time", "5"]
+    assert rp.main(args) == 0
+    import json
+    out = json.loads(capsys.readouterr().out)
+    assert {o["policy"] for o in out} == set(rp.POLICIES)
+    for o in out:
+        assert {"policy", "mean", "mean_upper", "proven", "trials"} <= set(o)
+        assert o["trials"] == 2 and 0 <= o["proven"] <= 2
+        if o["mean"] is not None:
+            assert 1.0 <= o["mean"] <= o["mean_upper"] + 1e-12
+
+
+def test_peak_bound_never_loosens_the_bracket():
+    specs = rp.trial_specs("model1", 2, seed=4, policies=["mc-sf"], n=12, memory=20,
+                           search_evals=2000)
+    vol = [r for s in specs for r in rp.run_trial(s)]
+    peak = [r for s in rp.trial_specs("model1", 2, seed=4, policies=["mc-sf"], n=12, memory=20,
+                                      search_evals=2000, bound="peak", bound_time=5)
+            for r in rp.run_trial(s)]
+    _assert_valid(peak)
+    for v, p in zip(vol, peak):
+        assert v["opt"] == p["opt"] and p["lower_bound"] >= v["lower_bound"]
+    assert sum(p["lower_bound"] for p in peak) > sum(v["lower_bound"] for v in vol)
+
+
+def test_cli_bad_input_is_one_line(capsys):
+    assert rp.main(["--trials", "1", "--bound-time", "-1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "bound_time" in err[0]
+
+
+def test_cli_runs_on_an_existing_dask_cluster(capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        args = ["--trials", "2", "--model", "model2", "--horizon", "3", "--memory", "12",
+                "--quiet", "--format", "json", "--dask", cluster.scheduler_address]
+        assert rp.main(args) == 0
+    import json
+    out = json.loads(capsys.readouterr().out)
+    assert all(o["trials"] == 2 for o in out)
+    local = rp.summarize(rp.run_trials(rp.trial_specs("model2", 2, horizon=3, memory=12),
+                                       max_workers=1, progress=False))
+    assert [o["mean"] for o in out] == pytest.approx([s["mean"] for s in local], nan_ok=True)
