@@ -213,10 +213,13 @@ def run_trial(spec: TrialSpec) -> list[dict]:
         if best_sched is None or found.total_latency < best_sched.total_latency:
             best_sched = found.schedule
     search_seconds = time.perf_counter() - t1
-    lb = max(lb, float(volume_lower_bound(inst)), float(inst.output.sum()))
+    volume = int(volume_lower_bound(inst))
+    lb = max(lb, float(volume), float(inst.output.sum()))
     t2 = time.perf_counter()
+    peak_value = None
     if spec.bound == "peak" and not proven:
         peak = peak_lower_bound(inst, best_sched, time_limit=spec.bound_time, rounds=1000)
+        peak_value = int(peak.bound)
         lb = max(lb, float(peak.bound))
         if peak.proven_optimal:                 # the bound meets the best schedule known
             proven = True
@@ -231,6 +234,7 @@ def run_trial(spec: TrialSpec) -> list[dict]:
     for name, tl in results.items():
         base = {"model": spec.model, "trial": spec.trial, "n": inst.n, "M": inst.memory,
                 "policy": name, "opt": best, "lower_bound": lb, "proven": proven,
+                "volume_bound": volume, "peak_bound": peak_value,
                 "search": searched,
                 "solve_seconds": round(solve_seconds, 3),
                 "search_seconds": round(search_seconds, 3),
