@@ -565,7 +565,7 @@ def plot_game(rows: Sequence[dict], ax=None):
 def plot_separate_regret(rows: Sequence[dict], ax=None):
     """Regret against the hindsight optimum vs the horizon ``T``, per policy, with 95 % bands.
 
-    ``rows`` are :func:`kvtheory.regret_separate.separate_regret_rows` rows; the band spans
+    ``rows`` are :func:`kvtheory.regret_separate_study.separate_regret_rows` rows; the band spans
     ``band_lo`` (below the bracket's lower end) to ``band_hi`` (above its upper end).
 
     Examples

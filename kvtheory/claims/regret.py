@@ -115,7 +115,8 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
     >>> sorted(rep.details["grows"])
     ['best online (MDP)', 'lp re-solve']
     """
-    from ..regret_separate import SEPARATE_TYPES, separate_regret_rows
+    from ..regret_separate import SEPARATE_TYPES
+    from ..regret_separate_study import separate_regret_rows
     rng = check_generator(rng)
     model = ArrivalModel(rate, types=SEPARATE_TYPES, memory=memory, process="bernoulli")
     small = separate_regret_rows(model, bayes_horizons, bayes_seeds, rng,
