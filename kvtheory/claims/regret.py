@@ -205,7 +205,7 @@ def _separate(quick):
                                "disjoint), after the start-up ramp; measured, not proved "
                                "unbounded", searched, figures=g,
                                counterexample=rep.details["model"], quick=quick,
-                               full_status=False))
+                               full_status=not quick))
         else:
             out.append(Verdict("clm_constant_regret", reading.name, "inconclusive",
                                text + ": no significant growth over the measured horizons",
