@@ -34,14 +34,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ._validation import as_int, check_generator
+from ._validation import as_int
 from .instance import Instance
-from .regret import ArrivalModel, sample_instance
+from .regret import ArrivalModel
 
 __all__ = ["SeparateSchedule", "SepState", "HindsightResult", "check_separate",
            "simulate_separate", "hindsight_optimum", "brute_force_optimum", "prefill_first",
