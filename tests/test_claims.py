@@ -27,6 +27,20 @@ def test_clm_ip_exact():
     assert rep.holds, rep.summary
 
 
+def test_clm_peak_rows():
+    rep = optimum.check_peak_rows_exhaustive(3, (3, 4, 5, 6), 4)
+    assert rep.holds and rep.details["feasible"] > 30_000, rep.summary
+    assert optimum.check_peak_bound(np.random.default_rng(21), trials=15).holds
+
+
+def test_peak_rows_have_teeth():
+    """Some infeasible start vectors of the same family violate a peak row: the check can fail."""
+    from kvtheory.bounds import peak_row_slack
+    from kvtheory.schedule import Schedule
+    inst = optimum.Instance.from_arrays([0, 0], [2, 2], [3, 3], memory=6)   # peaks 5 + 5 > 6
+    assert peak_row_slack(inst, Schedule.from_starts(inst, [0, 1])) < 0
+
+
 def test_clm_mcsf_feasible():
     rep = mcsf.check_mcsf_feasible(np.random.default_rng(12), trials=150)
     assert rep.holds, rep.summary

@@ -10,14 +10,16 @@ import numpy as np
 from .._validation import as_int, check_generator
 from ..checker import ScheduleError, check_schedule
 from ..instance import Instance
+from ..bounds import peak_lower_bound, peak_row_slack
 from ..optimal import brute_force_optimal, solve_optimal
+from ..schedule import Schedule
 from ..policies import POLICIES
 from ..simulator import LivelockError, simulate
 from ..workloads import random_instance
 from ._core import Claim, ClaimCheck, Reading, grade
 
 __all__ = ["CLAIMS", "check_ip_exact", "check_ip_exact_exhaustive", "tiny_family",
-           "check_no_policy_beats_opt"]
+           "check_no_policy_beats_opt", "check_peak_rows_exhaustive", "check_peak_bound"]
 
 
 def _tiny(rng, max_n, max_memory, max_arrival, prediction_error=None):
@@ -157,6 +159,73 @@ def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
                       bad, {"livelocks": livelocks})
 
 
+def check_peak_rows_exhaustive(max_n: int = 3, memories=(3, 4, 5, 6), last_start: int = 4
+                               ) -> ClaimCheck:
+    """Claim ``clm_peak_rows``: every feasible schedule of a finite family meets every peak row.
+
+    The family: every instance of :func:`tiny_family` and every vector of start times in
+    ``0..last_start``; the schedules that the independent checker accepts must all have
+    :func:`kvtheory.bounds.peak_row_slack` ``>= 0``.
+
+    Examples
+    --------
+    >>> rep = check_peak_rows_exhaustive(max_n=2, memories=(3,), last_start=2)
+    >>> rep.holds, rep.cases, rep.details["feasible"]
+    (True, 147, 78)
+    """
+    cases = feasible = 0
+    tight = 0
+    for inst in tiny_family(max_n, memories=memories):
+        for starts in product(range(last_start + 1), repeat=inst.n):
+            if any(p < a for p, a in zip(starts, inst.arrival.tolist())):
+                continue
+            cases += 1
+            sched = Schedule.from_starts(inst, list(starts))
+            try:
+                check_schedule(inst, sched, preemptive=False)
+            except ScheduleError:
+                continue
+            feasible += 1
+            slack = peak_row_slack(inst, sched)
+            if slack < 0:
+                return ClaimCheck("clm_peak_rows", False, cases, {"slack": slack},
+                                  f"a feasible schedule violates a peak row: starts {starts}",
+                                  inst, {"feasible": feasible})
+            tight += slack == 0
+    return ClaimCheck("clm_peak_rows", True, cases, {"tight": tight},
+                      f"all {feasible} feasible schedules among {cases} start vectors (starts "
+                      f"0..{last_start}) of every instance with n <= {max_n}, prompts 1-2, "
+                      f"outputs 1-3, arrivals 0-1, M in {list(memories)} meet every peak row; "
+                      f"{tight} meet one with equality", None, {"feasible": feasible})
+
+
+def check_peak_bound(rng: np.random.Generator, trials: int = 40, *, max_n: int = 5,
+                     max_memory: int = 9, max_arrival: int = 3) -> ClaimCheck:
+    """Claim ``clm_peak_rows``: the peak-row bound never exceeds the exhaustive optimum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = check_peak_bound(np.random.default_rng(0), trials=3)
+    >>> rep.holds, rep.cases
+    (True, 3)
+    """
+    rng = check_generator(rng)
+    trials = as_int(trials, name="trials", minimum=1)
+    closed = 0
+    for _ in range(trials):
+        inst = _tiny(rng, max_n, max_memory, max_arrival)
+        opt = brute_force_optimal(inst).total_latency
+        res = peak_lower_bound(inst)
+        if res.bound > opt:
+            return ClaimCheck("clm_peak_rows", False, trials, {"bound": res.bound, "opt": opt},
+                              f"the bound {res.bound} exceeds the optimum {opt}", inst)
+        closed += res.bound == opt
+    return ClaimCheck("clm_peak_rows", True, trials, {"closed": closed},
+                      f"bound <= exhaustive optimum on {trials} random instances (n <= {max_n}, "
+                      f"M <= {max_memory}); equal to it on {closed}", None)
+
+
 # --------------------------------------------------------------------------- the claims
 _IP = Reading("random small instances", "random instances with n <= 4, M <= 8, prompts <= 2, outputs <= 4, "
               "arrivals <= 3; the program (HiGHS) against exhaustive search", "sample")
@@ -167,6 +236,23 @@ _NB = Reading("every policy", "every registered policy on random instances with 
 _IPX = Reading("every tiny instance", "every instance with n <= 3 requests, prompts 1-2, outputs "
                "1-3, arrivals 0-1 and M in 3..6; the program against "
                "exhaustive search", "exhaustive")
+
+
+_PRX = Reading("every tiny schedule", "every instance with n <= 3 requests, prompts 1-2, outputs "
+               "1-3, arrivals 0-1, M in 3..6, and every start vector in 0..4 that the "
+               "independent checker accepts", "exhaustive")
+_PRB = Reading("the bound below the optimum", "random instances with n <= 5, M <= 9; the "
+               "peak-row bound of kvtheory.bounds against exhaustive search", "sample")
+
+
+def _peak_rows(quick: bool):
+    ex = check_peak_rows_exhaustive(3, (3, 4, 5, 6), 4)
+    trials, seed = (15, 21) if quick else (150, 21)
+    rep = check_peak_bound(np.random.default_rng(seed), trials=trials)
+    return (grade("clm_peak_rows", _PRX, ex, searched=f"{ex.details['feasible']} feasible "
+                  f"schedules", quick=quick, full_status=True),
+            grade("clm_peak_rows", _PRB, rep, searched=f"{trials} random instances, seed {seed}",
+                  quick=quick))
 
 
 def _ip_exact(quick: bool):
@@ -196,4 +282,9 @@ CLAIMS = (
           "Every schedule of every registered policy is feasible (independent checker) and its "
           "total latency is at least the proven optimum.", "-", "ours", "book/optimum", (_NB,),
           _no_policy_beats_opt, "tests/test_claims.py::test_clm_no_policy_beats_opt"),
+    Claim("clm_peak_rows", "Peak rows are valid for every feasible schedule",
+          "In every feasible non-preemptive schedule, in every round, at most "
+          "floor((M - theta) / h) + 1 requests whose peak s + o is at least theta hold h or more "
+          "memory; so the relaxation with these rows bounds the optimum from below.", "-", "ours",
+          "book/optimum", (_PRX, _PRB), _peak_rows, "tests/test_claims.py::test_clm_peak_rows"),
 )
