@@ -137,8 +137,8 @@ def test_regret_rows_bracket():
 
 
 def test_clm_constant_regret_separate():
-    rep = check_separate_regret(np.random.default_rng(0), bayes_horizons=(5, 15),
-                                bayes_seeds=40, horizons=(), seeds=2)
+    rep = check_separate_regret(np.random.default_rng(0), bayes_horizons=(10, 20),
+                                bayes_seeds=60, horizons=(), seeds=2)     # the quick run
     g = rep.details["grows"]["best online (MDP)"]
     assert g["grows"] and not rep.holds, rep.summary
     assert g["last"][0] > 0
