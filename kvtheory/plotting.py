@@ -563,10 +563,11 @@ def plot_game(rows: Sequence[dict], ax=None):
 
 # ===================================================================== regret chapter
 def plot_separate_regret(rows: Sequence[dict], ax=None):
-    """Regret against the hindsight optimum vs the horizon ``T``, per policy, with 95 % bands.
+    """Regret against the hindsight optimum vs the horizon ``T`` (log-log), with 95 % bands.
 
-    ``rows`` are :func:`kvtheory.regret_separate_study.separate_regret_rows` rows; the band spans
-    ``band_lo`` (below the bracket's lower end) to ``band_hi`` (above its upper end).
+    ``rows`` are :func:`kvtheory.regret_separate_study.separate_regret_rows` rows; the band
+    spans ``band_lo`` (below the bracket's lower end) to ``band_hi`` (above its upper end),
+    clipped at 0.01.  A dotted line of slope 1 (linear growth) is drawn for comparison.
 
     Examples
     --------
@@ -574,7 +575,7 @@ def plot_separate_regret(rows: Sequence[dict], ax=None):
     >>> matplotlib.use("Agg")
     >>> rows = [{"policy": "a", "T": T, "regret_lo": 1.0, "regret_hi": 1.5, "band_lo": 0.5,
     ...          "band_hi": 2.0} for T in (10, 20)]
-    >>> len(plot_separate_regret(rows).lines)      # one policy and the zero line
+    >>> len(plot_separate_regret(rows).lines)      # one policy and the slope-1 line
     2
     """
     ax = _ax(ax, (7, 3.5))
@@ -582,10 +583,15 @@ def plot_separate_regret(rows: Sequence[dict], ax=None):
         rs = sorted((r for r in rows if r["policy"] == pol), key=lambda r: r["T"])
         T = np.array([r["T"] for r in rs], dtype=float)
         mid = np.array([(r["regret_lo"] + r["regret_hi"]) / 2 for r in rs])
-        line, = ax.plot(T, mid, marker="o", label=pol)
-        ax.fill_between(T, [r["band_lo"] for r in rs], [r["band_hi"] for r in rs],
+        line, = ax.plot(T, np.maximum(mid, 1e-2), marker="o", label=pol)
+        ax.fill_between(T, np.maximum([r["band_lo"] for r in rs], 1e-2),
+                        np.maximum([r["band_hi"] for r in rs], 1e-2),
                         color=line.get_color(), alpha=0.2, lw=0)
-    ax.axhline(0, color="gray", lw=0.8)
+    T = np.array(sorted({r["T"] for r in rows}), dtype=float)
+    ax.plot(T, T / T[-1] * max(max(r["regret_hi"] for r in rows if r["T"] == T[-1]), 1e-2) / 4,
+            color="gray", ls=":", lw=1, label="slope 1 (linear)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("horizon T (rounds of arrivals)")
     ax.set_ylabel("regret vs hindsight optimum")
     ax.legend()
