@@ -47,7 +47,7 @@ from .optimal import _upper_bound_schedule, optimal_horizon
 from .schedule import Schedule
 from .search import volume_lower_bound
 
-__all__ = ["BoundResult", "peak_row_slack", "peak_lower_bound"]
+__all__ = ["BoundResult", "ProofResult", "peak_row_slack", "peak_lower_bound", "prove_optimal"]
 
 #: Safety margin subtracted from every floating-point LP value before rounding up.
 _MARGIN = 1e-6
@@ -334,6 +334,11 @@ def peak_lower_bound(instance: Instance, upper_bound: Schedule | None = None, *,
     -------
     BoundResult
     """
+    return _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing)[0]
+
+
+def _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing):
+    """:func:`peak_lower_bound` and the model it solved (``None`` if none was needed)."""
     rounds = as_int(rounds, name="rounds", minimum=0)
     t0 = time.perf_counter()
     if upper_bound is None:
@@ -344,13 +349,15 @@ def peak_lower_bound(instance: Instance, upper_bound: Schedule | None = None, *,
     vol = int(volume_lower_bound(instance)) if instance.n else 0
     floor_bound = max(vol, int(instance.output.sum()))
 
+    model = None
+
     def done(lp, cut, r, c, f):
         best = floor_bound
         if math.isfinite(cut):
             best = max(best, math.ceil(cut - _MARGIN * max(1.0, abs(cut))))
         best = min(best, upper)
         return BoundResult(int(best), lp, cut, vol, upper, best >= upper, r, c, f,
-                           time.perf_counter() - t0)
+                           time.perf_counter() - t0), model
 
     if instance.n == 0 or floor_bound >= upper:
         return done(math.nan, math.nan, 0, 0, 0)
@@ -396,3 +403,101 @@ def _quiet():
             sys.stdout.flush()
             os.dup2(saved, 1)
             os.close(saved)
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    """Result of :func:`prove_optimal`.
+
+    Attributes
+    ----------
+    schedule : Schedule
+        Best schedule known (checked): the solver's or the given upper bound.
+    objective : int
+        Its total latency.
+    lower_bound : int
+        Proven lower bound on the optimum (peak bound, or the solver's dual bound if higher).
+    proven_optimal : bool
+        ``lower_bound >= objective``.
+    bound : BoundResult
+        The peak-row bound computed first.
+    solve_seconds : float
+        Seconds in the integer solver (after the bound).
+    """
+
+    schedule: Schedule
+    objective: int
+    lower_bound: int
+    proven_optimal: bool
+    bound: BoundResult
+    solve_seconds: float
+
+
+def prove_optimal(instance: Instance, upper_bound: Schedule | None = None, *,
+                  time_limit: float = 60.0, bound_time: float | None = 30.0) -> ProofResult:
+    """Prove (or bracket) the optimum: the exact program strengthened by the peak rows.
+
+    First :func:`peak_lower_bound` runs (``bound_time`` seconds); if it does not meet the upper
+    bound, the time-indexed integer program (every start column, the memory rows, the peak rows
+    the bound separated, and the cutoff ``total latency <= upper``) goes to HiGHS through
+    :func:`scipy.optimize.milp` for ``time_limit`` seconds.  The peak rows hold for every
+    feasible schedule (module docstring), so the program's optimum is the true optimum.
+
+    Examples
+    --------
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 1, 3], [2, 5, 3], memory=6)
+    >>> res = prove_optimal(inst, time_limit=10)
+    >>> res.objective, res.lower_bound, res.proven_optimal      # exhaustive search: 15
+    (15, 15, True)
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_array
+
+    t_limit = float(time_limit)
+    if upper_bound is None:
+        upper_bound = _upper_bound_schedule(instance)
+    bound, model = _peak_bound(instance, upper_bound, 1000, bound_time, 200)
+    best_sched, lb = upper_bound, bound.bound
+    if bound.proven_optimal or model is None or t_limit <= 0:
+        return ProofResult(best_sched, int(best_sched.total_latency), int(lb),
+                           lb >= best_sched.total_latency, bound, 0.0)
+    t0 = time.perf_counter()
+    vj, vk, s, o, P = model.vj, model.vk, model.s, model.o, model.P
+    nv, n, H = vj.size, model.n, model.H
+    lens = o[vj]
+    d = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + 1
+    cols = np.repeat(np.arange(nv), lens)
+    A_mem = csr_array(((s[vj][cols] + d).astype(float), (vk[cols] + d - 1, cols)), shape=(H, nv))
+    rows, cc = [], []
+    for r, (t, theta, h, _) in enumerate(model.cuts):
+        sel = np.flatnonzero((P[vj] >= theta) & (vk >= t - o[vj]) & (vk <= t - 1)
+                             & (vk <= t - h + s[vj]))
+        rows.append(np.full(sel.size, r))
+        cc.append(sel)
+    cons = [LinearConstraint(csr_array((np.ones(nv), (vj, np.arange(nv))), shape=(n, nv)), 1, 1),
+            LinearConstraint(A_mem, -np.inf, model.M),
+            LinearConstraint(csr_array(model.cost[None, :]), -np.inf, float(bound.upper))]
+    if len(model.cuts):
+        r, c = np.concatenate(rows), np.concatenate(cc)
+        cons.append(LinearConstraint(csr_array((np.ones(r.size), (r, c)),
+                                               shape=(len(model.cuts), nv)),
+                                     -np.inf, model.cuts[:, 3].astype(float)))
+    with _quiet():
+        res = milp(model.cost, constraints=cons, integrality=np.ones(nv), bounds=Bounds(0, 1),
+                   options={"time_limit": t_limit, "mip_rel_gap": 1e-9, "disp": False})
+    dual = getattr(res, "mip_dual_bound", None)
+    if res.x is not None:
+        x = np.rint(res.x).astype(bool)
+        starts = np.empty(n, dtype=np.int64)
+        starts[vj[x]] = vk[x]
+        cand = Schedule.from_starts(instance, starts.tolist(), policy="optimal")
+        check_schedule(instance, cand, preemptive=False)
+        if cand.total_latency < best_sched.total_latency:
+            best_sched = cand
+    obj = int(best_sched.total_latency)
+    if res.status == 0:                          # solved to optimality: no better schedule exists
+        lb = obj
+    elif dual is not None and np.isfinite(dual):
+        lb = max(lb, math.ceil(float(dual) - _MARGIN * max(1.0, abs(float(dual)))))
+    lb = min(lb, obj)
+    return ProofResult(best_sched, obj, int(lb), lb >= obj, bound, time.perf_counter() - t0)

@@ -105,3 +105,13 @@ def test_validation():
     bad = Schedule.from_starts(Instance.from_arrays([0, 0], [1, 1], [3, 3], memory=4), [0, 0])
     with pytest.raises(ValueError):
         peak_lower_bound(Instance.from_arrays([0, 0], [1, 1], [3, 3], memory=4), bad)
+
+
+@settings(max_examples=25, deadline=None)
+@given(instances(max_n=5, max_memory=9, max_arrival=3))
+def test_prove_optimal_matches_exhaustive_search(inst):
+    from kvtheory.bounds import prove_optimal
+    opt = brute_force_optimal(inst).total_latency
+    res = prove_optimal(inst, time_limit=30, bound_time=10)
+    check_schedule(inst, res.schedule, preemptive=False)
+    assert res.proven_optimal and res.objective == opt == res.lower_bound
