@@ -451,7 +451,7 @@ from .plotting_a100 import (  # noqa: E402
     plot_latency_over_time, plot_latency_over_time_panels, plot_length_match)
 
 
-def plot_brackets(rows: Sequence[dict], policy: str = "mc-sf", ax=None):
+def plot_brackets(rows: Sequence[dict], policy: str = "mc-sf", ax=None, *, legend: bool = True):
     """Per-trial brackets of ``policy``'s ratio to the optimum: area bound against peak rows.
 
     Each trial is one x position; the thin grey bar runs from ``T/U`` (best schedule found) to
@@ -477,6 +477,8 @@ def plot_brackets(rows: Sequence[dict], policy: str = "mc-sf", ax=None):
     ax.vlines(x, lo, peak, color="C0", lw=5, label="with peak rows")
     ax.plot(x, lo, "_", color="k", ms=10, label="against the best schedule found")
     ax.set_xlabel("trial")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("ratio to the optimum")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), ncol=1)
     return ax
