@@ -177,9 +177,7 @@ def test_sources_have_no_control_characters():
 # Code cells stay short calls into kvtheory (about 10 lines; 12 at most).  Exceptions, each with
 # its reason; remove an entry once the chapter complies.
 MAX_CELL_LINES = 12
-LONG_CELLS_ALLOWED = {
-    "synthetic": "edited in parallel by another helper; cells 9 and 25 (17-18 lines) to be split",
-}
+LONG_CELLS_ALLOWED: dict[str, str] = {}
 
 
 def long_cells(path: Path, limit: int = MAX_CELL_LINES) -> list[str]:
