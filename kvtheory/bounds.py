@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +42,8 @@ import numpy as np
 from ._validation import as_int
 from .checker import check_schedule
 from .instance import Instance
-from .optimal import _upper_bound_schedule, optimal_horizon
+from .optimal import (_memory_matrix, _quiet_stdout, _round_offsets, _upper_bound_schedule,
+                      optimal_horizon)
 from .schedule import Schedule
 from .search import volume_lower_bound
 
@@ -136,6 +136,14 @@ def peak_row_slack(instance: Instance, schedule: Schedule) -> int:
     return 0 if slack == 2 ** 62 else int(slack)
 
 
+def _in_peak_row(P, s, o, k, t, theta, h):
+    """Whether a column (request with peak ``P``, prompt ``s``, output ``o``, start ``k``) holds at
+    least ``h`` in round ``t`` and has ``P >= theta``: its coefficient 1 in the peak row
+    ``(t, theta, h)``.  It runs in rounds ``k+1 .. k+o`` and holds ``s + t - k`` in round ``t``.
+    Broadcasts over any of its arguments."""
+    return (P >= theta) & (k >= t - o) & (k <= t - 1) & (k <= t - h + s)
+
+
 class _Model:
     """The time-indexed relaxation in HiGHS, priced column by column, with peak rows on demand.
 
@@ -187,7 +195,7 @@ class _Model:
         val = [np.ones(1), (s + d).astype(float)]
         if len(self.cuts):
             t, th, hh = self.cuts[:, 0], self.cuts[:, 1], self.cuts[:, 2]
-            hit = np.flatnonzero((self.P[j] >= th) & (k >= t - o) & (k <= t - 1) & (k <= t - hh + s))
+            hit = np.flatnonzero(_in_peak_row(self.P[j], s, o, k, t, th, hh))
             idx.append(self.n + self.H + hit)
             val.append(np.ones(hit.size))
         return np.concatenate(idx).astype(np.int32), np.concatenate(val)
@@ -263,7 +271,7 @@ class _Model:
         uni = self.active[nz]
         j, k, w = self.vj[uni], self.vk[uni], x[nz]
         lens = self.o[j]
-        d = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + 1
+        d = _round_offsets(lens)
         rep = np.repeat(np.arange(nz.size), lens)
         inv = np.empty(n, dtype=np.int64)
         inv[self.rank] = np.arange(n)
@@ -292,9 +300,8 @@ class _Model:
         inf = self.hs.kHighsInf
         vj, vk, s, o = self.vj[self.active], self.vk[self.active], self.s, self.o
         for t, theta, h, cap in rows:
-            # column (j, k) holds >= h in round t iff k+1 <= t <= k+o_j and s_j + t - k >= h
-            sel = np.flatnonzero((self.P[vj] >= theta) & (vk >= t - o[vj]) & (vk <= t - 1)
-                                 & (vk <= t - h + s[vj])).astype(np.int32)
+            sel = np.flatnonzero(_in_peak_row(self.P[vj], s[vj], o[vj], vk, t, theta,
+                                              h)).astype(np.int32)
             self.h.addRow(-inf, float(cap), sel.size, sel, np.ones(sel.size))
         self.cuts = np.vstack([self.cuts, np.array(rows, dtype=np.int64).reshape(-1, 4)])
 
@@ -334,17 +341,15 @@ def peak_lower_bound(instance: Instance, upper_bound: Schedule | None = None, *,
     -------
     BoundResult
     """
-    return _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing)[0]
-
-
-def _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing):
-    """:func:`peak_lower_bound` and the model it solved (``None`` if none was needed)."""
     rounds = as_int(rounds, name="rounds", minimum=0)
     t0 = time.perf_counter()
-    if upper_bound is None:
-        upper_bound = _upper_bound_schedule(instance)
-    else:
-        check_schedule(instance, upper_bound, preemptive=False)
+    upper_bound = _upper_bound_schedule(instance, upper_bound)
+    return _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing, t0)[0]
+
+
+def _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing, t0):
+    """:func:`peak_lower_bound` (``upper_bound`` already checked; clock started at ``t0``) and
+    the model it solved (``None`` if none was needed)."""
     upper = int(upper_bound.total_latency)
     vol = int(volume_lower_bound(instance)) if instance.n else 0
     floor_bound = max(vol, int(instance.output.sum()))
@@ -361,7 +366,7 @@ def _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing):
 
     if instance.n == 0 or floor_bound >= upper:
         return done(math.nan, math.nan, 0, 0, 0)
-    with _quiet():
+    with _quiet_stdout():                  # HiGHS prints a banner on its first model
         model = _Model(instance, upper_bound)
     lp, best, r, c, first = math.nan, -math.inf, 0, 0, True
     while True:
@@ -386,23 +391,6 @@ def _peak_bound(instance, upper_bound, rounds, time_limit, max_pricing):
         model.add_rows(rows)
         r, c = r + 1, c + len(rows)
     return done(lp, best, r, c, model.active.size)
-
-
-@contextmanager
-def _quiet():
-    """Silence HiGHS's banner (printed once per process on the first model)."""
-    import os
-    import sys
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
 
 
 @dataclass(frozen=True)
@@ -454,9 +442,8 @@ def prove_optimal(instance: Instance, upper_bound: Schedule | None = None, *,
     from scipy.sparse import csr_array
 
     t_limit = float(time_limit)
-    if upper_bound is None:
-        upper_bound = _upper_bound_schedule(instance)
-    bound, model = _peak_bound(instance, upper_bound, 1000, bound_time, 200)
+    upper_bound = _upper_bound_schedule(instance, upper_bound)
+    bound, model = _peak_bound(instance, upper_bound, 1000, bound_time, 200, time.perf_counter())
     best_sched, lb = upper_bound, bound.bound
     if bound.proven_optimal or model is None or t_limit <= 0:
         return ProofResult(best_sched, int(best_sched.total_latency), int(lb),
@@ -464,14 +451,10 @@ def prove_optimal(instance: Instance, upper_bound: Schedule | None = None, *,
     t0 = time.perf_counter()
     vj, vk, s, o, P = model.vj, model.vk, model.s, model.o, model.P
     nv, n, H = vj.size, model.n, model.H
-    lens = o[vj]
-    d = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + 1
-    cols = np.repeat(np.arange(nv), lens)
-    A_mem = csr_array(((s[vj][cols] + d).astype(float), (vk[cols] + d - 1, cols)), shape=(H, nv))
+    A_mem = _memory_matrix(vk, s[vj], o[vj], H)
     rows, cc = [], []
     for r, (t, theta, h, _) in enumerate(model.cuts):
-        sel = np.flatnonzero((P[vj] >= theta) & (vk >= t - o[vj]) & (vk <= t - 1)
-                             & (vk <= t - h + s[vj]))
+        sel = np.flatnonzero(_in_peak_row(P[vj], s[vj], o[vj], vk, t, theta, h))
         rows.append(np.full(sel.size, r))
         cc.append(sel)
     cons = [LinearConstraint(csr_array((np.ones(nv), (vj, np.arange(nv))), shape=(n, nv)), 1, 1),
@@ -482,7 +465,7 @@ def prove_optimal(instance: Instance, upper_bound: Schedule | None = None, *,
         cons.append(LinearConstraint(csr_array((np.ones(r.size), (r, c)),
                                                shape=(len(model.cuts), nv)),
                                      -np.inf, model.cuts[:, 3].astype(float)))
-    with _quiet():
+    with _quiet_stdout():
         res = milp(model.cost, constraints=cons, integrality=np.ones(nv), bounds=Bounds(0, 1),
                    options={"time_limit": t_limit, "mip_rel_gap": 1e-9, "disp": False})
     dual = getattr(res, "mip_dual_bound", None)

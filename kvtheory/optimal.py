@@ -143,13 +143,30 @@ def optimal_horizon(instance: Instance, upper_bound: int | None = None) -> tuple
     return H, latest.astype(np.int64)
 
 
-def _upper_bound_schedule(instance: Instance) -> Schedule:
+def _upper_bound_schedule(instance: Instance, schedule: Schedule | None = None) -> Schedule:
+    """``schedule`` checked as non-preemptive, or (if ``None``) MC-SF's with exact predictions."""
+    if schedule is not None:
+        check_schedule(instance, schedule, preemptive=False)
+        return schedule
     from .policies import mc_sf            # local import: the optimum needs a feasible schedule
     from .simulator import simulate
     exact = instance.with_predictions(None)
     sched = simulate(exact, mc_sf, name="mc-sf (upper bound)")
     check_schedule(exact, sched)
     return Schedule.from_starts(instance, [r.start for r in sched.records], policy="mc-sf")
+
+
+def _round_offsets(lens: np.ndarray) -> np.ndarray:
+    """``1, 2, ..., lens[0], 1, 2, ..., lens[1], ...``: the rounds of each column, concatenated."""
+    return np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + 1
+
+
+def _memory_matrix(k: np.ndarray, s: np.ndarray, o: np.ndarray, H: int) -> csr_array:
+    """Memory rows of the time-indexed program: column ``c`` (start ``k_c``, prompt ``s_c``,
+    output ``o_c``) holds ``s_c + d`` in round ``k_c + d`` for ``d = 1 .. o_c`` (row ``τ - 1``)."""
+    d = _round_offsets(o)
+    cols = np.repeat(np.arange(k.size), o)
+    return csr_array(((s[cols] + d).astype(float), (k[cols] + d - 1, cols)), shape=(H, k.size))
 
 
 @contextmanager
@@ -224,10 +241,7 @@ def solve_optimal(instance: Instance, *, time_limit: float | None = None,
         return OptimalResult(Schedule(instance, ()), 0, 0.0, True, 0.0, "optimal", 0, 0, 0, 0.0,
                              build_seconds=0.0)
     t_begin = time.perf_counter()
-    if upper_bound is None:
-        upper_bound = _upper_bound_schedule(instance)
-    else:
-        check_schedule(instance, upper_bound, preemptive=False)
+    upper_bound = _upper_bound_schedule(instance, upper_bound)
     ub = upper_bound.total_latency
     H, latest = optimal_horizon(instance, ub)
     a, s, o = instance.arrival, instance.prompt, instance.output
@@ -255,12 +269,7 @@ def solve_optimal(instance: Instance, *, time_limit: float | None = None,
     cost = (var_k + go[var_g] - ga[var_g]).astype(float)
     # each group starts exactly count times
     A_start = csr_array((np.ones(nv), (var_g, np.arange(nv))), shape=(ng, nv))
-    # memory: variable (g, k) uses s + (τ - k) in rounds τ = k+1 .. k+o
-    lens = go[var_g]
-    rows = np.repeat(var_k, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)) + 1
-    cols = np.repeat(np.arange(nv), lens)
-    vals = gs[var_g][cols] + rows - var_k[cols]
-    A_mem = csr_array((vals.astype(float), (rows - 1, cols)), shape=(H, nv))
+    A_mem = _memory_matrix(var_k, gs[var_g], go[var_g], H)
     constraints = [LinearConstraint(A_start, gcount, gcount),
                    LinearConstraint(A_mem, -np.inf, M)]
     n_cuts, root_bound = 0, float("nan")

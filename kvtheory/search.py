@@ -243,11 +243,8 @@ def improve_schedule(instance: Instance, rng: np.random.Generator, *, start: Sch
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     t0 = time.perf_counter()
-    if start is None:
-        from .optimal import _upper_bound_schedule
-        start = _upper_bound_schedule(instance)
-    else:
-        check_schedule(instance, start, preemptive=False)
+    from .optimal import _upper_bound_schedule     # local import: optimal pulls in the solver
+    start = _upper_bound_schedule(instance, start)
     init = int(start.total_latency)
     if instance.n < 2:
         return SearchResult(start, init, init, 0, 0, time.perf_counter() - t0)
