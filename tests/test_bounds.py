@@ -17,6 +17,9 @@ from kvtheory.workloads import paper_model1
 
 from strategies import instances
 
+# n <= 5 with outputs up to 5 can need a few million start vectors (about 2.5 s at 10 million)
+BRUTE_LEAVES = 10_000_000
+
 
 def _full_lp(inst, upper):
     """The time-indexed relaxation built densely, independently of kvtheory.bounds."""
@@ -40,7 +43,7 @@ def _full_lp(inst, upper):
 @given(instances(max_n=5, max_memory=9, max_arrival=3))
 def test_peak_rows_hold_on_every_feasible_schedule(inst):
     """The Lemma: every checked schedule without evictions satisfies every peak row."""
-    scheds = [brute_force_optimal(inst)]
+    scheds = [brute_force_optimal(inst, max_leaves=BRUTE_LEAVES)]
     for name, pol in POLICIES.items():
         try:
             sc = simulate(inst, pol, name=name)
@@ -65,7 +68,7 @@ def test_peak_rows_reject_an_overfull_pair():
 @settings(max_examples=40, deadline=None)
 @given(instances(max_n=5, max_memory=9, max_arrival=3))
 def test_bound_is_below_the_brute_force_optimum(inst):
-    opt = brute_force_optimal(inst).total_latency
+    opt = brute_force_optimal(inst, max_leaves=BRUTE_LEAVES).total_latency
     res = peak_lower_bound(inst)
     assert max(volume_lower_bound(inst), int(inst.output.sum())) <= res.bound <= opt <= res.upper
     assert res.proven_optimal == (res.bound == res.upper)
@@ -111,7 +114,7 @@ def test_validation():
 @given(instances(max_n=5, max_memory=9, max_arrival=3))
 def test_prove_optimal_matches_exhaustive_search(inst):
     from kvtheory.bounds import prove_optimal
-    opt = brute_force_optimal(inst).total_latency
+    opt = brute_force_optimal(inst, max_leaves=BRUTE_LEAVES).total_latency
     res = prove_optimal(inst, time_limit=30, bound_time=10)
     check_schedule(inst, res.schedule, preemptive=False)
     assert res.proven_optimal and res.objective == opt == res.lower_bound
