@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .replication import model_policy_keys
+
 __all__ = ["load_rows", "bracket_summary"]
 
 
@@ -59,12 +61,8 @@ def bracket_summary(rows: Sequence[dict]) -> list[dict]:
     >>> round(s["closed"], 4)            # (2.2 - 1.375) / (2.2 - 1.1)
     0.75
     """
-    keys: list[tuple[str, str]] = []
-    for r in rows:
-        if (r["model"], r["policy"]) not in keys:
-            keys.append((r["model"], r["policy"]))
     out = []
-    for model, pol in keys:
+    for model, pol in model_policy_keys(rows):
         rs = [r for r in rows if r["model"] == model and r["policy"] == pol and not r["livelock"]]
         if not rs:
             continue

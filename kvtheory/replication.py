@@ -343,6 +343,18 @@ def _mean_ci(values: np.ndarray, confidence: float, n_resamples: int, seed: int)
     return (lo, hi)
 
 
+def model_policy_keys(rows: Sequence[dict]) -> list[tuple[str, str]]:
+    """The distinct ``(model, policy)`` pairs of ``rows``, in order of first appearance.
+
+    Examples
+    --------
+    >>> model_policy_keys([{"model": "m", "policy": "b"}, {"model": "m", "policy": "a"},
+    ...                    {"model": "m", "policy": "b"}])
+    [('m', 'b'), ('m', 'a')]
+    """
+    return list(dict.fromkeys((r["model"], r["policy"]) for r in rows))
+
+
 def summarize(rows: Sequence[dict], *, confidence: float = 0.95, n_resamples: int = 2000,
               seed: int = 0) -> list[dict]:
     """One row per (model, policy): ratio statistics with bootstrap confidence intervals.
@@ -370,10 +382,7 @@ def summarize(rows: Sequence[dict], *, confidence: float = 0.95, n_resamples: in
     1
     """
     confidence = as_fraction(confidence, name="confidence", low_open=True, high_open=True)
-    keys = []
-    for r in rows:
-        if (r["model"], r["policy"]) not in keys:
-            keys.append((r["model"], r["policy"]))
+    keys = model_policy_keys(rows)
     out = []
     for model, pol in keys:
         rs = [r for r in rows if r["model"] == model and r["policy"] == pol]
