@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from kvtheory import check_schedule, mc_sf, simulate
-from kvtheory.workloads import lmsys_like
+from kvtheory.model.workloads import lmsys_like
 
 
 def main():

@@ -5,14 +5,14 @@ Podimata, Zhou et al., *Online Scheduling for LLM Inference with KV Cache Constr
 (arXiv 2502.07115).
 """
 
-from .checker import CheckReport, ScheduleError, check_schedule, is_valid_schedule
-from .instance import Instance, Request
-from .policies import (POLICIES, PAPER_BENCHMARKS, admit_future_feasible,
+from kvtheory.model.checker import CheckReport, ScheduleError, check_schedule, is_valid_schedule
+from kvtheory.model.instance import Instance, Request
+from kvtheory.engines.policies import (POLICIES, PAPER_BENCHMARKS, admit_future_feasible,
                        alpha_protection_beta_clearing,
                        alpha_protection_greedy, make_policy, mc_benchmark, mc_sf,
                        predicted_memory, vllm_style)
-from .schedule import RequestRecord, Schedule
-from .simulator import (Decision, Jobs, LivelockError, PolicyError, State, TimedSchedule,
+from kvtheory.model.schedule import RequestRecord, Schedule
+from kvtheory.engines.simulator import (Decision, Jobs, LivelockError, PolicyError, State, TimedSchedule,
                         simulate, simulate_timed)
 
 __version__ = "0.1.0"

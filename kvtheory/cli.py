@@ -15,11 +15,11 @@ Examples (shell)::
   rounds (``total_latency``, ``average_latency``, ``makespan``); ``avg_latency_s``,
   ``makespan_s`` and ``energy_j`` are null.  A trace in seconds needs ``--round-seconds S``
   (arrival round ``floor(t / S)``).
-* ``timed``: our A100-calibrated engine (:func:`kvtheory.a100.run_timed`), seconds and joules.
-* ``paper``: the paper's engine (:func:`kvtheory.paper_engine.simulate_paper`), seconds and
+* ``timed``: our A100-calibrated engine (:func:`kvtheory.studies.a100.run_timed`), seconds and joules.
+* ``paper``: the paper's engine (:func:`kvtheory.engines.paper.engine.simulate_paper`), seconds and
   joules.  A trace in rounds needs ``--round-seconds S`` for both continuous-time engines.
 
-``--trace`` reads every format of :func:`kvtheory.traces.load_trace` (recognised by its
+``--trace`` reads every format of :func:`kvtheory.model.traces.load_trace` (recognised by its
 header).  Without ``--trace`` the workload is generated: ``model1`` by default for the round
 engine, ``lmsys`` (Poisson arrivals in seconds) for the others.  ``--seed`` seeds the workload
 and every random policy (each policy gets its own generator seeded with it).
@@ -39,11 +39,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .checker import check_schedule
-from .policies import POLICIES
-from .simulator import LivelockError, PolicyError, simulate
+from kvtheory.model.checker import check_schedule
+from kvtheory.engines.policies import POLICIES
+from kvtheory.engines.simulator import LivelockError, PolicyError, simulate
+from kvtheory.model.tables import format_table, to_jsonable
 
-__all__ = ["main", "format_table", "ENGINES"]
+__all__ = ["main", "ENGINES"]
 
 #: Engines of ``simulate --engine``.
 ENGINES = ("round", "timed", "paper")
@@ -56,50 +57,10 @@ _SECONDS_COLUMNS = ("policy", "status", "n", "memory", "avg_latency_s", "p95_lat
                     "makespan_s", "evictions", "energy_j")
 
 
-def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    """Plain-text table of dict rows (floats with 3 decimals, ``None`` as ``-``).
-
-    Examples
-    --------
-    >>> print(format_table([{"policy": "mc-sf", "latency": 3.14159}, {"policy": "x", "latency": None}]))
-    policy  latency
-    mc-sf     3.142
-    x             -
-    """
-    if not rows:
-        return "(no rows)"
-    columns = list(columns or rows[0].keys())
-
-    def fmt(v):
-        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(columns)]
-
-    def line(vals):
-        return "  ".join(v.ljust(w) if j == 0 else v.rjust(w)
-                         for j, (v, w) in enumerate(zip(vals, widths))).rstrip()
-    return "\n".join([line(columns)] + [line(r) for r in cells])
-
-
-def _jsonable(value):
-    """Plain JSON values: numpy scalars to Python, non-finite floats to ``None``."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 def _emit(args, rows: list[dict], columns: Sequence[str], title: str | None = None) -> int:
     """Print ``rows`` as a JSON array (``--format json``) or as a table under ``title``."""
     if args.format == "json":
-        print(json.dumps(_jsonable(rows), indent=2))
+        print(json.dumps(to_jsonable(rows), indent=2))
     else:
         if title:
             print(title)
@@ -110,7 +71,7 @@ def _emit(args, rows: list[dict], columns: Sequence[str], title: str | None = No
 # ===================================================================== requests
 def _paper_engine():
     try:
-        from . import paper_engine
+        from kvtheory.engines.paper import engine as paper_engine
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.paper_engine":
             raise
@@ -120,7 +81,7 @@ def _paper_engine():
 
 def _trace(args):
     """The requests of a continuous-time engine: a Trace in seconds."""
-    from .traces import load_trace
+    from kvtheory.model.traces import load_trace
     if args.trace:
         if args.memory is None:
             raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
@@ -134,18 +95,18 @@ def _trace(args):
     if args.workload != "lmsys":
         raise ValueError(f"--engine {args.engine} runs requests in seconds: use --trace FILE "
                          f"or --workload lmsys, not {args.workload}")
-    from .a100 import lmsys_trace
+    from kvtheory.studies.a100 import lmsys_trace
     return lmsys_trace(np.random.default_rng(args.seed), 10_000 if args.n is None else args.n,
                        rate=50.0 if args.rate is None else args.rate, memory=_memory(args))
 
 
 def _instance(args):
     """The requests of the round model: an Instance."""
-    from . import workloads
+    from kvtheory.model import workloads
     if args.trace:
         if args.memory is None:
             raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
-        from .traces import load_instance_csv, load_trace
+        from kvtheory.model.traces import load_instance_csv, load_trace
         tr = load_trace(args.trace)
         if tr.unit == "round":
             if args.round_seconds is not None:
@@ -213,12 +174,12 @@ def _run_round(args, names):
 
 
 def _memory(args) -> int:
-    from .calibration import PAPER_KV_CAPACITY
+    from kvtheory.hardware.calibration import PAPER_KV_CAPACITY
     return PAPER_KV_CAPACITY if args.memory is None else args.memory
 
 
 def _run_timed(args, names):
-    from .a100 import run_timed
+    from kvtheory.studies.a100 import run_timed
     tr, memory = _trace(args), _memory(args)
     rows = []
     for name in names:
@@ -254,14 +215,14 @@ def _opt(args) -> int:
     """Optimum of the integer program, or under a time limit the best found and a bracket.
 
     The lower bound is the larger of the solver's proven bound and the area bound
-    (:func:`kvtheory.search.volume_lower_bound`); ``mc-sf/opt`` is a ratio only when the
+    (:func:`kvtheory.optimum.search.volume_lower_bound`); ``mc-sf/opt`` is a ratio only when the
     optimum is proven, otherwise the bracket ``MC-SF / best found .. MC-SF / lower bound``.
     Under ``--time-limit`` HiGHS runs without presolve (its presolve overruns the limit by
     seconds) unless ``--presolve`` is given; ``build_seconds`` (MC-SF's upper bound and the
     program's matrices) counts towards the limit and is reported on its own.
     """
-    from .optimal import solve_optimal
-    from .search import volume_lower_bound
+    from kvtheory.optimum.exact import solve_optimal
+    from kvtheory.optimum.search import volume_lower_bound
     inst = _instance(args)
     presolve = args.time_limit is None or args.presolve
     res = solve_optimal(inst, time_limit=args.time_limit, presolve=presolve)
@@ -292,8 +253,8 @@ def _opt(args) -> int:
 
 
 def _claims(args) -> int:
-    from .claims import CLAIMS
-    from .claims._cli import run
+    from kvtheory.claims import CLAIMS
+    from kvtheory.claims._cli import run
     return run(args)
 
 
@@ -374,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "overrun the limit by seconds)")
     argv = sys.argv[1:] if argv is None else list(argv)
     if _CLAIM_COMMANDS & set(argv):
-        from .claims._cli import add_parsers
+        from kvtheory.claims._cli import add_parsers
         add_parsers(sub)                               # claims, verify
     else:       # the registry imports every claim module (seconds): only load it when used
         for name, text in _CLAIM_COMMANDS_HELP.items():

@@ -35,8 +35,8 @@ def test_clm_peak_rows():
 
 def test_peak_rows_have_teeth():
     """Some infeasible start vectors of the same family violate a peak row: the check can fail."""
-    from kvtheory.bounds import peak_row_slack
-    from kvtheory.schedule import Schedule
+    from kvtheory.optimum.bounds import peak_row_slack
+    from kvtheory.model.schedule import Schedule
     inst = optimum.Instance.from_arrays([0, 0], [2, 2], [3, 3], memory=6)   # peaks 5 + 5 > 6
     assert peak_row_slack(inst, Schedule.from_starts(inst, [0, 1])) < 0
 

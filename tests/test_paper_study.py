@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kvtheory.paper_study import (
+from kvtheory.studies.paper_study import (
     PAPER_FIGURES,
     StudyTask,
     energy_table,

@@ -8,7 +8,7 @@ import pytest
 from kvtheory import Instance, check_schedule, mc_sf, simulate
 from kvtheory import ratio
 from kvtheory.claims import ratio as claims_ratio
-from kvtheory.optimal import solve_optimal
+from kvtheory.optimum.exact import solve_optimal
 
 
 def test_clm_lemma_4_4():

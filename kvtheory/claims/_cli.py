@@ -25,11 +25,11 @@ def add_parsers(sub) -> None:
 
 
 def _claims(args) -> int:
-    from . import CLAIMS
+    from kvtheory.claims.registry import CLAIMS
     if args.format == "json":
         print(json.dumps([c.row() for c in CLAIMS], indent=1))
         return 0
-    from ..cli import format_table
+    from kvtheory.model.tables import format_table
     print(format_table([{"id": c.id, "versions": c.versions, "provenance": c.provenance,
                          "readings": len(c.readings), "chapter": c.chapter.removeprefix("book/")}
                         for c in CLAIMS]))
@@ -37,8 +37,8 @@ def _claims(args) -> int:
 
 
 def _verify(args) -> int:
-    from . import CLAIMS, claim
-    from ._run import CheckFailed, verify
+    from kvtheory.claims.registry import CLAIMS, claim
+    from kvtheory.claims._run import CheckFailed, verify
     ids = args.ids or [c.id for c in CLAIMS]
     for i in ids:
         try:
@@ -56,7 +56,7 @@ def _verify(args) -> int:
     if args.format == "json":
         print(json.dumps([v.row() for v in verdicts], indent=1))
     else:
-        from ..cli import format_table
+        from kvtheory.model.tables import format_table
         print(format_table([{"id": v.claim, "reading": v.reading, "status": v.status,
                              "seconds": v.seconds,
                              "note": "" if v.full_status else "quick: full run may differ"}

@@ -7,15 +7,15 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..checker import ScheduleError, check_schedule
-from ..lower_bounds import (_size, adaptive_adversary, adversarial_instance, best_start, delayed,
+from kvtheory.model.checker import ScheduleError, check_schedule
+from kvtheory.theory.lower_bounds import (_size, adaptive_adversary, adversarial_instance, best_start, delayed,
                             deterministic_bound, game_matrix, opt_cost, pure_value, solve_game,
                             start_alone_at, yao_analytic_bound, yao_bound)
-from ..optimal import solve_optimal
-from ..policies import POLICIES, mc_sf
-from ..schedule import Schedule
-from ..simulator import simulate
-from ._core import Claim, ClaimCheck, Reading, Verdict, grade
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.engines.policies import POLICIES, mc_sf
+from kvtheory.model.schedule import Schedule
+from kvtheory.engines.simulator import simulate
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 
 __all__ = ["CLAIMS", "check_lb_deterministic", "check_lb_randomized"]
 
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     import argparse
 
-    from ..cli import format_table
+    from kvtheory.model.tables import format_table
 
     ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.lower_bounds",
                                  description=__doc__.splitlines()[0])
@@ -267,7 +267,7 @@ _DECIDE_PRE = ("an adversary that defeats algorithms which may preempt (a differ
 
 
 def _pre_verdict(cid, reading, ns, quick):
-    from ..preemption_game import check_preemptive_rules
+    from kvtheory.theory.preemption_game import check_preemptive_rules
     rows = preemptive_ratios(ns)
     worst = max(r["worst vs sum o"] for r in rows)
     rules = check_preemptive_rules(ns=(4, 8, 16) if quick else (4, 8, 16, 32))

@@ -6,13 +6,13 @@ import time
 
 import numpy as np
 
-from .._validation import as_int, check_generator
-from ..checker import ScheduleError, check_schedule
-from ..instance import Instance
-from ..policies import POLICIES, mc_sf
-from ..simulator import Decision, LivelockError, State, simulate
-from ..workloads import random_instance
-from ._core import Claim, ClaimCheck, Reading, Verdict, grade
+from kvtheory.model.validation import as_int, check_generator
+from kvtheory.model.checker import ScheduleError, check_schedule
+from kvtheory.model.instance import Instance
+from kvtheory.engines.policies import POLICIES, mc_sf
+from kvtheory.engines.simulator import Decision, LivelockError, State, simulate
+from kvtheory.model.workloads import random_instance
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 
 __all__ = ["CLAIMS", "check_mcsf_feasible", "check_peak_points", "check_clear_all_livelock",
            "check_mcsf_runtime", "admit_at_completion_points"]
@@ -66,7 +66,7 @@ def admit_at_completion_points(state: State, capacity: int | None = None) -> lis
     Examples
     --------
     >>> from kvtheory import Instance, simulate
-    >>> from kvtheory.simulator import Decision
+    >>> from kvtheory.engines.simulator import Decision
     >>> seen = []
     >>> def spy(state):
     ...     seen.append(admit_at_completion_points(state))
@@ -205,7 +205,7 @@ def state_cycle(instance: Instance, policy) -> tuple[int, int] | None:
 
     Examples
     --------
-    >>> from kvtheory.policies import POLICIES
+    >>> from kvtheory.engines.policies import POLICIES
     >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8),
     ...             POLICIES["alpha-0.2-greedy"])
     (1, 5)
@@ -242,7 +242,7 @@ def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 10
 
     For each ``M``, a random instance with ``n = M`` requests (prompts 1-4, outputs up to
     ``M / 4``, arrivals spread so that the queue stays about ``load`` times what fits) is run,
-    and every call of :func:`kvtheory.policies.mc_sf` is timed.  The fitted exponent ``b`` of the
+    and every call of :func:`kvtheory.engines.policies.mc_sf` is timed.  The fitted exponent ``b`` of the
     median seconds per decision against ``M`` (least squares on logs) holds the claim if
     ``b <= 2``.  Wall-clock timing: the figures depend on the machine, the exponent less so.
 

@@ -6,11 +6,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import check_generator
-from ..policies import mc_sf
-from ..regret import (ArrivalModel, fluid_policy, growth_exponent, hindsight_regret_table,
+from kvtheory.model.validation import check_generator
+from kvtheory.engines.policies import mc_sf
+from kvtheory.theory.regret import (ArrivalModel, fluid_policy, growth_exponent, hindsight_regret_table,
                       regret_table, waiting_lower_bound)
-from ._core import Claim, ClaimCheck, Reading, Verdict
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict
 
 __all__ = ["CLAIMS", "check_constant_regret", "check_separate_regret"]
 
@@ -100,7 +100,7 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
                           max_states: int = 20000) -> ClaimCheck:
     """Claim ``clm_constant_regret`` under separate batching (v2's model, our reconstruction).
 
-    Bernoulli(``rate``) arrivals of :data:`~kvtheory.regret_separate.SEPARATE_TYPES`, memory
+    Bernoulli(``rate``) arrivals of :data:`~kvtheory.theory.regret_separate.SEPARATE_TYPES`, memory
     ``memory``.  For ``bayes_horizons`` (``bayes_seeds`` paths each) it measures the regret of
     the best online policy (exact MDP), a lower bound on every policy's expected regret, and of
     the baselines and the LP re-solving policy, all against the exact hindsight optimum; for
@@ -115,8 +115,8 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
     >>> sorted(rep.details["grows"])
     ['best online (MDP)', 'lp re-solve']
     """
-    from ..regret_separate import SEPARATE_TYPES
-    from ..regret_separate_study import separate_regret_rows
+    from kvtheory.theory.regret_separate import SEPARATE_TYPES
+    from kvtheory.studies.regret_study import separate_regret_rows
     rng = check_generator(rng)
     model = ArrivalModel(rate, types=SEPARATE_TYPES, memory=memory, process="bernoulli")
     small = separate_regret_rows(model, bayes_horizons, bayes_seeds, rng,
@@ -143,7 +143,7 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
 def _main(argv: Sequence[str] | None = None) -> int:
     """Full-size run: ``python -m kvtheory.claims.regret``."""
     import argparse
-    from ..cli import format_table
+    from kvtheory.model.tables import format_table
     ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.regret", description=__doc__)
     ap.add_argument("--loads", type=float, nargs="+", default=[0.5, 0.9, 0.97])
     ap.add_argument("--horizons", type=int, nargs="+", default=[30, 100, 300, 1000, 3000])

@@ -6,12 +6,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .._validation import as_int, check_generator
-from ..instance import Instance
-from ..optimal import solve_optimal
-from ..semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
+from kvtheory.model.validation import as_int, check_generator
+from kvtheory.model.instance import Instance
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.theory.semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
                           identical_rows, random_reading_instance)
-from ._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
 
 __all__ = ["CLAIMS", "check_semionline_optimal", "check_identical_exact"]
 
@@ -90,7 +90,7 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
                           grid: Sequence[tuple[int, int, int, int]] | None = None) -> ClaimCheck:
     """Claim ``clm_identical_exact``: :func:`identical_optimal` equals the integer program.
 
-    Compares the DP with :func:`kvtheory.optimal.solve_optimal` on ``grid`` (default: random
+    Compares the DP with :func:`kvtheory.optimum.exact.solve_optimal` on ``grid`` (default: random
     ``(n, s, o, M)`` with ``M`` between ``s + o`` and ``n (s + o)``); every DP schedule is
     checked.  ``holds`` iff they agree everywhere; ``details`` counts how often MC-SF is
     optimal on the same instances.
@@ -131,7 +131,7 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
 def _main(argv: Sequence[str] | None = None) -> int:
     """Full-size run: ``python -m kvtheory.claims.semionline [--max-n 5]``."""
     import argparse
-    from ..cli import format_table
+    from kvtheory.model.tables import format_table
     ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.semionline", description=__doc__)
     ap.add_argument("--max-n", type=int, nargs=3, default=[5, 4, 4],
                     help="largest n of the families, one per reading")
@@ -170,9 +170,9 @@ _DECIDE = ("a hardness proof that works with equal prompt sizes (the 3-PARTITION
 
 def _no_instance_example() -> str:
     """The smallest 3-PARTITION no-instance of the family and its reduction's optimum."""
-    from ..hardness import (is_three_partition, reduction_instance, three_partition_family,
+    from kvtheory.theory.hardness import (is_three_partition, reduction_instance, three_partition_family,
                             threshold)
-    from ..semionline import exact_optimum_at_zero
+    from kvtheory.theory.semionline import exact_optimum_at_zero
     for B in range(5, 25):
         for tp in three_partition_family(2, [B]):
             if not is_three_partition(tp):
@@ -184,7 +184,7 @@ def _no_instance_example() -> str:
 
 
 def _hardness(quick):
-    from ..hardness import check_reduction
+    from kvtheory.theory.hardness import check_reduction
     return check_reduction(quick=quick)
 
 
