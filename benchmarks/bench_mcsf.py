@@ -1,4 +1,4 @@
-"""MC-SF speed on 10,000 LMSYS-like requests with M = 16,492 (issue 2's target).
+"""MC-SF speed on 10,000 LMSYS-like requests with M = 16,492 (target: under a minute on one core).
 
 Prints requests per second of the whole simulation and the median time of one admission
 decision (one call of the policy).  Usage: ``python benchmarks/bench_mcsf.py [--n N] [--rate R]``.

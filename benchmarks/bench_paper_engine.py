@@ -1,4 +1,4 @@
-"""The paper engine's speed on 10,000 LMSYS-like requests with M = 16,492 (issue 11's target).
+"""The paper engine's speed on 10,000 LMSYS-like requests with M = 16,492 (target: under a minute on one core).
 
 Times :func:`kvtheory.engines.paper.engine.simulate_paper` (goal for MC-SF: under 2 s) and the
 independent replay :func:`kvtheory.engines.paper.engine.check_paper_run`, best of ``--repeat`` runs.

@@ -1,4 +1,4 @@
-"""Bracket the optimum at the paper's size with the peak-row bound (issue 15's measurement).
+"""Bracket the optimum at the paper's size with the peak-row bound (target: a bracket width of at most 0.05 on the mean ratio).
 
 Runs the first ``--trials`` trials of each model of :mod:`kvtheory.studies.replication` (the same seeds
 as the 200-trial run) with ``bound="peak"`` and writes the tidy rows to

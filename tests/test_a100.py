@@ -12,8 +12,9 @@ from kvtheory.studies.a100 import (ERRORS, POWER_SWEEP, BatchTimer, batch_compos
                            batch_timer, energy_report,
                            kv_capacity_readings, latency_slope, length_match, lmsys_trace,
                            noisy_predictions, paper_comparison, run_replication, run_timed)
+from kvtheory.hardware.batchtime import batch_time_model
 from kvtheory.hardware.calibration import (DEFAULT_POWER, PAPER_KV_CAPACITY, PowerModel, batch_energy,
-                                  batch_time_model, kv_capacity_tokens,
+                                  kv_capacity_tokens,
                                   vidur_kv_capacity_tokens)
 from kvtheory.model.traces import Trace, load_trace_csv, save_trace_csv
 from kvtheory.claims.a100 import (check_kv_capacity, check_prediction_error, check_real_energy,

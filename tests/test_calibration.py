@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy
 
-from kvtheory import batchtime as cal
+from kvtheory.hardware import batchtime as cal
 from kvtheory.hardware.batchtime import (BatchTimeModel, batch_time, batch_time_model,
                                          batch_time_residuals, fit_batch_time_model)
 from kvtheory.hardware.calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, GPUSpec,

@@ -1,4 +1,4 @@
-"""The fast engine makes exactly the decisions of the original engine (issue 16).
+"""The fast engine makes exactly the decisions of the original engine.
 
 ``tests/data/simulator_reference.json.gz`` holds, for a few hundred random instances (mixed
 arrivals, exact and noisy predictions, so that under-predicted requests overflow and get

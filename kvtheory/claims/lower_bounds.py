@@ -8,9 +8,11 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from kvtheory.model.checker import ScheduleError, check_schedule
-from kvtheory.theory.lower_bounds import (_size, adaptive_adversary, adversarial_instance, best_start, delayed,
-                            deterministic_bound, game_matrix, opt_cost, pure_value, solve_game,
-                            start_alone_at, yao_analytic_bound, yao_bound)
+from kvtheory.theory.lower_bounds import (_size, adaptive_adversary, adversarial_instance,
+                                          best_start, delayed, deterministic_bound, opt_cost,
+                                          start_alone_at)
+from kvtheory.theory.lower_bounds_game import (game_matrix, pure_value, solve_game,
+                                               yao_analytic_bound, yao_bound)
 from kvtheory.optimum.exact import solve_optimal
 from kvtheory.engines.policies import POLICIES, mc_sf
 from kvtheory.model.schedule import Schedule

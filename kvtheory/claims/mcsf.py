@@ -59,7 +59,7 @@ def check_mcsf_feasible(rng: np.random.Generator, trials: int = 200, *, alpha: f
 def admit_at_completion_points(state: State, capacity: int | None = None) -> list[int]:
     """MC-SF's admission computed by checking only predicted completion rounds.
 
-    An independent, deliberately plain implementation of DIGEST section 3 step 3 used to test
+    An independent, deliberately plain implementation of MC-SF's admission step (Algorithm 1 of v4/v5) used to test
     that checking only completion points (``p_j + õ_j``, or ``t + 1`` for a request past its
     prediction) gives the same decisions as checking every round.
 

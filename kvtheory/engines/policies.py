@@ -6,7 +6,7 @@ Every policy here has two parts, an **admission rule** (which waiting requests s
 documented defaults; make variants with :func:`functools.partial` (or :func:`make_policy`,
 which also names them).  :data:`POLICIES` is the registry every "all policies" test runs over.
 
-Rules (DIGEST sections 3 and 5; *paper* = arXiv 2502.07115 v4/v5, *2nd* = known from
+Rules (MC-SF is Algorithm 1 of v4/v5, the benchmarks are those of its experiments; *paper* = arXiv 2502.07115 v4/v5, *2nd* = known from
 third-party write-ups, *ours* = our default for what is not known):
 
 * :func:`mc_sf`: walk waiting requests by predicted output (ties: arrival, id), add each to the

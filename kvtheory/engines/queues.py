@@ -1,4 +1,4 @@
-"""The engine's waiting queue: sorted views kept up to date incrementally (issue 16).
+"""The engine's waiting queue: sorted views kept up to date incrementally (so a round costs what happens in it).
 
 Policies walk the waiting requests in one of three orders and usually stop after a few:
 

@@ -6,7 +6,7 @@ requests with their prompt sizes and *predicted* output lengths, and the memory 
 requests will hold in the next round) and returns which waiting requests to start now and which
 running requests to evict.  Any user function of that shape is a valid policy.
 
-Timeline of decision time ``t`` (the project's convention, DIGEST section 1):
+Timeline of decision time ``t`` (the project's convention, book chapter *The model*):
 
 1. requests whose last round was ``t`` (``start + o == t``) complete and free their memory;
 2. requests with ``arrival <= t`` join the waiting queue;
@@ -20,7 +20,7 @@ lengths are under-predicted, or for policies that admit on current usage), ``sta
 is positive and the policy must evict: every policy in :mod:`kvtheory.engines.policies` has an eviction
 rule for this case, so that memory is always accounted truthfully.
 
-Cost (issue 16): a round costs what happens in it plus what the policy reads, not the length of
+Cost: a round costs what happens in it plus what the policy reads, not the length of
 the waiting queue.  Waiting requests sit in incrementally sorted views that policies walk
 lazily with :meth:`State.waiting_in_order`; the column views ``state.waiting`` and
 ``state.running`` are built only when a policy reads them; the predicted memory of the running

@@ -196,7 +196,7 @@ def plot_synthetic_ratios(rows_by_model: dict, paper: dict, *, ylim=(0.98, 2.2))
     >>> len(fig.axes), len(fig.axes[0].lines)      # one curve + the paper's two lines
     (1, 3)
     """
-    from kvtheory.studies.replication import ratio_plot
+    from kvtheory.figures.studies import ratio_plot
 
     def draw(model, ax):
         rows = rows_by_model[model]

@@ -1,6 +1,6 @@
 """Calibration to real hardware: KV capacity, batch time and energy of Llama-2-70B on A100s.
 
-Three pieces (DIGEST sections 6-7):
+Three pieces (public specifications and the paper's v4/v5 setup):
 
 * **KV capacity** ``M``: how many tokens of KV cache fit beside the weights
   (:func:`kv_bytes_per_token`, :func:`kv_capacity_tokens`, the sympy derivation
@@ -158,7 +158,7 @@ LLAMA2_70B = ModelSpec("Llama-2-70B", layers=80, hidden=8192, heads=64, kv_heads
 A100_80GB = GPUSpec("A100-SXM4-80GB", memory_bytes=80 * 2**30, hbm_bandwidth=2.039e12,
                     peak_flops=312e12, tdp_watts=400.0)
 
-#: The paper's KV-cache capacity for Llama2-70B on 2 x A100 (v4/v5, second-hand; DIGEST s. 6).
+#: The paper's KV-cache capacity for Llama2-70B on 2 x A100 (v4/v5, second-hand).
 PAPER_KV_CAPACITY = 16_492
 
 
@@ -520,7 +520,7 @@ def batch_energy(prefill_tokens: int, decode_requests: int, seconds: float, *, n
                  power: PowerModel = DEFAULT_POWER, gpu: GPUSpec = A100_80GB) -> float:
     """Energy (J) of one batch: ``seconds * n_gpus * batch_power(...)``.
 
-    The v2 energy model is unknown (DIGEST section 6); this is our **[RECON]** model.  Pass
+    The v2 energy model is unknown; this is our **[RECON]** model.  Pass
     ``seconds`` from :func:`batch_time` (or any other time model).  With ``prefill_tokens =
     decode_requests = 0`` it is the idle energy of ``seconds`` of waiting.
 

@@ -184,7 +184,7 @@ def energy_report(timed: TimedSchedule, batch_time, *, power: PowerModel = DEFAU
     (:func:`kvtheory.hardware.calibration.batch_energy`, power a function of the batch's tokens
     ``P_r + D_r``), with durations from :func:`batch_durations`; between batches, from the first
     arrival to the last completion, the GPUs draw ``power.idle_watts``.  The energy model is our
-    **[RECON]** (DIGEST section 6).  (The power level is evaluated once per distinct token count,
+    **[RECON]** (the paper's v2 energy model is not available).  (The power level is evaluated once per distinct token count,
     which gives the same sum.)
 
     Parameters

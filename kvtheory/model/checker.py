@@ -1,7 +1,7 @@
 """The independent feasibility checker: the ground truth for every schedule.
 
 It recomputes memory round by round from the records alone, with plain Python loops, under
-the project's fixed convention (DIGEST section 1): an attempt started at decision time ``p`` is
+the project's fixed convention (book chapter *The model*): an attempt started at decision time ``p`` is
 processed in rounds ``p+1, ..., q``, holding ``s + (t - p)`` units in round ``t``; a completed
 attempt has ``q = p + o``.  It imports nothing from the simulator, the policies or the
 solvers, and does not use :meth:`Schedule.memory_profile`.

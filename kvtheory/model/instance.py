@@ -1,4 +1,4 @@
-"""Requests and instances: the model of DIGEST section 1.
+"""Requests and instances: the model of arXiv 2502.07115 (every version).
 
 A request ``i = (a_i, s_i, o_i)`` arrives in round ``a_i`` with a prompt of ``s_i`` tokens and
 will produce ``o_i`` output tokens.  Started at decision time ``p >= a_i`` it is processed in
@@ -68,7 +68,7 @@ class Request:
 
     @property
     def volume(self) -> int:
-        """Memory-time area ``s*o + o(o+1)/2`` of the request (DIGEST section 4)."""
+        """Memory-time area ``s*o + o(o+1)/2`` of the request (the area of the paper's v4/v5 lower-bound arguments)."""
         return self.prompt * self.output + self.output * (self.output + 1) // 2
 
 

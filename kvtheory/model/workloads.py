@@ -15,7 +15,7 @@ from kvtheory.model.instance import Instance
 __all__ = ["paper_model1", "paper_model2", "lmsys_like", "LMSYS_STATS", "random_instance"]
 
 #: Reported LMSYS-Chat-1M statistics of the paper's 10,000-conversation sample (v4/v5,
-#: second-hand, DIGEST section 6): words counted as tokens.
+#: second-hand, the paper's v4/v5 experiments): words counted as tokens.
 LMSYS_STATS = {"prompt_mean": 40.62, "prompt_median": 11.0,
                "output_mean": 85.32, "output_median": 45.0}
 
@@ -45,7 +45,7 @@ def paper_model1(rng: np.random.Generator, *, n: int | None = None, memory: int 
     """Arrival model 1 of the paper's synthetic study: every request arrives at round 0.
 
     ``M ~ U{30..50}``, ``n ~ U{40..60}``, ``s_i ~ U{1..5}``, ``o_i ~ U{1..M - s_i}``
-    (DIGEST section 6, second-hand).  Pass ``n`` or ``memory`` to fix them.  With
+    (the paper's v4/v5 synthetic experiment, second-hand).  Pass ``n`` or ``memory`` to fix them.  With
     ``shared_prompt=True`` one ``s ~ U{1..5}`` is drawn for the whole instance (the reading of
     the paper's published code, whose program takes a single prompt size); the default draws
     one per request, and its random stream is unchanged by the keyword.

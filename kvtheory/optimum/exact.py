@@ -1,4 +1,4 @@
-"""The hindsight optimum: the paper's integer program (DIGEST section 2) and a brute force.
+"""The hindsight optimum: the paper's integer program (v4/v5) and a brute force.
 
 ``solve_optimal`` builds the time-indexed integer program, with ``x[i, k] = 1`` iff request
 ``i`` starts at decision time ``k``, and solves it with :func:`scipy.optimize.milp` (HiGHS).

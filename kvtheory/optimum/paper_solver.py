@@ -1,7 +1,7 @@
 """The synthetic optimum as the paper's published code obtains it, reimplemented.
 
-The paper's published experiment code (DIGEST section 8, paraphrased; nothing of it is copied
-here) computes the "optimum" of each synthetic instance by handing the Section-2 integer program
+The paper's published experiment code (as the book's chapter on the published setup describes it; nothing of it is
+copied here) computes the "optimum" of each synthetic instance by handing the Section-2 integer program
 to a solver with a **time limit** and a **warm start** (MC-SF's schedule), and reports the
 solver's incumbent as the optimum when the time limit is hit, with no optimality flag.  A trial
 in which a time-limited solver never improves on the warm start is then counted as "MC-SF

@@ -1,6 +1,6 @@
 """Llama2-70B on A100s: timed workloads, energy accounting and the real-data replication.
 
-The paper's real-data experiment (v4/v5, second-hand, DIGEST section 6) runs 10,000 LMSYS-Chat-1M
+The paper's real-data experiment (v4/v5, second-hand) runs 10,000 LMSYS-Chat-1M
 conversations through every scheduler on Llama2-70B served by 2 x A100 with KV capacity
 ``M = 16,492`` tokens, Poisson arrivals at ``lambda = 50`` and ``lambda = 10`` requests per
 second, and batch times from the Vidur simulator.  This module rebuilds that experiment from
@@ -31,10 +31,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from kvtheory.model.validation import as_fraction, as_int, check_generator
-from kvtheory.hardware.calibration import (A100_80GB, DEFAULT_POWER, PAPER_KV_CAPACITY,
-                          BatchTimeModel, PowerModel, batch_time_model,
-                          kv_capacity_tokens,
-                          reserve_for_kv_capacity, vidur_kv_capacity_tokens)
+from kvtheory.hardware.batchtime import BatchTimeModel, batch_time_model
+from kvtheory.hardware.calibration import (A100_80GB, DEFAULT_POWER, PAPER_KV_CAPACITY, PowerModel,
+                                           kv_capacity_tokens, reserve_for_kv_capacity,
+                                           vidur_kv_capacity_tokens)
 from kvtheory.model.checker import check_schedule
 from kvtheory.hardware.energy import (BatchComposition, EnergyReport, batch_composition,  # noqa: F401
                      batch_durations, energy_report, latency_slope)
@@ -51,7 +51,7 @@ __all__ = [
     "prediction_table", "kv_capacity_readings", "main",
 ]
 
-#: The paper's reported real-data figures (v4/v5, second-hand, DIGEST section 6): average
+#: The paper's reported real-data figures (v4/v5, second-hand): average
 #: latency of MC-SF and MC-Benchmark (unit and arrival rate not stated), the rates and sizes.
 PAPER_REAL = {"mcsf_latency": 32.11, "mc_benchmark_latency": 46.47, "n": 10_000,
               "rates": (50.0, 10.0), "memory": PAPER_KV_CAPACITY}
@@ -141,7 +141,7 @@ def noisy_predictions(rng: np.random.Generator, prompt: Sequence[int], output: S
                       memory: int, error: float) -> np.ndarray:
     """Predicted outputs ``õ = round(o * U[1 - e, 1 + e])`` clipped to ``[1, M - s]``.
 
-    The noise model of our prediction-error study (the paper's is not known, DIGEST section 6):
+    The noise model of our prediction-error study (the paper's is not known):
     independent multiplicative uniform errors of relative size ``error``, so predictions are
     as often too short as too long; the clip keeps every request admissible.
 

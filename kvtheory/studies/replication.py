@@ -1,4 +1,4 @@
-"""Replication of the paper's synthetic study (v4/v5, DIGEST section 6, second-hand).
+"""Replication of the paper's synthetic study (v4/v5, second-hand).
 
 200 trials per arrival model (:func:`kvtheory.model.workloads.paper_model1` and
 :func:`~kvtheory.model.workloads.paper_model2`); in each, MC-SF and the other registered policies run

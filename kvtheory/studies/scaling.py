@@ -1,4 +1,4 @@
-"""How the engines' cost grows with the trace (issue 16): timed runs, fitted exponents, a figure.
+"""How the engines' cost grows with the trace: timed runs, fitted exponents, a figure.
 
 :func:`scaling_run` times one engine and one policy on ``n`` LMSYS-like requests (the round
 engine on :func:`kvtheory.model.workloads.lmsys_like`, the A100-calibrated timed engine and the

@@ -1,4 +1,4 @@
-"""Lower bounds: no online algorithm has a constant competitive ratio (DIGEST section 4).
+"""Lower bounds: no online algorithm has a constant competitive ratio (v4/v5).
 
 Claims ``clm_lb_deterministic`` (v4/v5, second-hand: every deterministic online algorithm has
 ratio ``Omega(sqrt n)``) and ``clm_lb_randomized`` (v2 abstract: neither has any randomized one).
@@ -24,7 +24,7 @@ Optionally ``n`` *short* requests ``(r, n, 1)`` released together at round ``r``
 **Deterministic adversary** (:func:`adaptive_adversary`).  A deterministic policy's decisions
 before the shorts arrive depend only on ``L``: run it on ``L`` alone to learn its start round
 ``d``, then release the shorts at the round ``r > d`` (or not at all) that maximises
-``ALG(d, r) / OPT(r)``.  Only ``r = d + 1`` and ``r = n`` can be best (DIGEST's construction
+``ALG(d, r) / OPT(r)``.  Only ``r = d + 1`` and ``r = n`` can be best (the construction's
 uses ``d + 1`` only; ``r = n`` is the round at which the optimum could have finished ``L``, and
 beats ``d + 1`` when ``d`` is large).  The best a deterministic algorithm can then guarantee is
 :func:`deterministic_bound`, ``~ (sqrt 3 - 1)/2 * n``, which is ``Theta(n) = Theta(sqrt M)`` with

@@ -1,4 +1,4 @@
-"""Preemption: two models, the preemptive optimum, and the "fat short" adversary of issue 13.
+"""Preemption: two models, the preemptive optimum, and the "fat short" adversary (our construction).
 
 Two readings of "an algorithm may preempt" (our reconstruction; the paper's theory is
 non-preemptive):
@@ -17,7 +17,7 @@ non-preemptive optimum: deleting an aborted attempt keeps a schedule feasible (m
 drops) and changes no completion time.  :func:`preemptive_optimum` does *not* use this: it is a
 brute-force dynamic program over (round, progress vector), so the lemma is cross-checked.
 
-**The fat-short family** (issue 13).  ``L = (0, s_L, P)`` with ``M = s_L + P`` and shorts
+**The fat-short family** (our construction).  ``L = (0, s_L, P)`` with ``M = s_L + P`` and shorts
 ``(r, M - 1, 1)``: a short needs the whole memory, so nothing runs beside it and the instance
 is a single machine.  The adversary releases a short whenever ``L``'s current attempt has made
 ``P - 1`` rounds of progress, up to ``n`` times.  Against it every deterministic algorithm is

@@ -1,4 +1,4 @@
-"""MC-SF's constant competitive ratio under conditions (v4/v5, DIGEST section 4, second-hand).
+"""MC-SF's constant competitive ratio under conditions (v4/v5, second-hand).
 
 The paper proves that MC-SF is O(1)-competitive when
 
@@ -45,7 +45,7 @@ __all__ = ["RATIO_BOUND", "LEMMA_4_4", "LEMMA_4_5", "LEMMA_4_7", "CONDITIONS", "
             "SearchResult", "adversarial_search",
            "dropped_condition_instance", "dropped_condition_table"]
 
-#: Constants of the lemmas (second-hand, DIGEST section 4).
+#: Constants of the lemmas (v4/v5, second-hand).
 LEMMA_4_4 = {"area": 1536, "length": 24}
 LEMMA_4_5 = {"area": 192, "length": 5}
 LEMMA_4_7 = {"area": 6, "length": 6}            # OPT >= A/(6M) + B/6

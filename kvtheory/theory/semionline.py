@@ -1,6 +1,6 @@
 """Version 2's semi-online claim: exact optimality when every request is known at round 0.
 
-Version 2 of the paper (abstract only; DIGEST section 0) states that *a polynomial-time
+Version 2 of the paper (abstract only) states that *a polynomial-time
 algorithm achieves exact optimality in the semi-online model*.  The model's definition is not
 available, so this module tests the claim under explicit readings (our reconstruction,
 claim ``clm_semionline_optimal``):
