@@ -10,7 +10,7 @@ from kvtheory.model.validation import as_int, check_generator
 from kvtheory.model.checker import ScheduleError, check_schedule
 from kvtheory.model.instance import Instance
 from kvtheory.engines.policies import POLICIES, mc_sf
-from kvtheory.engines.simulator import Decision, LivelockError, State, simulate
+from kvtheory.engines.simulator import Decision, LivelockError, State, simulate, state_cycle
 from kvtheory.model.workloads import random_instance
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 
@@ -188,53 +188,6 @@ def check_clear_all_livelock(rng: np.random.Generator, trials: int = 100, *,
 
 
 # --------------------------------------------------------------------------- livelock as a cycle
-class _Cycle(Exception):
-    def __init__(self, first: int, again: int):
-        super().__init__(f"state of decision time {first} repeats at {again}")
-        self.first, self.again = first, again
-
-
-def state_cycle(instance: Instance, policy) -> tuple[int, int] | None:
-    """Decision times ``(t1, t2)`` at which the run's whole state repeats, or None if it finishes.
-
-    The state is everything a policy sees, relative to ``t``: the waiting requests with the time
-    since their last eviction, and the running requests with their progress ``t - start``.
-    After the last arrival, a deterministic policy (a function of that state) that meets the same
-    state twice repeats the same decisions forever: the run never finishes.  This is an exact
-    argument, not a time-out.
-
-    Examples
-    --------
-    >>> from kvtheory.engines.policies import POLICIES
-    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8),
-    ...             POLICIES["alpha-0.2-greedy"])
-    (1, 5)
-    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8), mc_sf) is None
-    True
-    """
-    last_arrival = int(instance.arrival.max()) if instance.n else 0
-    seen: dict = {}
-
-    def spy(state: State) -> Decision:
-        if state.t >= last_arrival:
-            w, r = state.waiting, state.running
-            key = (tuple(zip(w.id.tolist(), (np.where(w.evicted_at >= 0, state.t - w.evicted_at,
-                                                      -1)).tolist())),
-                   tuple(zip(r.id.tolist(), (state.t - r.start).tolist())))
-            if key in seen:
-                raise _Cycle(seen[key], state.t)
-            seen[key] = state.t
-        return policy(state)
-
-    try:
-        simulate(instance, spy)
-    except _Cycle as c:
-        return c.first, c.again
-    except LivelockError:
-        return None            # no exact repetition seen before the engine gave up
-    return None
-
-
 # --------------------------------------------------------------------------- running time
 def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 1024), *,
                        load: float = 1.5) -> ClaimCheck:

@@ -43,7 +43,7 @@ from kvtheory.model.instance import Instance
 from kvtheory.model.schedule import TimedSchedule, Schedule
 
 __all__ = ["Jobs", "State", "Decision", "Policy", "PolicyError", "LivelockError", "simulate",
-           "simulate_timed", "TimedSchedule"]
+           "simulate_timed", "state_cycle", "TimedSchedule"]
 
 
 class PolicyError(RuntimeError):
@@ -55,8 +55,14 @@ class LivelockError(PolicyError):
 
     This is a property of the policy on that instance, not a bug of the engine: for example
     alpha-protection greedy readmits the same requests after clearing the cache, and they
-    overflow again before any of them finishes.
+    overflow again before any of them finishes.  ``cycle`` is ``(t1, t2)`` when the engine saw
+    the whole state of decision time ``t1`` again at ``t2`` (``simulate(..., detect_cycles=True)``:
+    an exact proof of livelock for a deterministic policy), ``None`` after the time-out.
     """
+
+    def __init__(self, message: str, cycle: tuple[int, int] | None = None):
+        super().__init__(message)
+        self.cycle = cycle
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,8 @@ def _ro(a: np.ndarray) -> np.ndarray:
 
 def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
              max_rounds: int | None = None, stall_limit: int | None = None,
-             livelock_limit: int | None = None, progress: bool = False) -> Schedule:
+             livelock_limit: int | None = None, detect_cycles: bool = False,
+             progress: bool = False) -> Schedule:
     """Run ``policy`` on ``instance`` round by round and return the resulting schedule.
 
     Examples
@@ -217,6 +224,12 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
         Raise :class:`LivelockError` if requests run for this many consecutive rounds without any
         completing (default ``4 * max(o) + 10``; a request that is not evicted completes within
         ``max(o)`` rounds of its start).
+    detect_cycles : bool
+        Also raise :class:`LivelockError` (with ``cycle = (t1, t2)``) as soon as the whole state a
+        policy sees repeats after the last arrival: the waiting requests with the time since their
+        last eviction and the running requests with their progress, relative to ``t``.  A
+        deterministic policy (a function of that state) then repeats the same decisions forever,
+        so this is an exact argument, not a time-out.  Costs O(n) per round; off by default.
     progress : bool
         Show a tqdm progress bar over completed requests.
 
@@ -237,8 +250,32 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
     if instance.n == 0:
         return Schedule(instance, (), label)
     attempts, _, _ = _run(instance, policy, label, max_rounds=max_rounds, stall_limit=stall_limit,
-                          livelock_limit=livelock_limit, progress=progress)
+                          livelock_limit=livelock_limit, detect_cycles=detect_cycles,
+                          progress=progress)
     return Schedule.from_attempts(instance, attempts, policy=label)
+
+
+def state_cycle(instance: Instance, policy: Policy) -> tuple[int, int] | None:
+    """Decision times ``(t1, t2)`` at which the run's whole state repeats, or None if it finishes.
+
+    The engine's exact livelock test (``simulate(..., detect_cycles=True)``); ``None`` also when
+    the engine's time-out fires before any state repeats.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance
+    >>> from kvtheory.engines.policies import POLICIES, mc_sf
+    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8),
+    ...             POLICIES["alpha-0.2-greedy"])
+    (1, 5)
+    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8), mc_sf) is None
+    True
+    """
+    try:
+        simulate(instance, policy, detect_cycles=True)
+    except LivelockError as e:
+        return e.cycle
+    return None
 
 
 def simulate_timed(prompt: Sequence[int], output: Sequence[int], arrival_time: Sequence[float],
@@ -362,7 +399,7 @@ class _Engine:
 def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | None = None,
          batch_time: Callable | None = None, max_rounds: int | None = None,
          stall_limit: int | None = None, livelock_limit: int | None = None,
-         progress: bool = False):
+         detect_cycles: bool = False, progress: bool = False):
     """The engine shared by :func:`simulate` and :func:`simulate_timed`.
 
     Untimed: arrivals are ``instance.arrival`` (rounds) and every round lasts one unit.  Timed:
@@ -405,6 +442,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
     now = sorted_arrival[0]                               # the clock (== t when untimed)
     t = 0 if timed else int(now)
     round_end = [float(now)] if timed else None
+    seen: dict = {}                                       # state key -> decision time
     bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req")
     try:
         while done < n:
@@ -445,6 +483,15 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
             # 3. decide
             profile.advance(t)
             state = _LiveState(t, M, sum_sp + (t + 1) * len(running), eng)
+            if detect_cycles and next_arr >= n:
+                w, r = state.waiting, state.running
+                key = (tuple(zip(w.id.tolist(), np.where(w.evicted_at >= 0, t - w.evicted_at,
+                                                         -1).tolist())),
+                       tuple(zip(r.id.tolist(), (t - r.start).tolist())))
+                if key in seen:
+                    raise LivelockError(f"policy {label!r}: the state of decision time "
+                                        f"{seen[key]} repeats at {t} (livelock)", (seen[key], t))
+                seen[key] = t
             decision = policy(state)
             if sys.getrefcount(state) > unshared:           # the policy kept the state
                 state._freeze()

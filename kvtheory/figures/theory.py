@@ -59,6 +59,7 @@ def dropped_condition_plot(rows: Iterable[dict], ax=None):
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
+    >>> from kvtheory.theory.ratio import dropped_condition_table
     >>> ax = dropped_condition_plot(dropped_condition_table([1, 2]))
     >>> len(ax.lines)
     4
