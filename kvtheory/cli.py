@@ -1,4 +1,4 @@
-"""Command line: ``python -m kvtheory {simulate,opt,claims}``.
+"""Command line: ``python -m kvtheory COMMAND`` (or ``kvtheory COMMAND``); ``--help`` lists them.
 
 Examples (shell)::
 
@@ -43,6 +43,7 @@ from kvtheory.model.checker import check_schedule
 from kvtheory.engines.policies import POLICIES
 from kvtheory.engines.simulator import LivelockError, PolicyError, simulate
 from kvtheory.model.tables import format_table, to_jsonable
+from kvtheory.commands import DELEGATED, add_claim_parsers, run_claims, run_delegated
 
 __all__ = ["main", "ENGINES"]
 
@@ -252,12 +253,6 @@ def _opt(args) -> int:
     return _emit(args, [shown], list(shown), f"{inst!r}")
 
 
-def _claims(args) -> int:
-    from kvtheory.claims import CLAIMS
-    from kvtheory.claims._cli import run
-    return run(args)
-
-
 # ===================================================================== main
 class _Parser(argparse.ArgumentParser):
     """Argument parser whose usage errors are one line, like every other error."""
@@ -293,9 +288,6 @@ def _add_output_args(p):
 
 
 _ERRORS = (ValueError, OSError, PolicyError)
-_CLAIM_COMMANDS_HELP = {"claims": "list the claim definitions (no check runs)",
-                        "verify": "run the claims' checks and print one verdict per reading"}
-_CLAIM_COMMANDS = set(_CLAIM_COMMANDS_HELP)
 
 
 def _message(exc: BaseException) -> str:
@@ -316,7 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mc-sf   ok      5      12  ...
     0
     """
-    ap = _Parser(prog="python -m kvtheory", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m kvtheory",
+                 description="kvtheory: online LLM inference scheduling under KV-cache "
+                             "constraints (arXiv 2502.07115), verified. One subcommand each:")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("simulate", help="run policies and print a summary table")
     _add_instance_args(p)
@@ -334,14 +328,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="let HiGHS presolve under --time-limit (stronger bounds, but it may "
                         "overrun the limit by seconds)")
     argv = sys.argv[1:] if argv is None else list(argv)
-    if _CLAIM_COMMANDS & set(argv):
-        from kvtheory.claims._cli import add_parsers
-        add_parsers(sub)                               # claims, verify
-    else:       # the registry imports every claim module (seconds): only load it when used
-        for name, text in _CLAIM_COMMANDS_HELP.items():
-            sub.add_parser(name, help=text)
+    add_claim_parsers(sub)                             # claims, verify
+    for name, (_, _, text) in DELEGATED.items():       # studies that parse their own options
+        sub.add_parser(name, help=text, add_help=False)
+    if argv and argv[0] in DELEGATED:
+        try:
+            return run_delegated(argv[0], argv[1:])
+        except _ERRORS as exc:
+            print(f"error: {_message(exc)}", file=sys.stderr)
+            return 2
     args = ap.parse_args(argv)
-    commands = {"simulate": _simulate, "opt": _opt, "claims": _claims, "verify": _claims}
+    commands = {"simulate": _simulate, "opt": _opt, "claims": run_claims, "verify": run_claims}
     if getattr(args, "workload", "") is None:
         args.workload = "model1" if getattr(args, "engine", "round") == "round" else "lmsys"
     try:

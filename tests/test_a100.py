@@ -1,7 +1,7 @@
 """The A100 chapter: timed workloads, energy accounting, the replication and its claims.
 
 The claim tests run a reduced replication (2,000 requests, high demand only) shared through a
-module fixture; the full size is ``python -m kvtheory.studies.a100`` (see book/a100.md).
+module fixture; the full size is ``python -m kvtheory a100`` (see book/a100.md).
 """
 
 import numpy as np

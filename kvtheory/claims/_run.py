@@ -7,9 +7,7 @@ package's source code, the Python version and the result libraries' versions (:f
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path

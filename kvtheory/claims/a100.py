@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from kvtheory.model.validation import check_generator
-from kvtheory.studies.a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, kv_capacity_readings,  # noqa: F401
+from kvtheory.studies.a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, energy_table, kv_capacity_readings,  # noqa: F401
                     prediction_table, run_replication)
 from kvtheory.hardware.calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, kv_bytes_per_token,
                            kv_capacity_symbolic, kv_capacity_tokens, reserve_for_kv_capacity)
@@ -139,21 +139,15 @@ def check_real_energy(rng: np.random.Generator | None = None, n: int = 10_000, *
     res = _result(result, rng, n, rates, workers)
     if power not in res.config["power_models"]:
         raise ValueError(f"power must be one of {res.config['power_models']}, got {power!r}")
-    by_power, by_rate, worst = {}, {}, None
-    for pm in res.config["power_models"]:
-        verdict = True
-        for rate in res.config["rates"]:
-            ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
-            mine = res.row(rate, "mc-sf")["energy_kj_by_power"][pm]
-            best = min((r for r in ok if r["policy"] != "mc-sf"),
-                       key=lambda r: r["energy_kj_by_power"][pm])
-            margin = 1 - mine / best["energy_kj_by_power"][pm]
-            verdict &= margin > 0
-            by_rate[(rate, pm)] = bool(margin > 0)
-            if pm == power and (worst is None or margin < worst["margin"]):
-                worst = {"rate": rate, "least_other": best["policy"], "margin": margin,
-                         "mcsf_kj": mine, "least_other_kj": best["energy_kj_by_power"][pm]}
-        by_power[pm] = bool(verdict)
+    by_power, by_rate, worst = {pm: True for pm in res.config["power_models"]}, {}, None
+    for row in energy_table(res):
+        pm, rate, margin = row["power"], row["rate"], row["margin"]
+        by_power[pm] &= margin > 0
+        by_rate[(rate, pm)] = bool(margin > 0)
+        if pm == power and (worst is None or margin < worst["margin"]):
+            worst = {"rate": rate, "least_other": row["least_other"], "margin": margin,
+                     "mcsf_kj": row["mcsf_kj"], "least_other_kj": row["least_other_kj"]}
+    by_power = {pm: bool(v) for pm, v in by_power.items()}
     holds = by_power[power]
     what = ("the least energy at every rate" if holds else
             f"{-100 * worst['margin']:.1f} % more energy than {worst['least_other']} at "
@@ -317,10 +311,8 @@ def _cal_latency(seed, n, rate):
 
 
 def _cal_energy(seed, n, rate):
-    res = _replication(seed, n)
-    ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
-    mine = res.row(rate, "mc-sf")["energy_kj"]
-    return 1 - mine / min(r["energy_kj"] for r in ok if r["policy"] != "mc-sf")
+    return next(r["margin"] for r in energy_table(_replication(seed, n))
+                if r["rate"] == rate and r["power"] == "default")
 
 
 def _cal_prediction(seed, n, rate):

@@ -140,27 +140,6 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
                       {"rows": small + big, "grows": grows, "model": model_text})
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.claims.regret``."""
-    import argparse
-    from kvtheory.model.tables import format_table
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.regret", description=__doc__)
-    ap.add_argument("--loads", type=float, nargs="+", default=[0.5, 0.9, 0.97])
-    ap.add_argument("--horizons", type=int, nargs="+", default=[30, 100, 300, 1000, 3000])
-    ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--small-horizons", type=int, nargs="+", default=[10, 20, 40, 80, 160])
-    ap.add_argument("--small-seeds", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    rep = check_constant_regret(np.random.default_rng(args.seed), loads=args.loads,
-                                horizons=args.horizons, seeds=args.seeds,
-                                small_horizons=args.small_horizons, small_seeds=args.small_seeds)
-    print(format_table(rep.details["fluid_rows"]))
-    print(format_table(rep.details["hindsight_rows"]))
-    print(rep.summary)
-    return 0
-
-
 # --------------------------------------------------------------------------- the claims
 _FLUID = Reading("against the fluid benchmark", "our reconstruction: Poisson arrivals per round "
                  "of two request types, loads 0.5 and 0.9; regret = expected total latency minus "
@@ -264,7 +243,3 @@ CLAIMS = (
           "horizon T.", "v1-v2", "reconstruction", "book/regret", (_FLUID, _HIND, _SEP_BEST, _SEP_LP), _regret,
           "tests/test_regret.py::test_clm_constant_regret"),
 )
-
-
-if __name__ == "__main__":       # pragma: no cover
-    raise SystemExit(_main())

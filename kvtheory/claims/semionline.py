@@ -128,31 +128,6 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
                       {"rows": rows, "mcsf_optimal": mcsf_opt})
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.claims.semionline [--max-n 5]``."""
-    import argparse
-    from kvtheory.model.tables import format_table
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.semionline", description=__doc__)
-    ap.add_argument("--max-n", type=int, nargs=3, default=[5, 4, 4],
-                    help="largest n of the families, one per reading")
-    ap.add_argument("--max-output", type=int, default=4)
-    ap.add_argument("--max-memory", type=int, default=14)
-    ap.add_argument("--random-trials", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    sizes = {x: (n, args.max_output, args.max_memory) for x, n in zip(READINGS, args.max_n)}
-    rep = check_semionline_optimal(np.random.default_rng(args.seed), sizes=sizes,
-                                   random_trials=args.random_trials)
-    print(rep.summary)
-    print(format_table([row for x in READINGS for row in rep.details["readings"][x].rows()]))
-    print("random instances:")
-    print(format_table([row for x in READINGS for row in rep.details["random"][x].rows()]))
-    print("smallest best-of counterexample:", rep.worst)
-    rep2 = check_identical_exact(np.random.default_rng(args.seed), trials=150)
-    print(rep2.summary)
-    return 0
-
-
 # --------------------------------------------------------------------------- the claims
 _MCSF = Reading("MC-SF is the algorithm", "MC-SF (shortest predicted output first, largest "
                 "feasible prefix) as the exact algorithm, all requests at round 0 with known "
@@ -274,7 +249,3 @@ CLAIMS = (
           "book/semionline", (_IDENT,), _identical,
           "tests/test_semionline.py::test_clm_identical_exact"),
 )
-
-
-if __name__ == "__main__":       # pragma: no cover
-    raise SystemExit(_main())

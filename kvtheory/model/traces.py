@@ -436,7 +436,7 @@ def load_trace_csv(path, *, name: str | None = None) -> Trace:
 
     The format for real request logs (for example an LMSYS-Chat-1M sample with token counts and
     arrival times) to be run in continuous time by :func:`kvtheory.simulate_timed` or
-    ``python -m kvtheory.studies.a100 --trace FILE``.  Rows must be sorted by time (a trace is a log);
+    ``python -m kvtheory a100 --trace FILE``.  Rows must be sorted by time (a trace is a log);
     columns may come in any order.
 
     Examples

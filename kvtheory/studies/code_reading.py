@@ -287,7 +287,7 @@ def _write(path, meta, rows):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m kvtheory.optimum.paper_solver``: trials under the code's reading, saved as JSON.
+    """``python -m kvtheory code-reading``: trials under the code's reading, saved as JSON.
 
     The JSON is rewritten after every trial; rerunning the same command (same model, seed,
     reading, limit and size) resumes, skipping trials already stored.
@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     1
     """
     import datetime
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.optimum.paper_solver",
+    ap = argparse.ArgumentParser(prog="kvtheory code-reading",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--model", choices=["model1", "model2"], required=True)
     ap.add_argument("--trials", type=int, default=40)
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     size = {k: v for k, v in (("n", args.n), ("horizon", args.horizon), ("memory", args.memory))
             if v is not None}
-    cmd = "python -m kvtheory.optimum.paper_solver " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = "python -m kvtheory code-reading " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"model": args.model, "seed": args.seed, "time_limit": args.time_limit,
             "shared_prompt": args.shared_prompt, "search_evals": args.search_evals,
             "size": size, "solver": "HiGHS (highspy), 1 thread", "command": cmd,
@@ -351,7 +351,3 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"improved {s['improved_count']}, proven {s['proven_count']} "
           f"({time.perf_counter() - t0:.0f} s)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

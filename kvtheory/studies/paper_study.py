@@ -12,7 +12,7 @@ one seed; with one seed both rates share their lengths and their arrival draws, 
 
 Both account energy with the same power model (:data:`kvtheory.hardware.calibration.DEFAULT_POWER`, two
 GPUs).  Every run is checked (:func:`kvtheory.engines.paper.engine.check_paper_run`,
-:func:`kvtheory.check_schedule`).  ``python -m kvtheory.studies.paper_study`` runs the full grid.
+:func:`kvtheory.check_schedule`).  ``python -m kvtheory paper-setup`` runs the full grid.
 """
 
 from __future__ import annotations
@@ -281,11 +281,12 @@ def prediction_table(df):
 
 
 def main(argv: Sequence[str] | None = None):
-    """``python -m kvtheory.studies.paper_study``: the full grid, tables and timings on stdout."""
+    """``kvtheory paper-setup``: the full grid, tables and timings on stdout."""
     from concurrent.futures import ProcessPoolExecutor
 
     import pandas as pd
-    ap = argparse.ArgumentParser(description="The paper's study under both engines.")
+    ap = argparse.ArgumentParser(prog="kvtheory paper-setup",
+                                 description="The paper's study under both engines.")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ks", type=int, nargs="+", default=list(KS))
     ap.add_argument("--rates", type=float, nargs="+", default=list(RATES))
@@ -315,7 +316,3 @@ def main(argv: Sequence[str] | None = None):
     finally:
         if pool is not None:
             pool.shutdown()
-
-
-if __name__ == "__main__":
-    main()

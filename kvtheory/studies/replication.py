@@ -23,7 +23,7 @@ client's ``get_executor()``), shows a tqdm progress bar, and derives every trial
 seed with :meth:`numpy.random.SeedSequence.spawn`, so results do not depend on the executor or
 the order of completion.  Full run::
 
-    python -m kvtheory.studies.replication --trials 200 --out replication.csv
+    python -m kvtheory replicate --trials 200 --out replication.csv
 
 (at the paper's size the exact program is skipped by default, ``--time-limit 0``, since it proves
 nothing there; the local search supplies the upper side of the bracket).
@@ -457,7 +457,7 @@ def paper_comparison(summary: Sequence[dict]) -> list[dict]:
 
 # --------------------------------------------------------------------------- command line
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m kvtheory.studies.replication``: the full synthetic replication (both models).
+    """``kvtheory replicate``: the full synthetic replication (both models).
 
     Examples
     --------
@@ -466,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model...
     0
     """
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.studies.replication", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="kvtheory replicate", description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-limit", type=float, default=0.0,
@@ -549,7 +549,3 @@ def _write_rows(path, rows) -> None:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

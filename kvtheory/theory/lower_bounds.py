@@ -40,7 +40,7 @@ competitive ratio (Yao's principle).  An explicit adversary distribution
 (:func:`yao_distribution`) proves the value is at least :func:`yao_analytic_bound`,
 ``~ sqrt(n) / (2 sqrt 6)``, for every ``n``.
 
-Run ``python -m kvtheory.theory.lower_bounds`` for the full-size tables (larger ``n`` than the book).
+Run ``python -m kvtheory tables lower-bounds`` for the full-size tables (larger ``n`` than the book).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from kvtheory.engines.simulator import Decision, PolicyError, State, simulate
 
 __all__ = ["long_request", "adversarial_instance", "opt_cost", "alg_cost", "cost_ratio",
            "worst_release", "adversary_ratio", "deterministic_bound", "best_start",
-           "delayed", "start_alone_at", "AdversaryRun", "adaptive_adversary"]
+           "delayed", "start_alone_at", "AdversaryRun", "adaptive_adversary", "evict_and_restart", "preemptive_ratios"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -451,3 +451,49 @@ def adaptive_adversary(policy: Callable[[State], Decision], n: int, *,
 
 # --------------------------------------------------------------------------- checks
 # --------------------------------------------------------------------------- figures
+
+
+def evict_and_restart(n: int, release: int) -> Schedule:
+    """The preemptive answer to the construction: start ``L`` at 0, evict it when the shorts come.
+
+    The shorts run at their release ``r`` (all ``n`` fit together once ``L`` is gone) and ``L``
+    restarts from scratch (recomputing) at ``r + 1``; if ``L`` is done by ``r``, nothing is
+    evicted.  Total latency ``2n + r + 1`` for ``r < n``, so at most 1.5 times the trivial lower
+    bound ``sum o = 2n``: the construction defeats no preempting algorithm.
+
+    Examples
+    --------
+    >>> s = evict_and_restart(4, 1)
+    >>> s.total_latency, s.evictions
+    (10, 1)
+    >>> evict_and_restart(4, 5).total_latency       # L done before the shorts come
+    8
+    """
+    inst = adversarial_instance(n, release)
+    r = int(release)
+    if r >= n:
+        attempts = [[(0, n)]] + [[(r, r + 1)]] * n
+    else:
+        attempts = [[(0, r), (r + 1, r + 1 + n)]] + [[(r, r + 1)]] * n
+    sched = Schedule.from_attempts(inst, attempts, policy="evict L and restart")
+    check_schedule(inst, sched, preemptive=True)
+    return sched
+
+
+def preemptive_ratios(ns) -> list[dict]:
+    """Worst ratio of :func:`evict_and_restart` over every release, against ``sum o`` and OPT.
+
+    Examples
+    --------
+    >>> preemptive_ratios([4])[0]["worst vs sum o"]       # release r = n - 1: 3n / 2n
+    1.5
+    """
+    rows = []
+    for n in ns:
+        worst_lb, worst_opt = 0.0, 0.0
+        for r in range(1, n + 2):
+            s = evict_and_restart(n, r)
+            worst_lb = max(worst_lb, s.total_latency / (2 * n))
+            worst_opt = max(worst_opt, s.total_latency / opt_cost(n, r))
+        rows.append({"n": n, "worst vs sum o": worst_lb, "worst vs non-preemptive OPT": worst_opt})
+    return rows

@@ -22,7 +22,7 @@ but keeps at most ``ceil(rate p_k o_k + threshold)`` requests of type ``k`` in s
 is the fluid admission rate ``rate p_k`` (a request of type ``k`` is in service for ``o_k``
 rounds) plus a burst allowance.
 
-Full-size run: ``python -m kvtheory.theory.regret`` (long: tens of minutes, mostly the unstable loads).
+Full-size run: ``python -m kvtheory tables regret`` (long: tens of minutes, mostly the unstable loads).
 """
 
 from __future__ import annotations

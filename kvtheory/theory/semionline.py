@@ -22,7 +22,7 @@ For fully identical requests (same ``s`` and ``o``, all at 0) :func:`identical_o
 exact dynamic program over the start counts of the last ``o - 1`` rounds (claim
 ``clm_identical_exact``, ours; proof in the book chapter *Semi-online optimality*).
 
-Full-size run: ``python -m kvtheory.theory.semionline`` (about a minute).
+Full-size run: ``python -m kvtheory tables semionline`` (about a minute).
 """
 
 from __future__ import annotations
