@@ -1,7 +1,7 @@
 """The paper's experiment engine: event-driven continuous time, o + 1 steps, a linear batch time.
 
-This module rebuilds the simulator of *the paper's published code* (its facts are paraphrased in
-the project's notes; none of its code is used) so that the real-data experiments can be run
+This module rebuilds the simulator of *the paper's published code* (its rules are paraphrased in
+the book's chapter on the published setup; none of its code is used) so that the real-data experiments can be run
 under the paper's own setup, beside our A100-calibrated round engine (:mod:`kvtheory.studies.a100`).
 
 **Time.** Event-driven and continuous (seconds).  One batch runs at a time; requests that arrive
