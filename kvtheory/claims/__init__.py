@@ -5,8 +5,13 @@ book label is ``clm-mcsf-ratio`` and the test is ``test_clm_mcsf_ratio``.  Each 
 next to its check, in one module per book chapter (:mod:`kvtheory.claims.optimum`,
 :mod:`~kvtheory.claims.mcsf`, :mod:`~kvtheory.claims.lower_bounds`, :mod:`~kvtheory.claims.ratio`,
 :mod:`~kvtheory.claims.synthetic`, :mod:`~kvtheory.claims.a100`,
-:mod:`~kvtheory.claims.semionline`, :mod:`~kvtheory.claims.regret`).  The library layer never
-imports this package.
+:mod:`~kvtheory.claims.semionline`, :mod:`~kvtheory.claims.regret`); :mod:`~kvtheory.claims.registry`
+collects them and :mod:`~kvtheory.claims._run` runs and caches the checks.  These modules hold
+statements, readings, the checks that gather evidence and the grading of it; the computations
+they call live in the layers below.
+
+Layer 8 of 8: may import every layer; only the command line (:mod:`kvtheory.commands`) and the
+book import it.
 
 Statuses (:data:`STATUS`), one per reading: ``proved`` (a symbolic derivation, or exhaustive over
 a stated finite family), ``supported`` (numerical evidence, no counterexample, the search stated),
