@@ -57,6 +57,7 @@ __all__ = [
     "game_rows",
     "plot_fat_short",
     "preemptive_adversary_table",
+    "thin_pause_resume",
     "thin_short_run",
     "two_phase_instance",
     "two_phase_run",
@@ -341,13 +342,43 @@ def thin_short_run(rule: EvictionRule, n: int, release: int) -> tuple[int, int]:
     return check_schedule(inst, sched, preemptive=True).total_latency, opt_cost(n, r)
 
 
+def thin_pause_resume(n: int, release: int) -> tuple[int, int]:
+    """Resume model on the thin construction: ``(cost of pausing L, resume optimum)``.
+
+    ``L = (0, n^2, n)``, ``n`` shorts ``(r, n, 1)``, ``M = n(n + 1)``; no short fits beside
+    ``L``.  The online rule "run ``L``; when the shorts come, pause it for one round, run them
+    together, resume ``L``" costs ``2n + 1`` for ``r < n`` (``L`` completes at ``n + 1``) and
+    ``2n`` for ``r >= n``.  That is the resume optimum: ``L`` needs ``n`` rounds and each short
+    one; for ``r < n`` either a short runs in a round ``<= n`` (``L`` is paused then, so it
+    completes at ``n + 1`` or later) or every short waits until round ``n + 1 >= r + 2``.
+    The rounds are checked with :func:`kvtheory.preemption.check_resume`.
+
+    Examples
+    --------
+    >>> thin_pause_resume(4, 1)         # recomputing costs 2n + 2 = 10 here
+    (9, 9)
+    >>> thin_pause_resume(4, 4)
+    (8, 8)
+    """
+    from .lower_bounds import adversarial_instance
+    from .preemption import check_resume
+    n = as_int(n, name="n", minimum=2)
+    r = as_int(release, name="release", minimum=1)
+    inst = adversarial_instance(n, r)
+    if r < n:
+        rounds = [list(range(1, r + 1)) + list(range(r + 2, n + 2))] + [[r + 1]] * n
+    else:
+        rounds = [list(range(1, n + 1))] + [[r + 1]] * n
+    return check_resume(inst, rounds), 2 * n + (r < n)
+
+
 # --------------------------------------------------------------------------- tables and plots
 def preemptive_adversary_table(ns: Sequence[int], rules: dict | None = None, *,
                                P: int | None = None) -> list[dict]:
     """Ratio per ``n`` and eviction rule on both families (recompute model), worst case each.
 
     ``fat ratio``: against the adaptive fat-short adversary with ``P`` (default
-    ``ceil(sqrt(n))``), releasing at progress ``P - 1`` (the issue's adversary); ``fat best
+    ``ceil(sqrt(n))``), releasing at progress ``P - 1`` (the adversary of :func:`kvtheory.preemption.fat_short_run`); ``fat best
     response``: the worst over every release progress ``at = 1..P-1`` (with the ``at`` that
     attains it); ``thin ratio``: worst over releases ``r = 1..n`` of the chapter's
     construction; ``two-phase``: for threshold rules (attribute ``k``; never-evict is ``k = 0``)
