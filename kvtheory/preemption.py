@@ -475,7 +475,8 @@ def best_response_exhaustive(n: int, P: int | None = None, *, max_idle: int = 1)
     Enumerates every action sequence (run or continue ``L``, evict it, serve a waiting short,
     idle at most ``max_idle`` times) and returns the least ratio ``ALG / OPT`` and the number of
     evictions of a best path.  A deterministic algorithm meets this adversary on exactly one
-    path, so this is the value of the game restricted to the family.
+    path, so this is the best ratio against this one adversary; the game against every
+    adversary on the family is :func:`kvtheory.preemption_game.fat_short_game_value`.
 
     Examples
     --------
