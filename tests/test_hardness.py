@@ -3,6 +3,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from kvtheory import check_schedule
 from kvtheory.theory.hardness import (
@@ -44,7 +46,7 @@ def test_validation_messages():
 
 
 def test_no_instance_optimum_by_hand():
-    # {4,4,4,4,4,6}, M = 13: rounds hold <= 3 items; {4,4,4} (size 12) + {4,4,6} (14 > 13) fails,
+    # {4,4,4,4,4,6}, M = 26 (sizes 2a): rounds hold <= 3 items; {4,4,4} + {4,4,6} (28 > 26) fails,
     # so some round holds <= 2 items: best is 3 + 2 + 1 items -> 3*1 + 2*2 + 1*3 = 10 = K + 1
     tp = three_partition_instance([4, 4, 4, 4, 4, 6], 13)
     inst = reduction_instance(tp)
@@ -56,12 +58,12 @@ def test_no_instance_optimum_by_hand():
 def test_yes_instance_optimum_is_threshold():
     tp = three_partition_instance([4, 4, 5, 4, 4, 5], 13)
     inst = reduction_instance(tp)
-    assert inst.memory == 13 and inst.prompt.tolist() == [3, 3, 3, 3, 4, 4]
+    assert inst.memory == 26 and inst.prompt.tolist() == [7, 7, 7, 7, 9, 9]
     assert exact_optimum_at_zero(inst).objective == 9
 
 
-@pytest.mark.parametrize("m,bounds", [(1, range(5, 30)), (2, range(5, 28)), (3, range(5, 19)),
-                                      (4, range(5, 15))])
+@pytest.mark.parametrize("m,bounds", [(1, range(1, 30)), (2, range(1, 28)), (3, range(1, 19)),
+                                      (4, range(1, 15))])
 def test_reduction_exhaustive(m, bounds):
     rep = verify_reduction(three_partition_family(m, bounds))
     assert rep["instances"] > 0
@@ -73,6 +75,8 @@ def test_reduction_exhaustive(m, bounds):
 def test_reduction_with_the_integer_program():
     rep = verify_reduction(three_partition_family(2, range(5, 16)), method="ip")
     assert rep["agree"] == rep["instances"] == 20 and rep["no"] == 2
+    rep = verify_reduction(three_partition_family(2, [3]), method="ip")    # B = 3: all ones
+    assert rep["agree"] == rep["instances"] == rep["yes"] == 1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -92,4 +96,57 @@ def test_rows_shape():
 def test_clm_semionline_optimal_arbitrary_reading_is_hard():
     from kvtheory.theory.hardness import check_reduction
     rep = check_reduction(quick=True)
-    assert rep["holds"] and rep["instances"] == 200 and rep["no"] > 30
+    # 200 instances with B >= 5 plus the three all-ones instances with B = 3 (m = 1, 2, 3)
+    assert rep["holds"] and rep["instances"] == 203 and rep["no"] > 30
+    assert rep["excess_no"][0] >= 1
+
+
+def test_smallest_bound_is_accepted_and_reduced():
+    # B = 3: the only integer in (3/4, 3/2) is 1; a_j - 1 would be a zero prompt, 2 a_j - 1 = 1
+    for m in (1, 2, 3):
+        tp = three_partition_instance([1] * (3 * m), 3)
+        inst = reduction_instance(tp)
+        assert inst.prompt.tolist() == [1] * (3 * m) and inst.memory == 6
+        assert is_three_partition(tp)
+        assert exact_optimum_at_zero(inst).objective == threshold(m)     # triples per round
+    assert three_partition_family(1, [1, 2, 3, 4]) == [three_partition_instance([1, 1, 1], 3)]
+
+
+def test_every_small_valid_instance_reduces():
+    # every valid instance with m <= 2, B <= 20, found by plain enumeration (not the family code)
+    from itertools import combinations_with_replacement
+    count = 0
+    for m in (1, 2):
+        for B in range(1, 21):
+            for vals in combinations_with_replacement(range(1, B + 1), 3 * m):
+                if sum(vals) != m * B or not all(B < 4 * v < 2 * B for v in vals):
+                    continue
+                tp = three_partition_instance(vals, B)
+                inst = reduction_instance(tp)
+                assert inst.prompt.min() >= 1 and inst.memory == 2 * B
+                opt = exact_optimum_at_zero(inst).objective
+                assert (opt == threshold(m)) == is_three_partition(tp) and opt >= threshold(m)
+                count += 1
+    assert count == len(three_partition_family(1, range(1, 21))) + \
+        len(three_partition_family(2, range(1, 21)))
+
+
+@st.composite
+def _valid_instances(draw):
+    m = draw(st.integers(1, 3))
+    B = draw(st.sampled_from([3] + list(range(5, 26))))
+    lo, hi = B // 4 + 1, (B - 1) // 2
+    vals = draw(st.lists(st.integers(lo, hi), min_size=3 * m - 1, max_size=3 * m - 1))
+    last = m * B - sum(vals)
+    assume(lo <= last <= hi)
+    return three_partition_instance(vals + [last], B)
+
+
+@given(_valid_instances())
+@settings(max_examples=60, deadline=None)
+def test_property_reduction_on_valid_instances(tp):
+    inst = reduction_instance(tp)
+    res = exact_optimum_at_zero(inst)
+    assert check_schedule(inst, res.schedule(inst), preemptive=False).total_latency == res.objective
+    assert res.objective >= threshold(tp.m)
+    assert (res.objective == threshold(tp.m)) == is_three_partition(tp)

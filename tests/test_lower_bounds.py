@@ -208,3 +208,22 @@ def test_yao_bounds():
         assert yao_bound(n) >= yao_analytic_bound(n) - 1e-12
     assert yao_analytic_bound(6000) > 15                    # grows like sqrt(n) / 4.9
     assert yao_bound(20) <= solve_game(20).value + 1e-9
+
+
+# ----------------------------------------------------------------------------- preemptive readings
+def test_pre_status_rule_reaches_every_status():
+    from kvtheory.claims.lower_bounds import _pre_status
+    assert _pre_status() == "inconclusive"
+    assert _pre_status(lower_bound_proof="symbolic limit over all algorithms") == "proved"
+    assert _pre_status(constant_ratio_algorithm="rule X with ratio <= 3") == "fails"
+    with pytest.raises(ValueError, match="contradicts"):
+        _pre_status(lower_bound_proof="x", constant_ratio_algorithm="y")
+
+
+def test_pre_verdict_reports_the_exact_game():
+    from kvtheory.claims.lower_bounds import _PRE, _pre_verdict
+    v = _pre_verdict("clm_lb_deterministic", _PRE, (4, 8), True)
+    assert v.status == "inconclusive" and v.decide
+    # the fully adaptive game: 16/13 at n = P = 4 is the largest of the quick sizes
+    assert v.figures["max_game_value"] == "16/13" and v.figures["max_game"] == [4, 4]
+    assert "16/13" in v.evidence

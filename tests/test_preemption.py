@@ -2,6 +2,8 @@
 preemptive optimum against the integer program, the fat-short adversary, the game value."""
 
 import itertools
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -76,8 +78,8 @@ def test_recompute_optimum_equals_nonpreemptive(seed):
     assert check_resume(inst, res.rounds) == res.objective <= rec.objective
 
 
-def test_fat_short_issue_numbers():
-    # the issue's instance: L = (0, 16, 4), M = 20, 16 shorts (19, 1) at 3, 7, ..., 63
+def test_fat_short_example_numbers():
+    # the example instance: L = (0, 16, 4), M = 20, 16 shorts (19, 1) at 3, 7, ..., 63
     run = fat_short_run(always_evict, 16)
     assert run.instance.memory == 20 and run.instance.prompt.tolist()[:2] == [16, 19]
     assert run.instance.arrival.tolist()[1:] == [3 + 4 * i for i in range(16)]
@@ -104,6 +106,30 @@ def test_closed_form_matches_simulation(n, P):
 def test_derivation_asserts():
     d = fat_short_derivation()
     assert str(d["limit_P_threshold"]) == "k + 1"
+    assert str(d["always_evict_P_sqrt_n"]) == "sqrt(n)"
+
+
+@pytest.mark.parametrize("n", [4, 9, 16, 17, 30, 64, 100, 101])
+def test_sqrt_n_asymptotics_by_simulation(n):
+    # P = ceil(sqrt n): always-evict in [sqrt n, sqrt n + 1), exactly sqrt n for squares
+    # (84 / 21 = 4 at n = 16); threshold-k for fixed k < n stays at most k + 1 (below for k >= 1)
+    P = math.isqrt(n - 1) + 1
+    run = fat_short_run(always_evict, n, P)
+    assert math.sqrt(n) - 1e-12 <= run.ratio < math.sqrt(n) + 1
+    if math.isqrt(n) ** 2 == n:
+        assert run.alg == math.isqrt(n) * run.opt
+    assert fat_short_run(threshold(0), n, P).ratio == 1
+    for k in (1, 2, 3):
+        assert fat_short_run(threshold(k), n, P).ratio < k + 1
+
+
+def test_threshold_at_least_n_is_always_evict():
+    # k >= n: the rule evicts for every short; ratio still below k + 1 (no identity k (k + 2))
+    for n, P in [(3, 2), (5, 4), (8, 3)]:
+        for k in (n, n + 1, n + 5):
+            run = fat_short_run(threshold(k), n, P)
+            assert (run.alg, run.opt) == ((n + 1) * P + n, P + n + 1)
+            assert (k + 1) * run.opt - run.alg == (k - n) * (P + n + 1) + n * n + n + 1 > 0
 
 
 def test_best_response_exhaustive_small():
@@ -116,6 +142,21 @@ def test_resume_fat_short_srpt_optimal():
     for n, P in [(2, 2), (4, 3), (3, 4)]:
         alg, opt = srpt_fat_short(n, P)
         assert alg == opt == P + 2
+
+
+def test_thin_pause_resume_is_the_resume_optimum():
+    # pausing L for one round is resume-optimal (2n + 1 for r < n), below the recompute
+    # optimum 2n + r + 1
+    from kvtheory.theory.lower_bounds import adversarial_instance
+    from kvtheory.theory.preemption_game import thin_pause_resume
+    for n in (2, 3):
+        for r in range(1, n + 2):
+            inst = adversarial_instance(n, r)
+            cost, opt = thin_pause_resume(n, r)
+            assert cost == opt == preemptive_optimum(inst, "resume").objective
+            assert cost == (2 * n + 1 if r < n else 2 * n)
+            assert preemptive_optimum(inst, "recompute").objective == (
+                2 * n + r + 1 if r < n else 2 * n)
 
 
 def test_thin_family_rules():
@@ -156,10 +197,11 @@ def test_two_phase_defeats_thresholds():
 
 
 def test_game_value_by_hand_and_small():
-    assert fat_short_game_value(1, 4)["value"] == 1.0
+    # more in tests/test_preemption_game.py (brute force)
+    assert fat_short_game_value(1, 4)["value"] == 1
     v = fat_short_game_value(3, 3)["value"]
-    assert v == pytest.approx(9 / 8)
-    assert fat_short_game_value(3, 3, max_idle=1)["value"] == pytest.approx(v)
+    assert v == Fraction(6, 5)
+    assert fat_short_game_value(3, 3, max_idle=1)["value"] == v
 
 
 def test_clm_lb_deterministic_preemptive_evidence():
@@ -169,7 +211,7 @@ def test_clm_lb_deterministic_preemptive_evidence():
     # at n = 16 with P = n: threshold rules near n/2 (two-phase), rent-or-buy 3.72 (cascade)
     assert rep["worst_by_rule"]["never-evict"] == 8.0
     assert rep["worst_by_rule"]["rent-or-buy"] == pytest.approx(160 / 43)
-    assert rep["max_game_value"] == pytest.approx(9 / 8)
+    assert rep["max_game_value"] == Fraction(6, 5) and rep["max_game"] == (3, 3)
 
 
 @given(instances(max_n=3, max_memory=6, max_arrival=2))

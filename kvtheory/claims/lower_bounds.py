@@ -196,25 +196,61 @@ _DECIDE_PRE = ("an adversary that defeats algorithms which may preempt (a differ
                "construction), or a constant-ratio preemptive algorithm")
 
 
+def _pre_status(*, lower_bound_proof: str | None = None,
+                constant_ratio_algorithm: str | None = None) -> str:
+    """Status rule of the preemptive readings, from what the evidence contains.
+
+    ``proved`` needs a proof that the ratio is unbounded for every preemptive algorithm
+    (``lower_bound_proof``: a symbolic derivation, not finite-size values); ``fails`` needs a
+    preemptive algorithm with a proved constant ratio (``constant_ratio_algorithm``, shown as the
+    counterexample); defeated rules and finite game values decide neither: ``inconclusive``.
+
+    Examples
+    --------
+    >>> _pre_status(), _pre_status(lower_bound_proof="sympy limit")
+    ('inconclusive', 'proved')
+    >>> _pre_status(constant_ratio_algorithm="rule X, ratio <= 3")
+    'fails'
+    """
+    if lower_bound_proof and constant_ratio_algorithm:
+        raise ValueError("evidence contradicts itself: a proved unbounded lower bound and a "
+                         "constant-ratio algorithm")
+    if lower_bound_proof:
+        return "proved"
+    if constant_ratio_algorithm:
+        return "fails"
+    return "inconclusive"
+
+
+_PRE_GAMES = ((2, 3), (3, 3), (3, 4), (4, 4))
+_PRE_GAMES_FULL = _PRE_GAMES + ((4, 3), (3, 5), (3, 6), (5, 3))
+
+
 def _pre_verdict(cid, reading, ns, quick):
     from kvtheory.theory.preemption_game import check_preemptive_rules
     rows = preemptive_ratios(ns)
     worst = max(r["worst vs sum o"] for r in rows)
-    rules = check_preemptive_rules(ns=(4, 8, 16) if quick else (4, 8, 16, 32))
+    games = _PRE_GAMES if quick else _PRE_GAMES_FULL
+    rules = check_preemptive_rules(ns=(4, 8, 16) if quick else (4, 8, 16, 32), games=games)
     beaten = ", ".join(f"{k} {v:.2f}" for k, v in rules["worst_by_rule"].items())
     grows = all(rules["grows"].values())
-    return Verdict(cid, reading.name, "inconclusive",
+    top, (gn, gP) = rules["max_game_value"], rules["max_game"]
+    # our evidence holds no proof and no constant-ratio algorithm (finite sizes only)
+    status = _pre_status()
+    return Verdict(cid, reading.name, status,
                    f"our construction proves nothing here (evicting L and restarting it has ratio "
                    f"<= {worst:.3f} against sum(o) for every release, n in {list(ns)}); the fat-short"
                    f" and two-phase adversaries beat every tested eviction rule (worst ratio at "
                    f"n = {rules['ns'][-1]}: {beaten}; growing with n: {grows}), but the exact game "
-                   f"over all deterministic algorithms on tiny sizes has value at most "
-                   f"{rules['max_game_value']:.3f}: no adversary beating every algorithm is known",
+                   f"on the fat-short family (fully adaptive adversary, any number of shorts at any "
+                   f"decision) against all deterministic algorithms has value at most {top} "
+                   f"(= {float(top):.3f}, at n = {gn}, P = {gP}) on the sizes solved: no "
+                   f"adversary beating every algorithm is known",
                    f"every release r = 1..n+1 for n in {list(ns)} (schedules checked); eviction "
                    f"rules always, never, threshold-1/2, rent-or-buy for n in {rules['ns']}; the "
-                   f"exact game for n <= 4",
+                   f"exact game for (n, P) in {list(games)}",
                    figures={"per_n": rows, "worst_by_rule": rules["worst_by_rule"],
-                            "max_game_value": rules["max_game_value"]},
+                            "max_game_value": str(top), "max_game": [gn, gP]},
                    decide=_DECIDE_PRE, quick=quick, full_status=not quick)
 
 

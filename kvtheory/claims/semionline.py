@@ -148,7 +148,7 @@ def _no_instance_example() -> str:
     from kvtheory.theory.hardness import (is_three_partition, reduction_instance, three_partition_family,
                             threshold)
     from kvtheory.theory.semionline import exact_optimum_at_zero
-    for B in range(5, 25):
+    for B in range(3, 25):
         for tp in three_partition_family(2, [B]):
             if not is_three_partition(tp):
                 opt = exact_optimum_at_zero(reduction_instance(tp)).objective
@@ -196,7 +196,7 @@ def _semionline(quick):
             out.append(Verdict(
                 "clm_semionline_optimal", x, "fails",
                 f"strongly NP-hard, so no exact algorithm polynomial in n and M unless P = NP: "
-                f"3-PARTITION reduces to it (s_j = a_j - 1, o_j = 1, all at round 0, M = B; the "
+                f"3-PARTITION reduces to it (s_j = 2 a_j - 1, o_j = 1, all at round 0, M = 2B; the "
                 f"optimum reaches 3m(m+1)/2 iff the instance partitions), verified on "
                 f"{hard['instances']} instances ({hard['yes']} yes, {hard['no']} no), all agreeing; "
                 f"also no tested rule is exact ({1 - st.optimal_fraction['best-of']:.1%} of "

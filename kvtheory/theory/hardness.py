@@ -11,23 +11,29 @@ of capacity ``M`` holding items of size ``s_i + 1``, and the total latency is
 ``a_1, ..., a_3m`` with ``sum a_j = m B`` and ``B/4 < a_j < B/2``; it is a *yes* instance iff the
 integers split into ``m`` triples each summing to ``B``.  Map it to the scheduling instance
 
-* ``3m`` requests, request ``j`` with arrival 0, prompt ``s_j = a_j - 1``, output 1;
-* memory ``M = B``;
+* ``3m`` requests, request ``j`` with arrival 0, prompt ``s_j = 2 a_j - 1``, output 1 (so it
+  holds ``2 a_j``);
+* memory ``M = 2 B``;
 * threshold ``K = 3 m (m + 1) / 2``.
+
+The numbers are doubled so that every prompt is at least 1 on *every* valid instance: with
+``s_j = a_j - 1`` the instances with ``B = 3`` (all ``a_j = 1``, the only integer in
+``(3/4, 3/2)``) would need prompt 0.
 
 *Claim:* the minimum total latency equals ``K`` iff the 3-PARTITION instance is a yes instance
 (and exceeds ``K`` otherwise).
 
-*Proof.*  Each item has size ``a_j > B/4``, so a round holds at most 3 requests.  With ``3m``
+*Proof.*  Each item has size ``2 a_j > 2 B / 4 = M / 4``, so a round holds at most 3 requests.  With ``3m``
 requests and at most 3 per round, sorting the requests by round shows the ``k``-th request
 (``k = 1..3m``) completes no earlier than round ``ceil(k/3)``, so every schedule costs at least
 ``sum_k ceil(k/3) = 3 (1 + ... + m) = K``, with equality iff rounds ``1..m`` each hold exactly 3
-requests.  In that case the ``m`` rounds hold total size ``m B`` with each round at most ``B``, so
-each round sums to exactly ``B``: a 3-partition.  Conversely a 3-partition, one triple per round
-``1..m``, is a feasible schedule of cost ``K``.  QED.
+requests.  In that case the ``m`` rounds hold total size ``2 m B`` with each round at most
+``2 B``, so each round holds exactly ``2 B``: its triple sums to ``B``, a 3-partition.
+Conversely a 3-partition, one triple per round ``1..m``, is a feasible schedule of cost ``K``.
+QED.
 
-The map is computed in linear time, and the numbers of the scheduling instance are bounded by
-those of the 3-PARTITION instance.  3-PARTITION is NP-complete in the strong sense (Garey and
+The map is computed in linear time, and the numbers of the scheduling instance are at most
+twice those of the 3-PARTITION instance.  3-PARTITION is NP-complete in the strong sense (Garey and
 Johnson 1979), so deciding whether the optimum is at most ``K`` is strongly NP-hard: no algorithm
 polynomial in ``n`` and ``M`` (even pseudo-polynomial) computes the optimum of this reading
 unless P = NP.  The equal-prompt readings are not covered (with equal prompts and ``o_i = 1``
@@ -114,17 +120,23 @@ def three_partition_instance(values: Sequence[int], bound: int) -> ThreePartitio
 
 
 def reduction_instance(tp: ThreePartition) -> Instance:
-    """The scheduling instance of the reduction: prompts ``a_j - 1``, outputs 1, ``M = B``.
+    """The scheduling instance of the reduction: prompts ``2 a_j - 1``, outputs 1, ``M = 2 B``.
+
+    Request ``j`` holds ``2 a_j`` in its only round, so a round is a bin of capacity ``2 B``.
+    Valid on every 3-PARTITION instance, ``B = 3`` (all values 1) included.
 
     Examples
     --------
     >>> inst = reduction_instance(three_partition_instance([4, 4, 5], 13))
     >>> inst.prompt.tolist(), inst.output.tolist(), inst.memory
-    ([3, 3, 4], [1, 1, 1], 13)
+    ([7, 7, 9], [1, 1, 1], 26)
+    >>> reduction_instance(three_partition_instance([1, 1, 1], 3)).prompt.tolist()
+    [1, 1, 1]
     """
     vals = tp.values
-    return Instance.from_arrays([0] * len(vals), [v - 1 for v in vals], [1] * len(vals),
-                                memory=tp.bound, name=f"3-PARTITION B={tp.bound} {list(vals)}")
+    return Instance.from_arrays([0] * len(vals), [2 * v - 1 for v in vals], [1] * len(vals),
+                                memory=2 * tp.bound,
+                                name=f"3-PARTITION B={tp.bound} {list(vals)}")
 
 
 def threshold(m: int) -> int:
@@ -203,7 +215,7 @@ def random_three_partition(rng: np.random.Generator, m: int, bound: int, *,
     """
     rng = check_generator(rng)
     m = as_int(m, name="m", minimum=1)
-    B = as_int(bound, name="B", minimum=5)
+    B = as_int(bound, name="B", minimum=3)
     lo, hi = B // 4 + 1, (B - 1) // 2
     for _ in range(tries):
         if yes:
@@ -269,7 +281,8 @@ def verify_reduction(family: Iterable[ThreePartition], *, method: str = "dp") ->
     dict
         ``instances``, ``yes``, ``no``, ``agree`` (instances where ``OPT == K`` matches the
         brute-force answer), ``disagree`` (list of the failing instances' values and ``B``),
-        ``min_excess_no`` (least ``OPT - K`` over no instances, ``None`` if none), ``method``.
+        ``min_excess_no`` and ``max_excess_no`` (least and largest ``OPT - K`` over the no
+        instances, ``None`` if none), ``method``.
     """
     n = yes = agree = 0
     bad, excess = [], []
@@ -289,7 +302,8 @@ def verify_reduction(family: Iterable[ThreePartition], *, method: str = "dp") ->
         if not answer:
             excess.append(opt - K)
     return {"instances": n, "yes": yes, "no": n - yes, "agree": agree, "disagree": bad,
-            "min_excess_no": min(excess) if excess else None, "method": method}
+            "min_excess_no": min(excess) if excess else None,
+            "max_excess_no": max(excess) if excess else None, "method": method}
 
 
 def reduction_rows(cases: Sequence[tuple[int, Iterable[int]]], *, method: str = "dp") -> list[dict]:
@@ -297,8 +311,8 @@ def reduction_rows(cases: Sequence[tuple[int, Iterable[int]]], *, method: str = 
 
     Examples
     --------
-    >>> reduction_rows([(1, range(5, 12))])[0]["agree"]   # B = 6, 7, 9, 10, 11 (twice): 6
-    6
+    >>> reduction_rows([(1, range(3, 12))])[0]["agree"]   # B = 3, 6, 7, 9, 10, 11 (twice): 7
+    7
     """
     rows = []
     for m, bounds in cases:
@@ -306,7 +320,8 @@ def reduction_rows(cases: Sequence[tuple[int, Iterable[int]]], *, method: str = 
         rep = verify_reduction(three_partition_family(m, bounds), method=method)
         rows.append({"m": m, "B": f"{min(bounds)}..{max(bounds)}", "instances": rep["instances"],
                      "yes": rep["yes"], "no": rep["no"], "agree": rep["agree"],
-                     "min OPT - K (no)": rep["min_excess_no"], "method": method})
+                     "min OPT - K (no)": rep["min_excess_no"],
+                     "max OPT - K (no)": rep["max_excess_no"], "method": method})
     return rows
 
 
@@ -330,7 +345,7 @@ def reduction_table(family: Iterable[ThreePartition]) -> list[dict]:
 def check_reduction(*, quick: bool = True, seed: int = 2025) -> dict:
     """One check for the registry: the reduction on exhaustive families plus random instances.
 
-    ``quick``: ``m <= 3`` with ``B`` up to 24/18 and 8 random instances; otherwise ``m <= 4``
+    ``quick``: ``m <= 3`` with ``B`` from 3 up to 24/18 and 8 random instances; otherwise ``m <= 4``
     with larger ``B`` and 24 random instances (``m`` up to 6).  ``holds`` is ``True`` iff the
     optimum equals ``K`` exactly on the yes instances, on every instance.
 
@@ -340,8 +355,8 @@ def check_reduction(*, quick: bool = True, seed: int = 2025) -> dict:
     >>> rep["holds"], rep["instances"] == rep["agree"]
     (True, True)
     """
-    cases = ([(1, range(5, 25)), (2, range(5, 25)), (3, range(5, 19))] if quick else
-             [(1, range(5, 40)), (2, range(5, 31)), (3, range(5, 22)), (4, range(5, 16))])
+    cases = ([(1, range(3, 25)), (2, range(3, 25)), (3, range(3, 19))] if quick else
+             [(1, range(3, 40)), (2, range(3, 31)), (3, range(3, 22)), (4, range(3, 16))])
     rng = np.random.default_rng(seed)
     sizes = [(3, 25), (4, 29)] if quick else [(3, 25), (4, 29), (5, 33), (6, 37)]
     reps = 2 if quick else 3
@@ -352,6 +367,8 @@ def check_reduction(*, quick: bool = True, seed: int = 2025) -> dict:
     out = {k: sum(p[k] for p in parts) for k in ("instances", "yes", "no", "agree")}
     out["disagree"] = [d for p in parts for d in p["disagree"]]
     out["holds"] = out["agree"] == out["instances"] and not out["disagree"]
+    ex = [p[k] for p in parts for k in ("min_excess_no", "max_excess_no") if p[k] is not None]
+    out["excess_no"] = (min(ex), max(ex)) if ex else None
     out["searched"] = (f"every 3-PARTITION instance with (m, B) in "
                        f"{[(m, f'{min(b)}..{max(b)}') for m, b in cases]} and {len(fam)} random "
                        f"ones (seed {seed}, m up to {max(m for m, _ in sizes)}); exact optimum by "

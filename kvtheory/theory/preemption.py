@@ -1,4 +1,4 @@
-"""Preemption: two models, the preemptive optimum, and the "fat short" adversary (our construction).
+"""Preemption: two models, the preemptive optimum, and the "fat short" adversary.
 
 Two readings of "an algorithm may preempt" (our reconstruction; the paper's theory is
 non-preemptive):
@@ -17,18 +17,19 @@ non-preemptive optimum: deleting an aborted attempt keeps a schedule feasible (m
 drops) and changes no completion time.  :func:`preemptive_optimum` does *not* use this: it is a
 brute-force dynamic program over (round, progress vector), so the lemma is cross-checked.
 
-**The fat-short family** (our construction).  ``L = (0, s_L, P)`` with ``M = s_L + P`` and shorts
+**The fat-short family.**  ``L = (0, s_L, P)`` with ``M = s_L + P`` and shorts
 ``(r, M - 1, 1)``: a short needs the whole memory, so nothing runs beside it and the instance
-is a single machine.  The adversary releases a short whenever ``L``'s current attempt has made
-``P - 1`` rounds of progress, up to ``n`` times.  Against it every deterministic algorithm is
-(up to idling, which only costs) a threshold rule "evict for the first ``k`` shorts, then let
-``L`` finish", and (our derivation, checked symbolically and by simulation)
+is a single machine.  The adversary of :func:`fat_short_run` releases a short whenever ``L``'s
+current attempt has made ``P - 1`` rounds of progress, up to ``n`` times.  Against it the rule
+threshold-``k`` (evict for the first ``k`` shorts, then let ``L`` finish) pays (our
+derivation, checked symbolically and by simulation)
 
     ALG_k = (k + 1) P + k + 2 [k < n],     OPT_k = P + min(k + 1, n) + 1   (P >= 2),
 
-so never-evict (``k = 0``) is optimal on the family and threshold-``k`` has ratio below
-``k + 1``; always-evict (``k = n``) has ratio about ``n / 2`` when ``P = n``.  The family alone
-therefore defeats no deterministic preemptive algorithm; see :func:`rent_or_buy`.
+so never-evict (``k = 0``) is optimal against it, threshold-``k`` has ratio below ``k + 1``
+for every ``k >= 1`` and every ``P``, and always-evict (``k = n``) has ratio in ``[sqrt(n), sqrt(n) + 1)`` when
+``P = ceil(sqrt(n))`` (exactly ``sqrt(n)`` for square ``n``) and about ``n / 2`` when ``P = n``.
+The fully adaptive game on the family is solved in :mod:`kvtheory.theory.preemption_game`.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ def _fat_params(n, P):
 def fat_short_instance(n: int, releases: Sequence[int], P: int | None = None) -> Instance:
     """``L = (0, n, P)``, ``M = n + P``, shorts ``(r, M - 1, 1)`` for each ``r`` in ``releases``.
 
-    ``P`` defaults to ``ceil(sqrt(n))`` (at least 2): ``n = 16`` gives the issue's
+    ``P`` defaults to ``ceil(sqrt(n))`` (at least 2): ``n = 16`` gives the example
     ``L = (0, 16, 4)``, ``M = 20``, shorts of prompt 19.
 
     Examples
@@ -266,7 +267,7 @@ def fat_short_opt(instance: Instance) -> tuple[int, Schedule]:
 
     Examples
     --------
-    >>> fat_short_opt(fat_short_instance(16, [3 + 4 * i for i in range(16)]))[0]   # issue: 21
+    >>> fat_short_opt(fat_short_instance(16, [3 + 4 * i for i in range(16)]))[0]   # the example: 21
     21
     """
     L = instance.requests[0]
@@ -298,7 +299,7 @@ def fat_short_closed_form(n: int, P: int, k: int) -> tuple[int, int]:
 
     Examples
     --------
-    >>> fat_short_closed_form(16, 4, 16)      # always-evict, the issue's 84 against 21
+    >>> fat_short_closed_form(16, 4, 16)      # always-evict, the example: 84 against 21
     (84, 21)
     >>> fat_short_closed_form(16, 4, 0)       # never-evict is optimal
     (6, 6)
@@ -474,7 +475,8 @@ def best_response_exhaustive(n: int, P: int | None = None, *, max_idle: int = 1)
     Enumerates every action sequence (run or continue ``L``, evict it, serve a waiting short,
     idle at most ``max_idle`` times) and returns the least ratio ``ALG / OPT`` and the number of
     evictions of a best path.  A deterministic algorithm meets this adversary on exactly one
-    path, so this is the value of the game restricted to the family.
+    path, so this is the best ratio against this one adversary; the game against every
+    adversary on the family is :func:`kvtheory.theory.preemption_game.fat_short_game_value`.
 
     Examples
     --------
@@ -533,11 +535,14 @@ def srpt_fat_short(n: int, P: int | None = None) -> tuple[int, int]:
     """Resume model: ``(SRPT cost, exact resume optimum)`` against the always-release adversary.
 
     With resume at no cost a fat-short instance is a single machine with preemption, where
-    shortest-remaining-processing-time is optimal for total flow time (Schrage 1968);
-    SRPT is online, so its ratio is 1.  The adversary releases a short whenever ``L`` has made
-    ``P - 1`` rounds of progress in total; SRPT keeps ``L`` (remaining 1 <= 1), so one short is
-    released.  Both numbers are computed: SRPT by simulation, the optimum by
-    :func:`preemptive_optimum` (small ``n``, ``P``).
+    shortest-remaining-processing-time is optimal for total flow time (Schrage 1968), and SRPT
+    is online.  Simulated here round by round: before each decision the adversary releases a
+    short whenever ``L`` has made ``P - 1`` rounds of progress in total and is unfinished (at
+    most ``n`` shorts); SRPT then processes the arrived unfinished request with the least
+    remaining rounds, ties to the one that ran last, then to the earliest arrival.  The
+    rounds go through :func:`check_resume`; the optimum is :func:`preemptive_optimum`
+    (small ``n``, ``P``).  SRPT keeps ``L`` at remaining 1 (a tie with the short), so one short
+    is released and both costs are ``P + 2``.
 
     Examples
     --------
@@ -545,8 +550,21 @@ def srpt_fat_short(n: int, P: int | None = None) -> tuple[int, int]:
     (5, 5)
     """
     n, P = _fat_params(n, P)
-    inst = fat_short_instance(n, [P - 1], P)      # SRPT's run: L at 0..P, one short at P - 1
-    rounds = [list(range(1, P + 1)), [P + 1]]
+    arrival, remaining, rounds = [0], [P], [[]]
+    d, last = 0, None
+    while any(remaining):
+        if remaining[0] == 1 and len(arrival) - 1 < n:           # L at progress P - 1
+            arrival.append(d)
+            remaining.append(1)
+            rounds.append([])
+        ready = [i for i in range(len(arrival)) if arrival[i] <= d and remaining[i]]
+        if ready:
+            i = min(ready, key=lambda j: (remaining[j], j != last, arrival[j], j))
+            remaining[i] -= 1
+            rounds[i].append(d + 1)
+            last = i
+        d += 1
+    inst = fat_short_instance(n, arrival[1:], P)
     alg = check_resume(inst, rounds)
     return alg, preemptive_optimum(inst, "resume").objective
 
@@ -557,31 +575,51 @@ def fat_short_derivation() -> dict:
     ``ALG_k``: ``k`` cycles of ``P`` rounds (``P - 1`` rounds of ``L``, then the short), then
     ``L``'s final ``P`` rounds; the ``k`` evicting shorts wait 0, the next one (if any) waits 1
     round.  ``OPT_k``: ``L`` in rounds ``1..P``; only the first short waits one round.
+    Consequences, each asserted: for ``k < n``, ``(k + 1) OPT_k - ALG_k = k (k + 2)``, so
+    threshold-``k`` stays below ``k + 1`` (``k >= 1``) and tends to it as ``P`` grows; for ``k >= n`` (the
+    rule evicts for every short, like always-evict) ``(k + 1) OPT - ALG = (k - n)(P + n + 1) +
+    n^2 + n + 1 > 0``; always-evict's ratio increases with ``P``, equals ``sqrt(n)`` exactly
+    when ``P = sqrt(n)`` and lies in ``[sqrt(n), sqrt(n) + 1)`` for ``P = ceil(sqrt(n))``; for
+    ``P = n`` it is ``n (n + 2) / (2 n + 1)``, about ``n / 2``.
 
     Examples
     --------
     >>> d = fat_short_derivation()
-    >>> str(d["limit_P_threshold"]), str(d["always_evict_P_eq_n"])
-    ('k + 1', 'n*(n + 2)/(2*n + 1)')
+    >>> str(d["limit_P_threshold"]), str(d["always_evict_P_eq_n"]), str(d["always_evict_P_sqrt_n"])
+    ('k + 1', 'n*(n + 2)/(2*n + 1)', 'sqrt(n)')
     """
     import sympy as sp
-    k, n, P = sp.symbols("k n P", positive=True, integer=True)
+    k, n, P, j, s = sp.symbols("k n P j s", positive=True, integer=True)
     L_completion = k * P + P
     alg_thr = L_completion + k * 1 + 2            # k < n: the (k+1)-th short waits one round
     opt_thr = P + (k + 1) + 1
-    alg_all = (n + 1) * P + n                     # k = n: every short is served at release
+    alg_all = (n + 1) * P + n                     # k >= n: every short is served at release
     opt_all = P + n + 1
     for kk, PP, nn in [(0, 4, 16), (1, 4, 16), (5, 3, 9)]:
         a, o = fat_short_closed_form(nn, PP, kk)
         assert (a, o) == (int(alg_thr.subs({k: kk, P: PP})), int(opt_thr.subs({k: kk, P: PP})))
-    a, o = fat_short_closed_form(16, 4, 16)
-    assert (a, o) == (int(alg_all.subs({n: 16, P: 4})), int(opt_all.subs({n: 16, P: 4})))
+    for kk in (16, 20):
+        a, o = fat_short_closed_form(16, 4, kk)
+        assert (a, o) == (int(alg_all.subs({n: 16, P: 4})), int(opt_all.subs({n: 16, P: 4})))
     lim = sp.limit(alg_thr / opt_thr, P, sp.oo)
     assert sp.simplify(lim - (k + 1)) == 0
-    # ratio of threshold-k is below k + 1 for every P: (k+1) OPT - ALG = k (k + 2) >= 0
+    # k < n: (k+1) OPT - ALG = k (k + 2) > 0 for k >= 1: threshold-k stays below k + 1
     assert sp.expand((k + 1) * opt_thr - alg_thr - k * (k + 2)) == 0
-    always = sp.simplify((alg_all / opt_all).subs(P, n))
+    # k = n + j >= n: (k+1) OPT - ALG = j (P + n + 1) + n^2 + n + 1 > 0
+    assert sp.expand((n + j + 1) * opt_all - alg_all - (j * (P + n + 1) + n**2 + n + 1)) == 0
+    ratio = alg_all / opt_all
+    # increasing in P: d/dP ratio = (n^2 + n + 1) / (P + n + 1)^2 > 0
+    assert sp.simplify(sp.diff(ratio, P) * opt_all**2 - (n**2 + n + 1)) == 0
+    # P = s = sqrt(n): exactly s; P = s + 1 (an upper bound on ceil(sqrt n)): s + (s^2 - s + 1)/(s^2 + s + 2) < s + 1
+    assert sp.simplify(ratio.subs({n: s**2, P: s}) - s) == 0
+    gap = sp.simplify(ratio.subs({n: s**2, P: s + 1}) - s)
+    assert sp.simplify(gap - (s**2 - s + 1) / (s**2 + s + 2)) == 0
+    assert sp.simplify((s**2 + s + 2) - (s**2 - s + 1) - (2 * s + 1)) == 0     # gap < 1
+    assert sp.limit(ratio.subs({n: s**2, P: s + 1}) / s, s, sp.oo) == 1
+    always = sp.simplify(ratio.subs(P, n))
     assert sp.limit(always / n, n, sp.oo) == sp.Rational(1, 2)
     return {"alg_threshold": alg_thr, "opt_threshold": opt_thr, "limit_P_threshold": lim,
             "alg_always": alg_all, "opt_always": opt_all,
-            "always_evict_P_eq_n": sp.factor(always)}
+            "always_evict_P_eq_n": sp.factor(always),
+            "always_evict_P_sqrt_n": sp.simplify(ratio.subs({n: s**2, P: s})).subs(s, sp.sqrt(n)),
+            "always_evict_gap_P_ceil": gap}
