@@ -35,6 +35,31 @@ def test_clm_mcsf_ratio():
     assert 1.0 <= rep.worst["ratio"] < 2.0          # far below 9216 on small instances
 
 
+def test_clm_mcsf_ratio_trend_reaches_every_status():
+    """The growth reading's rule: each of its three statuses from hand-made rows."""
+    flat = [{"n": 8, "ratio low": 1.10}, {"n": 16, "ratio low": 1.12}, {"n": 32, "ratio low": 1.13}]
+    rising = [{"n": 8, "ratio low": 1.1}, {"n": 16, "ratio low": 1.3}, {"n": 32, "ratio low": 1.6}]
+    broken = flat + [{"n": 20000, "ratio low": 9300.0}]
+    assert claims_ratio.ratio_trend_status(flat)[0] == "supported"
+    assert claims_ratio.ratio_trend_status(rising)[0] == "inconclusive"
+    assert claims_ratio.ratio_trend_status(broken)[0] == "fails"
+    # one rising doubling is not a trend; a fall after a rise is not one either
+    assert claims_ratio.ratio_trend_status(rising[:2])[0] == "supported"
+    assert claims_ratio.ratio_trend_status(rising + [{"n": 64, "ratio low": 1.5}])[0] == "supported"
+
+
+def test_clm_mcsf_ratio_growth_reading_is_bracketed_and_checked():
+    from kvtheory.theory.ratio_search import worst_ratio_at_size
+    res = worst_ratio_at_size(np.random.default_rng(3), 10, 20, restarts=1, steps=4,
+                              search_evals=50, final_evals=300)
+    assert 1.0 <= res.ratio_low <= res.ratio_high
+    assert res.ratio_low <= res.trivial == 10          # the trivial bound: never above n
+    assert all(ratio.ratio_conditions(res.instance).values())
+    opt = claims_ratio.solve_optimal(res.instance, time_limit=60)
+    if opt.proven_optimal:                              # the bracket holds the true ratio
+        assert res.lower <= opt.objective <= res.upper
+
+
 def test_lemma_terms_match_definition():
     rng = np.random.default_rng(0)
     for _ in range(30):
