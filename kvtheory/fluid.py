@@ -322,6 +322,8 @@ def simulate_stages(inst: StageInstance, policy: Callable[[StageState], StageDec
                 if ids != set(q):
                     raise StagePolicyError(f"round {t}: {label} processed a prompt not waiting")
                 queues[key] = []
+            elif set(q[:len(ids)]) == ids:              # the usual case: a prefix
+                queues[key] = q[len(ids):]
             else:
                 keep = [i for i in q if i not in ids]
                 if len(keep) != len(q) - len(ids):

@@ -27,6 +27,7 @@ When a batch would exceed ``C`` (only Nested WAIT, whose buffer can be too small
 
 from __future__ import annotations
 
+import heapq
 import math
 from functools import partial
 from typing import Sequence
@@ -193,11 +194,9 @@ def fcfs_stage(state: StageState) -> StageDecision:
     dec = fit_lifo(state, residents)
     batch, evicted = list(dec.batch), set(dec.evict)
     used = _memory_after(state, batch, evicted)
-    waiting = sorted((i for (_, s), ids in state.queues.items() if s == 0 for i in ids),
-                     key=lambda i: (state.arrival[i], i))
+    key = lambda i: (state.arrival[i], i)           # noqa: E731  (queues are in this order)
+    waiting = heapq.merge(*(ids for (_, s), ids in state.queues.items() if s == 0), key=key)
     for i in waiting:
-        if i in evicted:
-            continue
         if used + state.prompt[i] > state.memory:
             break
         used += state.prompt[i]
@@ -225,8 +224,12 @@ def mc_sf_stage(state: StageState) -> StageDecision:
     run = [(l[i] + state.next_stage(i), out[i] - state.next_stage(i))
            for (_, s), ids in state.queues.items() if s > 0 for i in ids]
     batch = [i for (_, s), ids in state.queues.items() if s > 0 for i in ids]
-    waiting = sorted((i for (_, s), ids in state.queues.items() if s == 0 for i in ids),
-                     key=lambda i: (out[i], state.arrival[i], i))
+    key = lambda i: (out[i], state.arrival[i], i)   # noqa: E731
+    stage0 = [ids for (_, s), ids in state.queues.items() if s == 0]
+    if len({out[i] for ids in stage0 for i in ids[:1]} | {None}) > len(stage0):
+        waiting = heapq.merge(*stage0, key=key)      # one decode length per queue (types known)
+    else:
+        waiting = sorted((i for ids in stage0 for i in ids), key=key)
     for i in waiting:
         trial = run + [(l[i], out[i])]
         ends = sorted({k for _, k in trial})

@@ -379,7 +379,9 @@ def stability_rows(policies: Sequence[str], config: BudgetConfig, prefill: int, 
 
     One row per (policy, load, path) with ``slope`` (tokens per ms, second half of the
     horizon), the fluid prediction for a work-conserving server
-    ``max(0, lambda (p + d) - b_max / t(b_max))`` and the offered token rate.  Every path runs
+    ``max(0, lambda (p + d) - b_max / t(b_max))``, the offered token rate, and ``excess``:
+    the slope minus the same prediction with the tokens that actually arrived in the second
+    half (no scheduler can have a negative excess beyond the start-up of the window).  Every path runs
     all policies on the same arrivals; the first ``check`` paths are replayed by
     :func:`check_budget_run`.
 
@@ -403,9 +405,12 @@ def stability_rows(policies: Sequence[str], config: BudgetConfig, prefill: int, 
                 run = simulate_budget(arr, P, D, BUDGET_POLICIES[name], config, horizon)
                 if k < check:
                     check_budget_run(arr, P, D, run, config)
+                late = np.count_nonzero(arr >= horizon / 2) * (prefill + decode) / (horizon / 2)
+                slope = backlog_slope(run, horizon)
                 rows.append({"policy": name, "load": float(load), "path": k,
-                             "slope": backlog_slope(run, horizon),
+                             "slope": slope,
                              "fluid_slope": max(0.0, lam * (prefill + decode) - cap),
+                             "excess": slope - max(0.0, late - cap),
                              "offered": lam * (prefill + decode),
                              "final_backlog": int(run.backlog[-1]) if run.backlog.size else 0})
     return rows
