@@ -34,7 +34,8 @@ from ._core import Claim, ClaimCheck, Reading, Verdict, grade
 from ._run import StatusBox
 
 __all__ = ["CLAIMS", "box", "grade_rate", "wait_rate_fits", "fcfs_example", "check_fluid",
-           "check_wait_no_overflow", "budget_stability", "grade_budget"]
+           "check_wait_no_overflow", "budget_stability", "grade_budget", "fcfs_statuses",
+           "kmax_status", "mcsf_status", "combine"]
 
 ARXIV_FLUID = "arXiv 2504.11320"
 ARXIV_BUDGET = "arXiv 2504.07347"
@@ -200,6 +201,27 @@ def fcfs_example(rng: np.random.Generator, *, horizons: Sequence[int] = (500, 20
     return {"loss": loss, "horizons": list(horizons), "paths": paths}
 
 
+def fcfs_statuses(loss: dict, T1: int, T2: int) -> dict:
+    """Statuses of the three FCFS readings from ``loss[policy][T] = (mean, lo, hi, evictions)``.
+
+    The paper's "about 3 to 3.5 completions per round instead of 4" is a loss of 12.5-25 %;
+    ``the example's size`` is supported when FCFS's 95 % band at ``T2`` lies within it, widened
+    by 2.5 points; ``gap does not vanish`` (and the MC-SF reading) when the lower ends stay
+    above 5 %.
+
+    Examples
+    --------
+    >>> loss = {"fcfs": {1: (0.25, 0.24, 0.26, 9), 4: (0.25, 0.24, 0.26, 9)},
+    ...         "mc-sf": {1: (0.2, 0.19, 0.21, 0), 4: (0.02, 0.0, 0.04, 0)}}
+    >>> fcfs_statuses(loss, 1, 4)
+    {'size': 'supported', 'persists': 'supported', 'mcsf': 'inconclusive'}
+    """
+    f1, f2, m2 = loss["fcfs"][T1], loss["fcfs"][T2], loss["mc-sf"][T2]
+    ok = lambda b: "supported" if b else "inconclusive"     # noqa: E731
+    return {"size": ok(0.125 - 0.025 <= f2[1] and f2[2] <= 0.25 + 0.025),
+            "persists": ok(f1[1] > 0.05 and f2[1] > 0.05), "mcsf": ok(m2[1] > 0.05)}
+
+
 def _fcfs(quick):
     kw = dict(horizons=(300, 1200), paths=6) if quick else dict(horizons=(1000, 4000),
                                                                   paths=40)
@@ -209,26 +231,23 @@ def _fcfs(quick):
     T1, T2 = kw["horizons"]
     f1, f2 = out["loss"]["fcfs"][T1], out["loss"]["fcfs"][T2]
     m2 = out["loss"]["mc-sf"][T2]
-    # the paper: about 3 to 3.5 completions per round instead of 4, a loss of 12.5 % to 25 %
-    in_range = 0.125 - 0.025 <= f2[1] and f2[2] <= 0.25 + 0.025
-    v1 = Verdict("clm_fcfs_gap", "the example's size", "supported" if in_range else
-                 "inconclusive",
+    st = fcfs_statuses(out["loss"], T1, T2)
+    in_range = st["size"] == "supported"
+    v1 = Verdict("clm_fcfs_gap", "the example's size", st["size"],
                  f"FCFS (our reconstruction) loses {100 * f2[0]:.1f} % of throughput* at T = "
                  f"{T2} (95 % [{100 * f2[1]:.1f}, {100 * f2[2]:.1f}]), {f2[3]:.0f} evictions "
                  f"per path; the paper says about 12.5-25 %", searched,
                  figures=out["loss"], decide="" if in_range else
                  "the paper's exact FCFS rule (admission order and eviction order)",
                  quick=quick, full_status=not quick)
-    persists = f1[1] > 0.05 and f2[1] > 0.05
-    v2 = Verdict("clm_fcfs_gap", "gap does not vanish", "supported" if persists else
-                 "inconclusive",
+    persists = st["persists"] == "supported"
+    v2 = Verdict("clm_fcfs_gap", "gap does not vanish", st["persists"],
                  f"FCFS loss {100 * f1[0]:.1f} % at T = {T1}, {100 * f2[0]:.1f} % at T = {T2} "
                  f"(lower 95 % ends {100 * f1[1]:.1f}, {100 * f2[1]:.1f} %)", searched,
                  figures={"fcfs": out["loss"]["fcfs"]}, decide="" if persists else
                  "longer horizons", quick=quick, full_status=not quick)
-    mc = m2[1] > 0.05
-    v3 = Verdict("clm_fcfs_gap", "MC-SF in the same example", "supported" if mc else
-                 "inconclusive",
+    mc = st["mcsf"] == "supported"
+    v3 = Verdict("clm_fcfs_gap", "MC-SF in the same example", st["mcsf"],
                  f"MC-SF (exact lengths, look-ahead, never evicts) loses {100 * m2[0]:.1f} % at "
                  f"T = {T2} (95 % [{100 * m2[1]:.1f}, {100 * m2[2]:.1f}]): greedy admission "
                  f"alternates 6 and 0 prefills per round", searched,
@@ -246,7 +265,7 @@ def _nested(quick):
                         check=1)
     f = fit_slope(rows, "gap", rng, boot=300)
     ev = sum(r["evictions"] for r in rows)
-    ok = f["hi"] < 0
+    ok = grade_rate(f, -TOL) == "supported"           # the gap decreases: upper end < 0
     return (Verdict("clm_nested_wait", "two decode lengths, unknown", "supported" if ok else
                     "inconclusive",
                     f"Nested WAIT, thresholds {nested_thresholds(w)} (ours, meeting the drift "
@@ -351,8 +370,7 @@ def _budget(quick, parts=("below", "above", "non_wc")):
             continue
         summ = {p: _summ(out[key], p) for p in pols}
         st = {p: grade_budget(s, expect=expect) for p, s in summ.items()}
-        status = ("fails" if "fails" in st.values() else "supported"
-                  if all(v == "supported" for v in st.values()) else "inconclusive")
+        status = combine(st.values())
         text = "; ".join(f"{p}: slope {s['mean']:.3f} tokens/ms (95 % [{s['lo']:.3f}, "
                          f"{s['hi']:.3f}]), fluid {s['fluid']:.3f}"
                          + (f", excess over the realised fluid rate {s['excess']:.3f}"
@@ -372,7 +390,7 @@ def _budget(quick, parts=("below", "above", "non_wc")):
     s = _summ(out["above"], "mc-sf-budget")
     cap = capacity(BudgetConfig(512))
     served_hi = s["offered"] - s["lo"]
-    loses = served_hi < 0.95 * cap
+    loses = mcsf_status(served_hi, cap) == "supported"
     verdicts.append(Verdict(
         "clm_budget_mcsf", "MC-SF on a token budget, overloaded", "supported" if loses else
         "inconclusive",
@@ -385,6 +403,31 @@ def _budget(quick, parts=("below", "above", "non_wc")):
     return tuple(verdicts)
 
 
+def mcsf_status(served_hi: float, cap: float) -> str:
+    """``supported`` when the served token rate's 95 % upper end is below 95 % of capacity.
+
+    Examples
+    --------
+    >>> mcsf_status(2.9, 3.343), mcsf_status(3.3, 3.343)
+    ('supported', 'inconclusive')
+    """
+    return "supported" if served_hi < 0.95 * cap else "inconclusive"
+
+
+def combine(statuses) -> str:
+    """One reading's status from its policies': any ``fails`` fails; all ``supported``
+    supports; otherwise ``inconclusive``.
+
+    Examples
+    --------
+    >>> combine(["supported", "fails"]), combine(["supported"]), combine(["supported", "inconclusive"])
+    ('fails', 'supported', 'inconclusive')
+    """
+    st = list(statuses)
+    return ("fails" if "fails" in st else "supported" if all(v == "supported" for v in st)
+            else "inconclusive")
+
+
 def _stability(quick):
     return _budget(quick)
 
@@ -393,14 +436,33 @@ def _mcsf(quick):
     return _budget(quick, parts=("above",))[1:]
 
 
+def kmax_status(rows: Sequence[dict]) -> str:
+    """``supported`` when Sarathi-1024 (offered below its capacity) grows over the second half
+    by more than 5,000 tokens and ten times Sarathi-128's growth.
+
+    Examples
+    --------
+    >>> r = lambda b, g, cap: {"policy": "sarathi", "b_max": b, "growth_second_half": g,
+    ...                        "offered": 2.7, "capacity": cap}
+    >>> kmax_status([r(128, 500, 2.7), r(1024, 30000, 3.5)])
+    'supported'
+    >>> kmax_status([r(128, 500, 2.7), r(1024, 900, 3.5)])
+    'inconclusive'
+    """
+    by = {(r["policy"], r["b_max"]): r for r in rows}
+    s128, s1024 = by[("sarathi", 128)], by[("sarathi", 1024)]
+    ok = (s1024["growth_second_half"] > max(10 * abs(s128["growth_second_half"]), 5000)
+          and s1024["offered"] < s1024["capacity"])
+    return "supported" if ok else "inconclusive"
+
+
 def _kmax(quick):
     horizon = 140_000.0 if quick else 280_000.0
     rows = vertex_c(horizon=horizon)
     sym = budget_derivation()
     by = {(r["policy"], r["b_max"]): r for r in rows}
     s128, s1024 = by[("sarathi", 128)], by[("sarathi", 1024)]
-    ok = (s1024["growth_second_half"] > max(10 * abs(s128["growth_second_half"]), 5000)
-          and s1024["offered"] < s1024["capacity"])
+    ok = kmax_status(rows) == "supported"
     text = (f"Sarathi b_max = 1024 (work-conserving, capacity {s1024['capacity']:.3f} > offered "
             f"{s1024['offered']:.3f} tokens/ms) grows by {s1024['growth_second_half']} tokens "
             f"over the second half; Sarathi b_max = 128 by {s128['growth_second_half']} (last "
