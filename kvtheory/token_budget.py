@@ -44,7 +44,7 @@ from ._validation import as_int, check_generator
 
 __all__ = ["BatchClock", "CODELLAMA_A100", "BudgetConfig", "BudgetState", "BudgetRun",
            "simulate_budget", "check_budget_run", "BUDGET_POLICIES", "capacity",
-           "poisson_arrivals", "backlog_slope", "stability_rows", "vertex_c"]
+           "poisson_arrivals", "backlog_slope", "stability_rows", "vertex_c", "backlog_traces"]
 
 
 @dataclass(frozen=True)
@@ -453,3 +453,24 @@ def vertex_c(policies: Sequence[tuple[str, int]] = (("sarathi", 128), ("sarathi"
                      "last_batch": (sum(x for _, x, _ in last[-1][2]),
                                     sum(y for _, _, y in last[-1][2])) if last else None})
     return rows
+
+
+def backlog_traces(runs: Sequence[tuple[str, Callable, BudgetConfig]], arrival, prefill,
+                   decode, horizon: float) -> dict:
+    """Unprocessed tokens over time for several (label, scheduler, config) on one arrival path.
+
+    Every run is replayed by :func:`check_budget_run`.
+
+    Examples
+    --------
+    >>> tr = backlog_traces([("s", sarathi, BudgetConfig(512))], [0.0, 10.0], [100, 100],
+    ...                     [5, 5], 2_000)
+    >>> list(tr), int(tr["s"][1][0])       # at time 0 only the first request: 100 + 5
+    (['s'], 105)
+    """
+    out = {}
+    for label, pol, cfg in runs:
+        run = simulate_budget(arrival, prefill, decode, pol, cfg, horizon)
+        check_budget_run(arrival, prefill, decode, run, cfg)
+        out[label] = (run.times, run.backlog)
+    return out
