@@ -43,7 +43,7 @@ from .fluid_checker import StageInstance, StageSchedule
 __all__ = ["StageWorkload", "StageState", "StageDecision", "StagePolicyError",
            "sample_stage_instance", "fluid_equilibrium", "wait_thresholds",
            "threshold_condition", "simulate_stages", "stage_metrics", "rate_samples",
-           "fit_slope"]
+           "fit_slope", "completions_per_round"]
 
 
 @dataclass(frozen=True)
@@ -413,6 +413,19 @@ def rate_samples(workload: StageWorkload, policy: Callable, horizons: Sequence[i
                          "gap_fluid": target - m["throughput"], "latency": m["latency"],
                          "evictions": sum(len(e) for e in sched.evictions)})
     return rows
+
+
+def completions_per_round(inst: StageInstance, sched: StageSchedule) -> list[int]:
+    """Number of prompts completing in each round of ``sched`` (read off the batches).
+
+    Examples
+    --------
+    >>> inst = StageInstance.from_arrays([0, 0], [1, 1], [1, 1], memory=4)
+    >>> completions_per_round(inst, StageSchedule((((0, 0), (1, 0)), ((0, 1), (1, 1))),
+    ...                                           ((), ())))
+    [0, 2]
+    """
+    return [sum(1 for i, s in batch if s == inst.output[i]) for batch in sched.batches]
 
 
 def _completions(inst: StageInstance, sched: StageSchedule) -> np.ndarray:
