@@ -384,22 +384,6 @@ def _budget(quick, parts=("below", "above", "non_wc")):
             decide="" if status != "inconclusive" else
             "longer horizons and more paths (the backlog slope is noisy near the boundary)",
             quick=quick, full_status=not quick))
-    if "below" in parts:
-        return tuple(verdicts)
-    # where MC-SF sits: its processed token rate under overload against b_max / t(b_max)
-    s = _summ(out["above"], "mc-sf-budget")
-    cap = capacity(BudgetConfig(512))
-    served_hi = s["offered"] - s["lo"]
-    loses = mcsf_status(served_hi, cap) == "supported"
-    verdicts.append(Verdict(
-        "clm_budget_mcsf", "MC-SF on a token budget, overloaded", "supported" if loses else
-        "inconclusive",
-        f"MC-SF (whole prefills, shortest first, stop at first misfit) serves at most "
-        f"{served_hi:.3f} tokens/ms under load 1.1 (95 % upper end), capacity {cap:.3f}: "
-        f"{100 * (1 - served_hi / cap):.1f} % below",
-        f"100 + 100 tokens, load 1.1, horizon {horizon['above'] / 1000:g} s; {base}",
-        figures=s, decide="" if loses else "longer horizons", quick=quick,
-        full_status=not quick))
     return tuple(verdicts)
 
 
@@ -433,7 +417,23 @@ def _stability(quick):
 
 
 def _mcsf(quick):
-    return _budget(quick, parts=("above",))[1:]
+    horizon, paths = (60_000.0, 4) if quick else (240_000.0, 12)
+    cfg = BudgetConfig(512)
+    rows = stability_rows(["mc-sf-budget"], cfg, 100, 100, [1.1], horizon, paths,
+                          np.random.default_rng(1))
+    s = _summ(rows, "mc-sf-budget")
+    cap = capacity(cfg)
+    served_hi = s["offered"] - s["lo"]
+    status = mcsf_status(served_hi, cap)
+    return (Verdict(
+        "clm_budget_mcsf", "MC-SF on a token budget, overloaded", status,
+        f"MC-SF (whole prefills, shortest first, stop at first misfit) serves at most "
+        f"{served_hi:.3f} tokens/ms under load 1.1 (95 % upper end of offered minus backlog "
+        f"growth), capacity {cap:.3f}: {100 * (1 - served_hi / cap):.1f} % below",
+        f"100 + 100 tokens, load 1.1, b_max = 512, CodeLlama-34B clock, Poisson arrivals, "
+        f"horizon {horizon / 1000:g} s x {paths} paths; seed 1", figures=s,
+        decide="" if status == "supported" else "longer horizons", quick=quick,
+        full_status=not quick),)
 
 
 def kmax_status(rows: Sequence[dict]) -> str:
@@ -567,3 +567,26 @@ def box(claim_id: str, *, quick: bool = True) -> StatusBox:
         if c.id == claim_id:
             return StatusBox(tuple(c.check(quick)))
     raise KeyError(f"no claim {claim_id!r} in {__name__}")
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    """Full-size run: ``python -m kvtheory.claims.successors_b [--quick] [ID ...]``."""
+    import argparse
+    import time
+    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.successors_b",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("ids", nargs="*")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    for c in CLAIMS:
+        if args.ids and c.id not in args.ids:
+            continue
+        t0 = time.perf_counter()
+        for v in c.check(args.quick):
+            print(f"{c.id} [{v.reading}] {v.status}: {v.evidence} | searched: {v.searched}")
+        print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":       # pragma: no cover
+    raise SystemExit(_main())
