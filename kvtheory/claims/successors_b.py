@@ -548,7 +548,8 @@ CLAIMS = (
                    "other schedulers), deterministic arrivals", "measured"),), _kmax,
           "tests/test_token_budget.py::test_clm_budget_kmax"),
     Claim("clm_budget_mcsf", "MC-SF on a token budget is not throughput-optimal",
-          "(ours) MC-SF's rule carried to the token budget (keep every decode, admit whole "
+          "(ours; MC-SF of arXiv 2502.07115 in the model of arXiv 2504.07347) MC-SF's rule "
+          "carried to the token budget (keep every decode, admit whole "
           "prefills shortest first, stop at the first misfit) does not fill the budget and "
           "serves fewer than b_max / t(b_max) tokens per unit time under overload.", "-",
           "ours", "book/succ_throughput",
