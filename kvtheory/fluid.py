@@ -43,7 +43,7 @@ from .fluid_checker import StageInstance, StageSchedule
 __all__ = ["StageWorkload", "StageState", "StageDecision", "StagePolicyError",
            "sample_stage_instance", "fluid_equilibrium", "wait_thresholds",
            "threshold_condition", "simulate_stages", "stage_metrics", "rate_samples",
-           "fit_slope", "completions_per_round"]
+           "fit_slope", "completions_per_round", "gap_table"]
 
 
 @dataclass(frozen=True)
@@ -426,6 +426,34 @@ def completions_per_round(inst: StageInstance, sched: StageSchedule) -> list[int
     [0, 2]
     """
     return [sum(1 for i, s in batch if s == inst.output[i]) for batch in sched.batches]
+
+
+def gap_table(runs: Sequence[tuple[str, Callable, StageWorkload]], horizons: Sequence[int],
+              paths: int, rng: np.random.Generator) -> list[dict]:
+    """Mean throughput loss (share of ``throughput*``), latency and evictions per policy and ``T``.
+
+    ``runs`` holds ``(label, policy, workload)``; each label gets the same number of paths
+    (drawn in turn from ``rng``), the first of each checked independently.
+
+    Examples
+    --------
+    >>> from kvtheory.fluid_policies import STAGE_POLICIES
+    >>> w = StageWorkload(((1, 1, 4.0),), memory=12)
+    >>> rows = gap_table([("wait", STAGE_POLICIES["wait"], w)], [50], 2,
+    ...                  np.random.default_rng(0))
+    >>> sorted(rows[0])
+    ['T', 'evictions', 'latency', 'loss', 'policy']
+    """
+    out = []
+    for label, pol, w in runs:
+        target = fluid_equilibrium(w)["throughput"]
+        for T in horizons:
+            rs = rate_samples(w, pol, [T], paths, rng, check=1)
+            out.append({"policy": label, "T": int(T),
+                        "loss": float(np.mean([r["gap_fluid"] for r in rs]) / target),
+                        "latency": float(np.mean([r["latency"] for r in rs])),
+                        "evictions": float(np.mean([r["evictions"] for r in rs]))})
+    return out
 
 
 def _completions(inst: StageInstance, sched: StageSchedule) -> np.ndarray:
