@@ -11,7 +11,9 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import plotting  # noqa: F401  (applies the house style)
+from .plotting import use_house_style
+
+use_house_style()
 
 __all__ = ["plot_wait_rates", "plot_completions", "plot_backlogs"]
 
