@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from .plotting import use_house_style
 
@@ -52,6 +53,9 @@ def plot_wait_rates(fits: Mapping[str, dict], stated: Mapping[tuple, float], axe
                         label=f"{case}: stated {r:g}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ts = sorted({t for f in fits.values() for t in f["T"]})
+        ax.set_xticks(ts, [str(int(t)) for t in ts])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("horizon T (rounds)")
         ax.set_ylabel("throughput gap (tokens/round)" if key == "gap" else
                       "mean latency (rounds)")
