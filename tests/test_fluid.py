@@ -1,0 +1,244 @@
+"""Fluid-guided batching (arXiv 2504.11320): stage model, checker, policies, claims."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kvtheory import Instance, simulate
+from kvtheory.claims._core import ClaimCheck, Reading, grade
+from kvtheory.claims.successors_b import (CLAIMS, check_fluid, check_wait_no_overflow,
+                                          fcfs_example, fcfs_statuses, grade_rate,
+                                          wait_rate_fits)
+from kvtheory.fluid import (StagePolicyError, StageDecision, StageWorkload,
+                            fit_slope, fluid_equilibrium, rate_samples,
+                            sample_stage_instance, simulate_stages, stage_metrics,
+                            threshold_condition, wait_thresholds)
+from kvtheory.fluid_checker import (StageInstance, StageSchedule, StageScheduleError,
+                                    check_stage_schedule)
+from kvtheory.fluid_policies import STAGE_POLICIES
+from kvtheory.policies import mc_sf
+
+
+# --------------------------------------------------------------------------- the checker
+INST = StageInstance.from_arrays([0, 0, 1], [1, 2, 1], [1, 2, 1], memory=6)
+
+
+def _sched(*rounds, evict=None):
+    evict = evict or [()] * len(rounds)
+    return StageSchedule(tuple(tuple(r) for r in rounds), tuple(tuple(e) for e in evict))
+
+
+def test_checker_accepts_a_valid_schedule():
+    rep = check_stage_schedule(INST, _sched([(0, 0), (1, 0)], [(0, 1), (1, 1), (2, 0)],
+                                            [(1, 2), (2, 1)]))
+    assert rep.completion.tolist() == [2, 3, 3]
+    assert rep.memory.tolist() == [3, 6, 6]            # 1+2; 2+3+1; 4+2
+
+
+@pytest.mark.parametrize("sched, match", [
+    (_sched([(2, 0)]), "before its arrival"),
+    (_sched([(0, 1)]), "expected stage 0"),
+    (_sched([(0, 0), (0, 0)]), "twice"),
+    (_sched([(1, 0)], [(1, 2)]), "expected stage 1"),
+    (_sched([(0, 0)], [(0, 1)], [(0, 1)]), "already completed"),
+    (_sched([(1, 0)], [(1, 1), (0, 0), (2, 0)], [(1, 2), (0, 1), (2, 1)]), "memory"),
+    (_sched([(0, 0)], [], evict=[(), (1,)]), "not resident"),
+    (_sched([(7, 0)]), "no prompt"),
+])
+def test_checker_rejects_bad_schedules(sched, match):
+    with pytest.raises(StageScheduleError, match=match):
+        check_stage_schedule(INST, sched)
+
+
+def test_checker_eviction_restarts_progress():
+    rep = check_stage_schedule(INST, _sched([(1, 0)], [(1, 1)], [(1, 0)],
+                                            evict=[(), (), (1,)]))
+    assert rep.evictions == 1 and rep.completion[1] == -1
+    with pytest.raises(StageScheduleError, match="expected stage 0"):
+        check_stage_schedule(INST, _sched([(1, 0)], [(1, 1)], [(1, 2)], evict=[(), (), (1,)]))
+
+
+# --------------------------------------------------------------------------- engine + policies
+@st.composite
+def workloads(draw, reveal=True, common_l=False):
+    k = draw(st.integers(1, 3))
+    l0 = draw(st.integers(1, 3))
+    types = tuple((l0 if common_l else draw(st.integers(1, 3)), draw(st.integers(1, 4)),
+                   draw(st.sampled_from([0.3, 0.7, 1.0, 1.6, 2.5]))) for _ in range(k))
+    need = max(l + o for l, o, _ in types)
+    C = draw(st.integers(need, need + 25))
+    return StageWorkload(types, memory=C, reveal_types=reveal)
+
+
+@settings(max_examples=40, deadline=None)
+@given(w=workloads(), seed=st.integers(0, 10_000), name=st.sampled_from(["wait", "fcfs",
+                                                                          "mc-sf"]))
+def test_every_policy_schedule_passes_checker(w, seed, name):
+    inst = sample_stage_instance(w, 40, np.random.default_rng(seed))
+    sched = simulate_stages(inst, STAGE_POLICIES[name], 60, w)
+    rep = check_stage_schedule(inst, sched)
+    if name == "mc-sf":
+        assert rep.evictions == 0
+    if name == "wait":
+        tc = threshold_condition(w, wait_thresholds(w))
+        if tc["fits"]:
+            assert rep.evictions == 0 and rep.peak_memory <= tc["M_pi"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(w=workloads(reveal=False, common_l=True), seed=st.integers(0, 10_000))
+def test_nested_wait_schedule_passes_checker(w, seed):
+    inst = sample_stage_instance(w, 40, np.random.default_rng(seed))
+    sched = simulate_stages(inst, STAGE_POLICIES["nested-wait"], 60, w)
+    check_stage_schedule(inst, sched)
+
+
+def test_type_knowledge_goes_through_workload_option():
+    w = StageWorkload(((1, 1, 2.0),), memory=6, reveal_types=False)
+    inst = sample_stage_instance(w, 5, np.random.default_rng(0))
+    for name in ("wait", "mc-sf"):
+        with pytest.raises(ValueError, match="reveal_types"):
+            simulate_stages(inst, STAGE_POLICIES[name], 5, w)
+    simulate_stages(inst, STAGE_POLICIES["fcfs"], 5, w)     # FCFS needs no types
+
+
+def test_engine_rejects_bad_decisions():
+    w = StageWorkload(((1, 1, 2.0),), memory=2)
+    inst = StageInstance.from_arrays([0, 0, 3], [1, 1, 1], [1, 1, 1], memory=2)
+    with pytest.raises(StagePolicyError, match="memory"):
+        simulate_stages(inst, lambda s: StageDecision([0, 1]) if s.t == 0 else
+                        StageDecision([0, 1]), 2, w)
+    with pytest.raises(StagePolicyError, match="not waiting"):
+        simulate_stages(inst, lambda s: StageDecision([2]), 1, w)
+    with pytest.raises(StagePolicyError, match="not resident"):
+        simulate_stages(inst, lambda s: StageDecision(evict=[0]), 1, w)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), C=st.integers(9, 20))
+def test_mc_sf_matches_round_engine(seed, C):
+    """Without skipping, the stage model is the main round model with s = l - 1, o = l' + 1,
+    arrivals and completions one round later; MC-SF must agree exactly with kvtheory's."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    a = np.sort(rng.integers(0, 6, n))
+    l = rng.integers(2, 4, n)
+    o = rng.integers(1, 4, n)
+    w = StageWorkload(tuple((int(x), int(y), 1.0) for x, y in zip(l, o)), memory=C)
+    stage = StageInstance.from_arrays(a + 1, l, o, C, kind=np.arange(n))
+    sched = simulate_stages(stage, STAGE_POLICIES["mc-sf"], 80, w)
+    comp = check_stage_schedule(stage, sched).completion
+    main = simulate(Instance.from_arrays(a, l - 1, o + 1, memory=C), mc_sf)
+    assert comp.tolist() == [r.completion + 1 for r in main.records]
+
+
+def test_wait_counts_never_exceed_threshold():
+    w = StageWorkload(((1, 2, 2.0), (2, 1, 1.0)), memory=40)
+    n = wait_thresholds(w)
+    inst = sample_stage_instance(w, 300, np.random.default_rng(5))
+    sched = simulate_stages(inst, STAGE_POLICIES["wait"], 300, w)
+    for batch in sched.batches:
+        for j, nj in enumerate(n):
+            for s in range(4):
+                assert sum(1 for i, st_ in batch if inst.kind[i] == j and st_ == s) <= nj
+
+
+def test_fluid_and_thresholds():
+    w = StageWorkload(((1, 1, 4.0),), memory=12)
+    fe = fluid_equilibrium(w)
+    assert fe["memory"] == 12.0 and fe["throughput"] == 4.0       # hand: 4*1 + 4*2
+    assert threshold_condition(w, [4])["case"] == "equality"
+    assert threshold_condition(w, [3])["case"] == "violated"
+    w2 = StageWorkload(((2, 3, 1.0),), memory=40, d1=0.01)        # rho = 4 * 3.5 = 14
+    assert abs(fluid_equilibrium(w2)["memory"] - 14 / 0.86) < 1e-9
+
+
+def test_metrics_by_hand():
+    inst = StageInstance.from_arrays([0, 1, 5], [1, 1, 1], [2, 3, 1], memory=10)
+    m = stage_metrics(inst, np.array([3, 6, -1]), 6)
+    assert m["throughput"] == 5 / 6                  # 2 + 3 tokens done by round 6
+    assert m["latency"] == (3 + 5 + 1) / 3
+
+
+def test_fit_slope_recovers_power():
+    rows = [{"T": T, "path": k, "x": 2.0 * T ** 0.5 + 0.01 * k} for T in (10, 100, 1000)
+            for k in range(4)]
+    f = fit_slope(rows, "x", np.random.default_rng(0), boot=50)
+    assert abs(f["slope"] - 0.5) < 0.01
+
+
+def test_wait_beats_fcfs_in_the_example():
+    w = StageWorkload(((1, 1, 4.0),), memory=12)
+    rows = {name: rate_samples(w, STAGE_POLICIES[name], [600], 3, np.random.default_rng(1))
+            for name in ("wait", "fcfs")}
+    assert max(r["gap_fluid"] for r in rows["wait"]) < 0.4
+    assert min(r["gap_fluid"] for r in rows["fcfs"]) > 0.8        # > 20 % of 4 tokens/round
+
+
+# --------------------------------------------------------------------------- claims
+def test_clm_fluid_benchmark():
+    rep = check_fluid()
+    assert rep.holds
+    r = Reading("symbolic", "x", "symbolic")
+    assert grade("clm_fluid_benchmark", r, rep, searched="s").status == "proved"
+    bad = ClaimCheck("clm_fluid_benchmark", False, 1, {}, "x", counterexample="a formula")
+    assert grade("clm_fluid_benchmark", r, bad, searched="s").status == "fails"
+
+
+def test_clm_wait_rates():
+    f = wait_rate_fits(np.random.default_rng(7), horizons=(100, 400, 1600), paths=20,
+                       boot=200)["fits"]
+    assert -0.8 < f["equality/gap"]["slope"] < -0.3
+    assert 0.2 < f["equality/latency"]["slope"] < 0.7
+    assert -1.2 < f["strict/gap"]["slope"] < -0.8
+    assert abs(f["strict/latency"]["slope"]) < 0.1
+    assert grade_rate(f["strict/gap"], -1.0) == "supported"
+    assert grade_rate({"slope": 0.0, "lo": -0.1, "hi": 0.2}, -0.5) == "inconclusive"
+
+
+def test_clm_wait_no_overflow():
+    rep = check_wait_no_overflow(np.random.default_rng(3), paths=3, horizon=200)
+    assert rep.holds and rep.worst["peak/M_pi"] <= 1.0
+    r = Reading("sampled paths", "x", "sample")
+    assert grade("clm_wait_no_overflow", r, rep, searched="s").status == "supported"
+    bad = ClaimCheck("clm_wait_no_overflow", False, 1, {}, "x", counterexample="path 0")
+    assert grade("clm_wait_no_overflow", r, bad, searched="s").status == "fails"
+
+
+def test_clm_fcfs_gap():
+    out = fcfs_example(np.random.default_rng(2), horizons=(200, 800), paths=3)
+    loss = out["loss"]
+    assert loss["fcfs"][800][0] > 0.2 and loss["fcfs"][800][3] > 0        # evictions happen
+    assert loss["mc-sf"][800][0] > 0.2 and loss["mc-sf"][800][3] == 0
+    assert loss["wait"][800][0] < 0.1
+    assert fcfs_statuses(loss, 200, 800)["persists"] == "supported"
+    fake = {"fcfs": {1: (0.05, 0.0, 0.1, 0), 2: (0.4, 0.38, 0.42, 0)},
+            "mc-sf": {1: (0, 0, 0, 0), 2: (0, 0, 0, 0)}}
+    assert fcfs_statuses(fake, 1, 2) == {"size": "inconclusive", "persists": "inconclusive",
+                                         "mcsf": "inconclusive"}
+
+
+def test_clm_nested_wait():
+    w = StageWorkload(((1, 1, 3.0), (1, 2, 1.0)), memory=24, reveal_types=False)
+    rows = rate_samples(w, STAGE_POLICIES["nested-wait"], [100, 800], 6,
+                        np.random.default_rng(4), check=1)
+    f = fit_slope(rows, "gap", np.random.default_rng(0), boot=100)
+    assert f["slope"] < -0.5 and sum(r["evictions"] for r in rows) == 0
+    assert grade_rate(f, -0.1) == "supported"
+    assert grade_rate({"slope": 0.1, "lo": 0.0, "hi": 0.2}, -0.1) == "inconclusive"
+
+
+def test_claims_module_shape():
+    """The same pointer checks as the registry's, for this module's claims."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    ids = [c.id for c in CLAIMS]
+    assert len(set(ids)) == len(ids)
+    for c in CLAIMS:
+        assert "arXiv 25" in __import__("json").dumps(c.row()), c.id      # names its arXiv id
+        assert f":label: {c.label}" in (root / f"{c.chapter}.md").read_text()
+        path, _, func = c.test.partition("::")
+        assert func == f"test_{c.id}"
+        assert re.search(rf"def {func}\(", (root / path).read_text())
