@@ -10,14 +10,14 @@ from kvtheory.claims._core import ClaimCheck, Reading, grade
 from kvtheory.claims.successors_b import (CLAIMS, check_fluid, check_wait_no_overflow,
                                           fcfs_example, fcfs_statuses, grade_rate,
                                           wait_rate_fits)
-from kvtheory.fluid import (StagePolicyError, StageDecision, StageWorkload,
+from kvtheory.engines.fluid import (StagePolicyError, StageDecision, StageWorkload,
                             fit_slope, fluid_equilibrium, rate_samples,
                             sample_stage_instance, simulate_stages, stage_metrics,
                             threshold_condition, wait_thresholds)
-from kvtheory.fluid_checker import (StageInstance, StageSchedule, StageScheduleError,
+from kvtheory.model.fluid_checker import (StageInstance, StageSchedule, StageScheduleError,
                                     check_stage_schedule)
-from kvtheory.fluid_policies import STAGE_POLICIES
-from kvtheory.policies import mc_sf
+from kvtheory.engines.fluid_policies import STAGE_POLICIES
+from kvtheory.engines.policies import mc_sf
 
 
 # --------------------------------------------------------------------------- the checker

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from kvtheory.claims.successors_b import (budget_stability, combine, grade_budget,
                                           kmax_status, mcsf_status)
-from kvtheory.fluid_theory import budget_derivation
-from kvtheory.token_budget import (BUDGET_POLICIES, WORK_CONSERVING, BatchClock, BudgetConfig,
+from kvtheory.theory.fluid import budget_derivation
+from kvtheory.engines.token_budget import (BUDGET_POLICIES, WORK_CONSERVING, BatchClock, BudgetConfig,
                                    BudgetRun, capacity, check_budget_run, simulate_budget,
                                    vertex_c)
 

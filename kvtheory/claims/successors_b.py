@@ -21,19 +21,18 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import check_generator
-from ..fluid import (StageWorkload, fit_slope, fluid_equilibrium, rate_samples,
+from kvtheory.model.validation import check_generator
+from kvtheory.engines.fluid import (StageWorkload, fit_slope, fluid_equilibrium, rate_samples,
                      sample_stage_instance, simulate_stages, threshold_condition,
                      wait_thresholds)
-from ..fluid_checker import check_stage_schedule
-from ..fluid_policies import STAGE_POLICIES, make_stage_policy, nested_thresholds, wait
-from ..fluid_theory import budget_derivation, fluid_derivation
-from ..token_budget import (BUDGET_POLICIES, WORK_CONSERVING, BudgetConfig, capacity,
+from kvtheory.model.fluid_checker import check_stage_schedule
+from kvtheory.engines.fluid_policies import STAGE_POLICIES, make_stage_policy, nested_thresholds, wait
+from kvtheory.theory.fluid import budget_derivation, fluid_derivation
+from kvtheory.engines.token_budget import (BUDGET_POLICIES, WORK_CONSERVING, BudgetConfig, capacity,
                             stability_rows, vertex_c)
-from ._core import Claim, ClaimCheck, Reading, Verdict, grade
-from ._run import StatusBox
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 
-__all__ = ["CLAIMS", "box", "grade_rate", "wait_rate_fits", "fcfs_example", "check_fluid",
+__all__ = ["CLAIMS", "grade_rate", "wait_rate_fits", "fcfs_example", "check_fluid",
            "check_wait_no_overflow", "budget_stability", "grade_budget", "fcfs_statuses",
            "kmax_status", "mcsf_status", "combine"]
 
@@ -557,37 +556,3 @@ CLAIMS = (
                    "b_max = 512", "measured"),), _mcsf,
           "tests/test_token_budget.py::test_clm_budget_mcsf"),
 )
-
-
-def box(claim_id: str, *, quick: bool = True) -> StatusBox:
-    """The verdicts of one claim of this module, checked now (not cached).
-
-    Use :func:`kvtheory.claims.status_box` once the claim is in the registry.
-    """
-    for c in CLAIMS:
-        if c.id == claim_id:
-            return StatusBox(tuple(c.check(quick)))
-    raise KeyError(f"no claim {claim_id!r} in {__name__}")
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.claims.successors_b [--quick] [ID ...]``."""
-    import argparse
-    import time
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.successors_b",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("ids", nargs="*")
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    for c in CLAIMS:
-        if args.ids and c.id not in args.ids:
-            continue
-        t0 = time.perf_counter()
-        for v in c.check(args.quick):
-            print(f"{c.id} [{v.reading}] {v.status}: {v.evidence} | searched: {v.searched}")
-        print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
-    return 0
-
-
-if __name__ == "__main__":       # pragma: no cover
-    raise SystemExit(_main())

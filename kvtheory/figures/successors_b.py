@@ -1,7 +1,7 @@
 """Figures of the successor chapters on fluid-guided batching and token budgets.
 
 Every function takes precomputed data (rows, traces) and an optional ``ax`` and returns what it
-drew on; the house style comes from :mod:`kvtheory.plotting`.
+drew on; the house style comes from :mod:`kvtheory.figures.plotting`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from .plotting import use_house_style
+from kvtheory.figures.plotting import use_house_style
 
 use_house_style()
 
@@ -22,7 +22,7 @@ __all__ = ["plot_wait_rates", "plot_completions", "plot_backlogs"]
 def plot_wait_rates(fits: Mapping[str, dict], stated: Mapping[tuple, float], axes=None):
     """Log-log mean gap and latency against ``T`` per case, with stated-rate guide lines.
 
-    ``fits`` maps ``"case/key"`` to :func:`kvtheory.fluid.fit_slope` results; ``stated`` maps
+    ``fits`` maps ``"case/key"`` to :func:`kvtheory.engines.fluid.fit_slope` results; ``stated`` maps
     ``(case, key)`` to the paper's exponent.
 
     Examples

@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._validation import as_int, check_generator
+from kvtheory.model.validation import as_int, check_generator
 
 __all__ = ["BatchClock", "CODELLAMA_A100", "BudgetConfig", "BudgetState", "BudgetRun",
            "simulate_budget", "check_budget_run", "BUDGET_POLICIES", "capacity",

@@ -1,9 +1,9 @@
-"""Policies of the stage model (:mod:`kvtheory.fluid`): WAIT, Nested WAIT, FCFS, MC-SF.
+"""Policies of the stage model (:mod:`kvtheory.engines.fluid`): WAIT, Nested WAIT, FCFS, MC-SF.
 
 Every policy is a plain function ``policy(state: StageState) -> StageDecision``;
 :data:`STAGE_POLICIES` maps names to them.  They do not fit the round engine
 (:func:`kvtheory.simulate`): WAIT and Nested WAIT let residents skip rounds, which that engine's
-model forbids, so they run through :func:`kvtheory.fluid.simulate_stages` instead.
+model forbids, so they run through :func:`kvtheory.engines.fluid.simulate_stages` instead.
 
 * ``wait`` (arXiv 2504.11320, Algorithm "WAIT"; *the paper states* the rule): type ``j`` is
   eligible when at least ``n_j`` of its prompts wait at stage 0; the batch takes
@@ -32,7 +32,7 @@ import math
 from functools import partial
 from typing import Sequence
 
-from .fluid import StageDecision, StageState, wait_thresholds
+from kvtheory.engines.fluid import StageDecision, StageState, wait_thresholds
 
 __all__ = ["wait", "nested_wait", "fcfs_stage", "mc_sf_stage", "fit_lifo",
            "nested_thresholds", "STAGE_POLICIES", "make_stage_policy"]
@@ -60,7 +60,7 @@ def fit_lifo(state: StageState, batch: Sequence[int]) -> StageDecision:
 
     Examples
     --------
-    >>> from kvtheory.fluid import StageWorkload
+    >>> from kvtheory.engines.fluid import StageWorkload
     >>> w = StageWorkload(((1, 1, 1.0),), memory=3)
     >>> st = StageState(5, 3, 1, {(0, 1): [0], (0, 0): [1, 2]}, [1, 1, 1], [0, 4, 5],
     ...                 [1, 0, 0], [4, -1, -1], None, None, w)
@@ -93,11 +93,11 @@ def wait(state: StageState, *, thresholds: Sequence[int] | None = None) -> Stage
 
     With thresholds meeting ``M^pi <= C`` no stage of type ``j`` ever holds more than ``n_j``
     prompts, so memory stays at most ``M^pi`` and WAIT never evicts (claim
-    ``clm_wait_no_overflow``).  Default thresholds: :func:`kvtheory.fluid.wait_thresholds`.
+    ``clm_wait_no_overflow``).  Default thresholds: :func:`kvtheory.engines.fluid.wait_thresholds`.
 
     Examples
     --------
-    >>> from kvtheory.fluid import StageWorkload
+    >>> from kvtheory.engines.fluid import StageWorkload
     >>> w = StageWorkload(((1, 1, 2.0),), memory=6)
     >>> st = StageState(0, 6, 0, {(0, 0): [0, 1, 2]}, [1] * 3, [0] * 3, [0] * 3, [-1] * 3,
     ...                 [1] * 3, [0] * 3, w)
@@ -125,7 +125,7 @@ def nested_thresholds(workload, margin: int = 1) -> tuple[int, ...]:
 
     Examples
     --------
-    >>> from kvtheory.fluid import StageWorkload
+    >>> from kvtheory.engines.fluid import StageWorkload
     >>> nested_thresholds(StageWorkload(((1, 1, 3.0), (1, 2, 1.0)), memory=40))
     (5, 2)
     """
@@ -147,7 +147,7 @@ def nested_wait(state: StageState, *, thresholds: Sequence[int] | None = None) -
 
     Examples
     --------
-    >>> from kvtheory.fluid import StageWorkload
+    >>> from kvtheory.engines.fluid import StageWorkload
     >>> w = StageWorkload(((1, 1, 1.0), (1, 2, 1.0)), memory=20, reveal_types=False)
     >>> st = StageState(0, 20, 0, {(0, 0): [0, 1, 2, 3]}, [1] * 4, [0] * 4, [0] * 4,
     ...                 [-1] * 4, None, None, w)
@@ -183,7 +183,7 @@ def fcfs_stage(state: StageState) -> StageDecision:
 
     Examples
     --------
-    >>> from kvtheory.fluid import StageWorkload
+    >>> from kvtheory.engines.fluid import StageWorkload
     >>> w = StageWorkload(((1, 1, 4.0),), memory=12)
     >>> st = StageState(0, 12, 0, {(0, 0): list(range(13))}, [1] * 13, [0] * 13, [0] * 13,
     ...                 [-1] * 13, None, None, w)
@@ -212,7 +212,7 @@ def mc_sf_stage(state: StageState) -> StageDecision:
 
     Examples
     --------
-    >>> from kvtheory.fluid import StageWorkload
+    >>> from kvtheory.engines.fluid import StageWorkload
     >>> w = StageWorkload(((1, 1, 4.0),), memory=12)
     >>> st = StageState(0, 12, 0, {(0, 0): list(range(9))}, [1] * 9, [0] * 9, [0] * 9,
     ...                 [-1] * 9, [1] * 9, [0] * 9, w)
@@ -255,6 +255,6 @@ def make_stage_policy(func, name: str, **params):
     return pol
 
 
-#: The registry of stage-model policies (run them with :func:`kvtheory.fluid.simulate_stages`).
+#: The registry of stage-model policies (run them with :func:`kvtheory.engines.fluid.simulate_stages`).
 STAGE_POLICIES = {"wait": wait, "nested-wait": nested_wait, "fcfs": fcfs_stage,
                   "mc-sf": mc_sf_stage}

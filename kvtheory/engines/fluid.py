@@ -1,7 +1,7 @@
 """Fluid-guided batching (Ao, Luo, Simchi-Levi, Wang, arXiv 2504.11320): workload, fluid
 benchmark and the round engine of the stage model.
 
-The model is described in :mod:`kvtheory.fluid_checker` (*the paper states* it; unit rounds
+The model is described in :mod:`kvtheory.model.fluid_checker` (*the paper states* it; unit rounds
 ``d_0 = 1``, ``d_1 = 0`` are our choice of its constants).  It differs from the main paper's
 round model (arXiv 2502.07115) in two ways that keep it out of :func:`kvtheory.simulate`:
 
@@ -25,7 +25,7 @@ of prompts completed by ``T``, over ``T``; latency = mean time in system of the 
 arrived before ``T``, a prompt still in the system at ``T`` counting ``T - a_i`` (censored), so
 that a growing backlog shows as growing latency.
 
-Policies live in :mod:`kvtheory.fluid_policies`; :func:`simulate_stages` runs one.
+Policies live in :mod:`kvtheory.engines.fluid_policies`; :func:`simulate_stages` runs one.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._validation import as_fraction, as_int, check_generator
-from .fluid_checker import StageInstance, StageSchedule
+from kvtheory.model.validation import as_fraction, as_int, check_generator
+from kvtheory.model.fluid_checker import StageInstance, StageSchedule
 
 __all__ = ["StageWorkload", "StageState", "StageDecision", "StagePolicyError",
            "sample_stage_instance", "fluid_equilibrium", "wait_thresholds",
@@ -262,12 +262,12 @@ def simulate_stages(inst: StageInstance, policy: Callable[[StageState], StageDec
                     ) -> StageSchedule:
     """Run ``policy`` for ``rounds`` rounds of the stage model; return the schedule.
 
-    Check the result with :func:`kvtheory.fluid_checker.check_stage_schedule`.
+    Check the result with :func:`kvtheory.model.fluid_checker.check_stage_schedule`.
 
     Examples
     --------
-    >>> from kvtheory.fluid_policies import STAGE_POLICIES
-    >>> from kvtheory.fluid_checker import check_stage_schedule
+    >>> from kvtheory.engines.fluid_policies import STAGE_POLICIES
+    >>> from kvtheory.model.fluid_checker import check_stage_schedule
     >>> w = StageWorkload(((1, 1, 2.0),), memory=6)
     >>> inst = StageInstance.from_arrays([0, 0, 1, 2, 2], [1] * 5, [1] * 5, memory=6)
     >>> sched = simulate_stages(inst, STAGE_POLICIES["wait"], 4, w)
@@ -388,14 +388,14 @@ def rate_samples(workload: StageWorkload, policy: Callable, horizons: Sequence[i
 
     Examples
     --------
-    >>> from kvtheory.fluid_policies import STAGE_POLICIES
+    >>> from kvtheory.engines.fluid_policies import STAGE_POLICIES
     >>> w = StageWorkload(((1, 1, 4.0),), memory=12)
     >>> rows = rate_samples(w, STAGE_POLICIES["wait"], [50], 2, np.random.default_rng(0),
     ...                     check=1)
     >>> len(rows), sorted(rows[0])
     (2, ['T', 'evictions', 'gap', 'gap_fluid', 'latency', 'path'])
     """
-    from .fluid_checker import check_stage_schedule
+    from kvtheory.model.fluid_checker import check_stage_schedule
     rng = check_generator(rng)
     target = fluid_equilibrium(workload)["throughput"]
     rows = []
@@ -437,7 +437,7 @@ def gap_table(runs: Sequence[tuple[str, Callable, StageWorkload]], horizons: Seq
 
     Examples
     --------
-    >>> from kvtheory.fluid_policies import STAGE_POLICIES
+    >>> from kvtheory.engines.fluid_policies import STAGE_POLICIES
     >>> w = StageWorkload(((1, 1, 4.0),), memory=12)
     >>> rows = gap_table([("wait", STAGE_POLICIES["wait"], w)], [50], 2,
     ...                  np.random.default_rng(0))

@@ -14,7 +14,7 @@ states*), in unit rounds (batch time ``d_0 + d_1 * KV`` with ``d_0 = 1``, ``d_1 
   and restarts from stage 0 (last-in-first-out eviction is a policy's choice, not the model's).
 
 This module holds the instance and schedule objects and :func:`check_stage_schedule`, written
-apart from the simulator (:mod:`kvtheory.fluid`) so that it can catch the simulator's mistakes:
+apart from the simulator (:mod:`kvtheory.engines.fluid`) so that it can catch the simulator's mistakes:
 it replays a schedule with plain per-prompt bookkeeping and recomputes every round's memory.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_int
+from kvtheory.model.validation import as_int
 
 __all__ = ["StageInstance", "StageSchedule", "StageReport", "StageScheduleError",
            "check_stage_schedule"]
@@ -146,7 +146,7 @@ def check_stage_schedule(inst: StageInstance, sched: StageSchedule) -> StageRepo
     >>> check_stage_schedule(StageInstance.from_arrays([0, 0], [1, 1], [1, 1], memory=2), bad)
     Traceback (most recent call last):
     ...
-    kvtheory.fluid_checker.StageScheduleError: round 1: memory 3 > C = 2
+    kvtheory.model.fluid_checker.StageScheduleError: round 1: memory 3 > C = 2
     """
     if len(sched.evictions) != len(sched.batches):
         raise StageScheduleError(f"need one eviction list per round: {len(sched.batches)} "
