@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from kvtheory.figures.plotting import use_house_style
+from kvtheory.figures.style import use_house_style
 
 use_house_style()
 
