@@ -1,6 +1,6 @@
-"""The paper engine's speed on 10,000 LMSYS-like requests with M = 16,492 (target: under a minute on one core).
+"""The paper engine's speed on 10,000 LMSYS-like requests with M = 16,492 (target: MC-SF under 2 s on one core).
 
-Times :func:`kvtheory.engines.paper.engine.simulate_paper` (goal for MC-SF: under 2 s) and the
+Times :func:`kvtheory.engines.paper.engine.simulate_paper` and the
 independent replay :func:`kvtheory.engines.paper.engine.check_paper_run`, best of ``--repeat`` runs.
 Usage: ``python benchmarks/bench_paper_engine.py [--n N] [--rate R] [--policy P ...]``.
 """

@@ -1,4 +1,4 @@
-"""Scaling of the engines with the trace length: seconds, peak RSS, fitted exponent.
+"""Scaling of the engines with the trace length: seconds, peak RSS, fitted exponent (target: CPU time linear in n, exponent near 1).
 
 Each (engine, policy, rate, n) runs in its own Python process (so ``peak_rss_mb`` is that run's
 peak) via :func:`kvtheory.studies.scaling.scaling_run`; the load average of the machine is recorded before

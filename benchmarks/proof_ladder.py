@@ -1,4 +1,4 @@
-"""Where can the optimum be proven?  Model 1 at growing n: peak bound + exact program.
+"""Where can the optimum be proven?  Model 1 at growing n: peak bound + exact program (no target: it measures where proofs stop).
 
     python benchmarks/proof_ladder.py --sizes 8 10 12 15 --trials 3 --time-limit 120
 

@@ -1,4 +1,4 @@
-"""Cross-check our batch-time models and engines against Microsoft Vidur .
+"""Cross-check our batch-time models and engines against Microsoft Vidur (no pass/fail target: it reports the relative error per batch and per run).
 
 Not part of the package and not run in CI.  Needs a Vidur source checkout *outside* this
 repository (a git work tree, or a plain export with the commit id in a file ``COMMIT``; the
