@@ -142,3 +142,19 @@ def test_dropped_prediction_condition_is_unbounded():
         assert r["ratio"] >= 1 and set(r["violated"]) <= {r["dropped"]}
     with pytest.raises(ValueError):
         ratio.dropped_condition_instance("x", 1)
+
+
+def test_dropped_d_closed_forms_match_simulation_checker_and_optimum():
+    d = ratio.dropped_d_derivation()
+    k = d["k"]
+    for kk in range(1, 11):
+        inst = ratio.dropped_condition_instance("d", kk)
+        # MC-SF: the two long ones, then the short ones in pairs (hand count, not the code)
+        expected = 2 * 2 * kk + sum(2 * (2 * kk + i + 1) for i in range(kk)) + 3 * kk + 1
+        assert simulate(inst, mc_sf).total_latency == expected == d["mcsf"].subs(k, kk)
+        assert check_schedule(inst, ratio.dropped_d_schedule(kk)).total_latency == 6 * kk + 3
+        assert d["opt_upper"].subs(k, kk) == 6 * kk + 3 and d["opt_lower"].subs(k, kk) == 6 * kk + 1
+    for kk in (1, 2, 3):
+        res = solve_optimal(ratio.dropped_condition_instance("d", kk))
+        assert res.proven_optimal and res.objective == 6 * kk + 3
+    assert str(d["slope"]) == "5/6"

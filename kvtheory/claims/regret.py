@@ -152,9 +152,10 @@ _HIND = Reading("against the hindsight optimum", "the same arrivals; regret = ex
 _SEP_BEST = Reading("separate batching: every online policy vs hindsight optimum",
                     "our reconstruction of v2's separate batching (a round is all prompts or all "
                     "tokens): Bernoulli(0.3) arrivals, types (s, o) = (1, 2), (2, 4) half each, "
-                    "M = 10; the regret of the best online policy (exact MDP) against the exact "
-                    "hindsight optimum of each path bounds every online policy's regret from "
-                    "below", "measured")
+                    "M = 10; the expected regret of the best online policy (exact MDP) against "
+                    "the exact hindsight optimum of each path, V*(T) - E[OPT], bounds every "
+                    "online policy's expected regret from below (only expectations are "
+                    "ordered)", "measured")
 _SEP_LP = Reading("separate batching: LP re-solving policy vs hindsight optimum",
                   "the same model; the policy re-solves a fluid LP each round (Vera and Banerjee's "
                   "recipe, our reading); regret against the exact hindsight optimum, bracketed "

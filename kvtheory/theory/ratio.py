@@ -43,7 +43,8 @@ __all__ = ["RATIO_BOUND", "LEMMA_4_4", "LEMMA_4_5", "LEMMA_4_7", "CONDITIONS", "
            "lemma_terms", "lemma_4_4_bound", "lemma_4_7_bound", "group_spans", "ratio_conditions",
            "ratio_instance", "mcsf_opt_ratio", 
             "SearchResult", "adversarial_search",
-           "dropped_condition_instance", "dropped_condition_table"]
+           "dropped_condition_instance", "dropped_condition_table", "dropped_d_schedule",
+           "dropped_d_derivation"]
 
 #: Constants of the lemmas (v4/v5, second-hand).
 LEMMA_4_4 = {"area": 1536, "length": 24}
@@ -454,3 +455,74 @@ def dropped_condition_table(sizes: Iterable[int] = (1, 2, 3, 4), *,
                          "violated": "".join(c for c, ok in held.items() if not ok)})
     return rows
 
+
+
+def dropped_d_schedule(k: int) -> Schedule:
+    """An explicit schedule of family (d) with total latency ``6k + 3``, so ``OPT <= 6k + 3``.
+
+    On :func:`dropped_condition_instance` ``("d", k)`` it starts the ``2k + 1`` short requests
+    at round 0 (each holds ``s + 1 = 2``: together ``2(2k + 1) = M``, latency 1 each) and both
+    long requests at round 1 (together ``2(1 + j) <= 2(1 + 2k) = M`` in their ``j``-th round,
+    latency ``2k + 1`` each).  Pass it to :func:`kvtheory.model.checker.check_schedule`.
+
+    Examples
+    --------
+    >>> sched = dropped_d_schedule(3)
+    >>> check_schedule(dropped_condition_instance("d", 3), sched).total_latency   # 6k + 3
+    21
+    """
+    k = as_int(k, name="k", minimum=1)
+    inst = dropped_condition_instance("d", k)
+    return Schedule.from_starts(inst, [1, 1] + [0] * (2 * k + 1), policy="shorts first")
+
+
+def dropped_d_derivation() -> dict:
+    """MC-SF and OPT on family (d) in closed form (sympy, asserts inside): the ratio is unbounded.
+
+    On :func:`dropped_condition_instance` ``("d", k)`` every request is predicted to need
+    ``õ = 2k`` tokens, so its predicted peak is ``s + õ = 2k + 1 = M / 2``: MC-SF runs two at a
+    time.  Ties go by arrival, then id, so it starts the two long requests at round 0 (latency
+    ``2k`` each) and then the short ones in pairs, one pair per round from round ``2k`` on (each
+    actually finishes after one round); the last one runs alone at round ``3k``.  Hence
+
+    ``MC-SF(k) = 2 (2k) + sum_{i=0}^{k-1} 2 (2k + i + 1) + (3k + 1) = 5k^2 + 8k + 1``,
+
+    while :func:`dropped_d_schedule` gives ``OPT(k) <= 6k + 3`` and every request waits at least
+    its output, ``OPT(k) >= sum o_i = 6k + 1``.  So ``MC-SF / OPT >= (5k^2 + 8k + 1)/(6k + 3)``,
+    which tends to infinity (like ``5k/6``): dropping condition (d) leaves no constant ratio.
+    The MC-SF closed form is a description of the policy's run; a caller checks it against
+    :func:`kvtheory.engines.simulator.simulate` for small ``k``.
+
+    Returns
+    -------
+    dict
+        Symbol ``k`` and expressions ``mcsf``, ``opt_upper``, ``opt_lower``, ``ratio_lower``
+        (``mcsf / opt_upper``), ``ratio_upper`` (``mcsf / opt_lower``) and ``slope`` (the limit
+        of ``ratio_lower / k``).
+
+    Examples
+    --------
+    >>> d = dropped_d_derivation()
+    >>> str(d["mcsf"]), str(d["opt_upper"]), str(d["slope"])
+    ('5*k**2 + 8*k + 1', '6*k + 3', '5/6')
+    """
+    import sympy as sp
+    k, i = sp.symbols("k i", positive=True, integer=True)
+    longs = 2 * (2 * k)                                          # both start at 0, o = 2k
+    pairs = sp.summation(2 * (2 * k + i + 1), (i, 0, k - 1))     # pair i starts at 2k + i
+    last = 3 * k + 1                                             # the (2k+1)-th short, alone
+    mcsf = sp.expand(longs + pairs + last)
+    assert sp.expand(mcsf - (5 * k**2 + 8 * k + 1)) == 0
+    opt_upper = (2 * k + 1) * 1 + 2 * (2 * k + 1)                # dropped_d_schedule
+    opt_lower = 2 * (2 * k) + (2 * k + 1) * 1                    # latency >= output
+    assert sp.expand(opt_upper - (6 * k + 3)) == 0 and sp.expand(opt_lower - (6 * k + 1)) == 0
+    ratio_lower = mcsf / opt_upper
+    assert sp.limit(ratio_lower, k, sp.oo) == sp.oo
+    slope = sp.limit(ratio_lower / k, k, sp.oo)
+    assert slope == sp.Rational(5, 6)
+    # the ratio bound increases in k: its derivative is 2(5k^2 + 5k + 3) / (3 (2k + 1)^2) > 0
+    slope_k = 2 * (5 * k**2 + 5 * k + 3) / (3 * (2 * k + 1)**2)
+    assert sp.simplify(sp.diff(ratio_lower, k) - slope_k) == 0
+    return {"k": k, "mcsf": mcsf, "opt_upper": sp.expand(opt_upper),
+            "opt_lower": sp.expand(opt_lower), "ratio_lower": ratio_lower,
+            "ratio_upper": mcsf / sp.expand(opt_lower), "slope": slope}

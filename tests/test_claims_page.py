@@ -1,0 +1,63 @@
+"""The registry page's HTML: counts, badges with their status written out, links to claim boxes."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from kvtheory.claims import (CLAIMS, STATUS, Verdict, claim_anchor, claim_matrix, definitions_table,
+                             glance, status_badge, status_counts, verdict_table)
+
+ROOT = Path(__file__).resolve().parents[1]
+VERDICTS = [Verdict("clm_kv_capacity", "fits", "proved", "5.40 GB <= 80 GB", "one"),
+            Verdict("clm_kv_capacity", "standard accounting", "fails", "no <b>", "all",
+                    counterexample="50,859"),
+            Verdict("clm_constant_regret", "against the fluid benchmark", "inconclusive", "e",
+                    "s", decide="longer runs")]
+
+
+def test_every_claim_links_to_a_label_in_its_chapter():
+    for c in CLAIMS:
+        page, anchor = claim_anchor(c.id).split("#")
+        source = (ROOT / "book" / page.replace(".html", ".md")).read_text(encoding="utf-8")
+        assert f":label: {anchor}\n" in source, (c.id, page)
+
+
+def test_counts_cover_every_status():
+    assert status_counts(VERDICTS) == {"proved": 1, "supported": 0, "fails": 1, "inconclusive": 1}
+    text = re.sub(r"<[^>]+>", " ", glance(VERDICTS).data)
+    for s, k in (("proved", 1), ("supported", 0), ("fails", 1), ("inconclusive", 1)):
+        assert f"{s}: {k}" in text
+    assert "3 readings of 2 claims" in text
+
+
+def test_badges_write_the_status_and_link_to_the_claim_box():
+    m = claim_matrix(VERDICTS).data
+    badges = re.findall(r'<a class="kv-badge kv-(\w+)" href="([^"]+)">([^<]*)</a>', m)
+    assert [(cls, text) for cls, _, text in badges] == [("proved", "proved"), ("fails", "fails"),
+                                                      ("inconclusive", "inconclusive")]
+    assert badges[0][1] == "a100.html#clm-kv-capacity"
+    assert badges[2][1] == "regret.html#clm-constant-regret"
+    rows = re.findall(r"<tr>(.*?)</tr>", m, flags=re.S)
+    assert len(rows) == 3                       # header + one row per claim
+    with pytest.raises(ValueError):
+        status_badge("holds")
+
+
+def test_definitions_name_each_title_once_and_list_every_reading():
+    d = html.unescape(definitions_table().data)
+    for c in CLAIMS:
+        assert d.count(f"<br>{c.title}</td>") == 1, c.id
+        for r in c.readings:
+            assert f"<li>{r.name} <em>({r.method})</em></li>" in d
+
+
+def test_verdict_table_keeps_id_reading_status_evidence_order_and_escapes():
+    t = verdict_table(VERDICTS).data
+    assert "no &lt;b&gt;" in t and "<b>" not in t
+    row = re.findall(r"<tr>(.*?)</tr>", t, flags=re.S)[2]
+    cells = [html.unescape(re.sub(r"</?[a-zA-Z][^>]*>", "", c)).strip()
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+    assert cells[:4] == ["clm_kv_capacity", "standard accounting", "fails", "no <b>"]
+    assert set(STATUS) >= {cells[2]}
