@@ -438,10 +438,17 @@ PAPER_BENCHMARKS: Mapping[str, Callable] = {
                                       alpha=0.2, beta=0.2),
 }
 
+def _successor_policies() -> Mapping[str, Callable]:
+    """The successor papers' policies (late import: that module builds on this one)."""
+    from .successors_policies import SUCCESSOR_POLICIES
+    return SUCCESSOR_POLICIES
+
+
 #: Every registered policy by name; tests that apply to "all policies" run over this.
 POLICIES: Mapping[str, Callable] = {
     "mc-sf": make_policy(mc_sf, "mc-sf"),
     "mc-benchmark": make_policy(mc_benchmark, "mc-benchmark"),
     **PAPER_BENCHMARKS,
     "vllm": make_policy(vllm_style, "vllm"),
+    **_successor_policies(),
 }

@@ -74,6 +74,10 @@ class Jobs:
         Decision time of the current attempt for running requests; ``-1`` for waiting ones.
     evicted_at : ndarray
         Decision time of the request's last eviction, ``-1`` if never evicted.
+    produced : ndarray or None
+        Most output tokens any aborted attempt of the request produced (0 if never evicted):
+        such a request is known to need at least ``produced + 1`` tokens.  ``None`` when the
+        view was built by hand without it (policies read ``None`` as all zeros).
     """
 
     id: np.ndarray
@@ -82,6 +86,7 @@ class Jobs:
     prediction: np.ndarray
     start: np.ndarray
     evicted_at: np.ndarray
+    produced: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.id)
@@ -353,7 +358,8 @@ class _LiveState(State):
             ids = e.queue.ids()
             jobs = self.__dict__["_waiting"] = Jobs(
                 _ro(ids), _ro(e.joined[ids]), _ro(e.prompt[ids]), _ro(e.pred[ids]),
-                _ro(np.full(ids.size, -1, np.int64)), _ro(e.evicted_at[ids]))
+                _ro(np.full(ids.size, -1, np.int64)), _ro(e.evicted_at[ids]),
+                _ro(e.produced[ids]))
         return jobs
 
     @property
@@ -364,7 +370,7 @@ class _LiveState(State):
             ids = np.fromiter(e.running, dtype=np.int64, count=len(e.running))
             jobs = self.__dict__["_running"] = Jobs(
                 _ro(ids), _ro(e.joined[ids]), _ro(e.prompt[ids]), _ro(e.pred[ids]),
-                _ro(e.start_of[ids]), _ro(e.evicted_at[ids]))
+                _ro(e.start_of[ids]), _ro(e.evicted_at[ids]), _ro(e.produced[ids]))
         return jobs
 
     def waiting_in_order(self, by: str = "arrival") -> Iterator[tuple[int, int, int]]:
@@ -395,6 +401,7 @@ class _Engine:
         self.start_of = np.full(n, -1, dtype=np.int64)
         self.evicted_at = np.full(n, -1, dtype=np.int64)
         self.joined = np.full(n, -1, dtype=np.int64)
+        self.produced = np.zeros(n, dtype=np.int64)         # most tokens of an aborted attempt
         self.queue = WaitingQueue(rank.tolist(), self.order.tolist(), self.prompt.tolist(),
                                   self.pred.tolist(), self.joined, self.evicted_at)
         self.running: dict[int, None] = {}                  # ids in (start, id) order
@@ -505,6 +512,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                     attempts[i].append((p, t))
                     start_of[i] = -1
                     evicted_at[i] = t
+                    eng.produced[i] = max(int(eng.produced[i]), t - p)
                     del running[i]
                     sum_sp -= prompt_l[i] - p
                     profile.remove(p, prompt_l[i], pred_l[i])
