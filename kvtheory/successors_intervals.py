@@ -133,7 +133,8 @@ def interval_sweep(rng: np.random.Generator, ratios=(1, 2, 4, 8, 16), *, draws: 
                 inst, l, u = interval_instance(rng, size, r, lower=lower, prompt=prompt,
                                                kind=kind, slots=slots)
                 rows.append({"u_over_l": int(r), "kind": kind, "draw": d, "n": inst.n,
-                             "M": inst.memory, **interval_ratios(inst, l, u)})
+                             "M": inst.memory, "l": l[0], "u": u[0],
+                             "output": inst.output.tolist(), **interval_ratios(inst, l, u)})
     return rows
 
 
@@ -169,7 +170,8 @@ def interval_search(rng: np.random.Generator, ratio: int, *, key: str = "a_min_r
         got = score(o2)
         if got[key] >= best[key]:
             o, best = o2, got
-    return {**best, "output": o.tolist(), "u_over_l": int(ratio), "M": inst.memory}
+    return {**best, "output": o.tolist(), "u_over_l": int(ratio), "M": inst.memory,
+            "l": lo, "u": hi}
 
 
 @dataclass(frozen=True)
