@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 
 from .instance import Instance
-from .policies import _admit, _victims, make_policy, mc_sf
+from .policies import _admit, _victims, make_policy, mc_sf, predicted_memory
 from .simulator import Decision, Jobs, State
 
 __all__ = ["svf", "sorted_f", "a_max", "a_min", "interval_instances", "lower_bounds_of",
@@ -48,6 +48,35 @@ def _eviction(state: State, victim: str = "newest"):
         return [], None
     evict = _victims(state, state.overflow, victim)
     return evict, ~np.isin(state.running.id, evict)
+
+
+def _lazy(w: Jobs, order: np.ndarray, pred: np.ndarray | None = None):
+    """``(id, s, õ)`` of ``w`` in ``order``, lazily (a walk that stops early reads only a few)."""
+    ids, s = w.id.tolist(), w.prompt.tolist()
+    p = (w.prediction if pred is None else pred).tolist()
+    return ((ids[j], s[j], p[j]) for j in order.tolist())
+
+
+def _skip_walk(state: State, items, keep, floor: int) -> list[tuple[int, int]]:
+    """Admit every candidate that fits (skipping the others); ``(id, õ)`` in admission order.
+
+    Stops as soon as the next round has less than ``floor`` free memory (no candidate fits).
+    """
+    chosen: list[tuple[int, int]] = []
+    F = ramp = None
+    for i, s, o in items:
+        if F is None or F.size < o:
+            h = max(2 * o, 64) if F is None else max(o, 2 * F.size)
+            F = predicted_memory(state, horizon=h, keep=keep)
+            ramp = np.arange(1, h + 1, dtype=np.int64)
+            for _, s2, o2 in chosen:
+                F[:o2] += s2 + ramp[:o2]
+        if state.memory - int(F[0]) < floor:
+            break
+        if int((F[:o] + ramp[:o]).max()) + s <= state.memory:
+            F[:o] += s + ramp[:o]
+            chosen.append((i, s, o))
+    return [(i, o) for i, _, o in chosen]
 
 
 # --------------------------------------------------------------------------- SVF
@@ -77,10 +106,11 @@ def svf(state: State, *, victim: str = "newest") -> Decision:
     """
     evict, keep = _eviction(state, victim)
     w = state.waiting
+    if not len(w):
+        return Decision(evict=evict)
     vol = w.prompt * w.prediction + w.prediction * (w.prediction + 1) // 2
     order = np.lexsort((w.id, w.arrival, vol))
-    items = [(int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in order]
-    return Decision(start=_admit(state, items, state.memory, keep=keep), evict=evict)
+    return Decision(start=_admit(state, _lazy(w, order), state.memory, keep=keep), evict=evict)
 
 
 # --------------------------------------------------------------------------- Sorted-F
@@ -114,17 +144,16 @@ def sorted_f(state: State, *, victim: str = "newest") -> Decision:
     if not len(w):
         return Decision(evict=evict)
     best = (math.inf, 0, ())
+    floor = int(w.prompt.min()) + 1                   # the least any candidate needs next round
     for key in ((w.prompt, w.prediction), (w.prediction, w.prompt + w.prediction)):
         order = np.lexsort((w.id, w.arrival) + key)
-        items = [(int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in order]
-        chosen = _admit(state, items, state.memory, stop_at_first=False, keep=keep)
-        pred = dict((i, o) for i, _, o in items)
+        chosen = _skip_walk(state, _lazy(w, order), keep, floor)
         total = 0
-        for k, i in enumerate(chosen, start=1):
-            total += pred[i]
+        for k, (i, o) in enumerate(chosen, start=1):
+            total += o
             f = total / k ** 2
             if f < best[0] or (f == best[0] and k > best[1]):
-                best = (f, k, tuple(chosen[:k]))
+                best = (f, k, tuple(j for j, _ in chosen[:k]))
     return Decision(start=best[2], evict=evict)
 
 
@@ -241,10 +270,12 @@ def a_min(state: State, *, victim: str = "least-progress") -> Decision:
             k = int(np.searchsorted(np.cumsum(hold[idx]), view.overflow, side="left")) + 1
             evict = run.id[idx[:k]].tolist()
         keep = ~np.isin(run.id, evict)
+    if not len(w):
+        return Decision(evict=evict)
     b = view.waiting.prediction
     order = np.lexsort((w.id, w.arrival, b))
-    items = [(int(w.id[j]), int(w.prompt[j]), int(b[j])) for j in order]
-    return Decision(start=_admit(view, items, state.memory, keep=keep), evict=evict)
+    return Decision(start=_admit(view, _lazy(w, order, b), state.memory, keep=keep),
+                    evict=evict)
 
 
 #: The successors' policies by registry name (merged into ``kvtheory.policies.POLICIES``).
