@@ -6,7 +6,8 @@ Policies walk the waiting requests in one of three orders and usually stop after
   their priority);
 * ``"prediction"``: ``(predicted output, arrival, id)`` (shortest predicted first, MC-SF);
 * ``"requeue"``: ``(max(arrival, last eviction), id)`` (FCFS where evicted requests queue again
-  from their eviction time).
+  from their eviction time);
+* ``"volume"``: ``(predicted volume s õ + õ(õ+1)/2, arrival, id)`` (smallest volume first, SVF).
 
 Each order is a :class:`sortedcontainers.SortedList` of integer codes, built the first time a
 policy asks for it and then updated on every arrival, start and eviction in ``O(log n)``, so a
@@ -20,7 +21,7 @@ from typing import Iterator
 import numpy as np
 from sortedcontainers import SortedList
 
-ORDERS = ("arrival", "prediction", "requeue")
+ORDERS = ("arrival", "prediction", "requeue", "volume")
 
 
 class WaitingQueue:
@@ -44,10 +45,13 @@ class WaitingQueue:
     def _code(self, by: str, i: int) -> int:
         if by == "prediction":
             return self.prediction[i] * self.n + self.rank[i]
+        if by == "volume":                   # predicted volume s õ + õ(õ+1)/2 (SVF's order)
+            p = self.prediction[i]
+            return (self.prompt[i] * p + p * (p + 1) // 2) * self.n + self.rank[i]
         return max(int(self.joined[i]), int(self.evicted_at[i])) * self.n + i
 
     def _decode(self, by: str, code: int) -> int:
-        if by == "prediction":
+        if by in ("prediction", "volume"):
             return self.by_rank[code % self.n]
         return code % self.n
 
@@ -99,7 +103,7 @@ class WaitingQueue:
             view = self.views[by] = SortedList(
                 self._code(by, self.by_rank[r]) for r in self.fcfs)
         n = self.n
-        if by == "prediction":
+        if by in ("prediction", "volume"):
             by_rank = self.by_rank
             for c in view:
                 i = by_rank[c % n]

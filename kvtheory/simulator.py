@@ -127,7 +127,8 @@ class State:
         """Waiting requests as ``(id, prompt, prediction)`` tuples in the order ``by``, lazily.
 
         ``"arrival"``: ``(arrival, id)``, the order of :attr:`waiting`; ``"prediction"``:
-        ``(prediction, arrival, id)``; ``"requeue"``: ``(max(arrival, evicted_at), id)``.  In the
+        ``(prediction, arrival, id)``; ``"requeue"``: ``(max(arrival, evicted_at), id)``;
+        ``"volume"``: ``(s õ + õ(õ+1)/2, arrival, id)``.  In the
         engines the queue is kept sorted incrementally, so a policy that reads only the first
         few requests pays for those few, not for the length of the queue.
 
@@ -149,9 +150,12 @@ class State:
             pos = np.argsort(w.prediction, kind="stable")
         elif by == "requeue":
             pos = np.lexsort((w.id, np.maximum(w.arrival, w.evicted_at)))
+        elif by == "volume":
+            vol = w.prompt * w.prediction + w.prediction * (w.prediction + 1) // 2
+            pos = np.argsort(vol, kind="stable")
         else:
-            raise ValueError(f"order must be one of ('arrival', 'prediction', 'requeue'), "
-                             f"got {by!r}")
+            raise ValueError(f"order must be one of ('arrival', 'prediction', 'requeue', "
+                             f"'volume'), got {by!r}")
         return ((int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in pos)
 
 

@@ -105,12 +105,8 @@ def svf(state: State, *, victim: str = "newest") -> Decision:
         exact or over-predictions).
     """
     evict, keep = _eviction(state, victim)
-    w = state.waiting
-    if not len(w):
-        return Decision(evict=evict)
-    vol = w.prompt * w.prediction + w.prediction * (w.prediction + 1) // 2
-    order = np.lexsort((w.id, w.arrival, vol))
-    return Decision(start=_admit(state, _lazy(w, order), state.memory, keep=keep), evict=evict)
+    items = state.waiting_in_order("volume")        # kept sorted by the engine: lazy walk
+    return Decision(start=_admit(state, items, state.memory, keep=keep), evict=evict)
 
 
 # --------------------------------------------------------------------------- Sorted-F

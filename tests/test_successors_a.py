@@ -265,3 +265,16 @@ def test_claims_name_their_arxiv_ids():
         row = c.row()
         assert ids[c.id] in row["statement"] and ids[c.id] in row["versions"]
         assert row["test"].endswith("test_" + c.id)
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=instances(max_n=8, max_memory=12, max_arrival=5, predictions="noisy"))
+def test_engine_volume_order_matches_the_column_view(inst):
+    from kvtheory.simulator import State
+
+    def spy(state):
+        lazy = list(state.waiting_in_order("volume"))
+        plain = State(state.t, state.memory, state.waiting, state.running, state.usage_next)
+        assert lazy == list(plain.waiting_in_order("volume"))
+        return svf(state)
+    check_schedule(inst, simulate(inst, spy))
