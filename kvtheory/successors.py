@@ -36,7 +36,7 @@ __all__ = ["prompt_family", "prompt_family_costs", "prompt_family_schedule",
            "prompt_family_derivation", "prompt_family_row", "OPTIMAL_C", "batch_instance",
            "SearchOutcome", "worst_ratio_search", "svf_volume_bound", "svf_ratio_bound",
            "batch_instances", "NONCLAIRVOYANT_CONSTANTS", "MCSF_PROOF_CONSTANT",
-           "family_size_beating"]
+           "family_size_beating", "svf_sample"]
 
 #: k = c sqrt(M) big requests maximise the family's limit ratio at c = 2/sqrt(3).
 OPTIMAL_C = 2 / math.sqrt(3)
@@ -373,3 +373,30 @@ def worst_ratio_search(rng: np.random.Generator, policy: Callable, *, restarts: 
         raise RuntimeError("no candidate had a proven optimum; raise time_limit")
     return SearchOutcome(best[2], float(best[0]), float(best[1]), best[3], best[4], evals,
                          tuple(history))
+
+
+def svf_sample(rng: np.random.Generator, trials: int = 40, *, max_n: int = 6,
+               max_memory: int = 14, time_limit: float = 10.0) -> list[dict]:
+    """SVF / OPT and ``alpha`` on random all-at-0 instances (proven optima only), for a figure.
+
+    Examples
+    --------
+    >>> from kvtheory.successors_policies import svf
+    >>> rows = svf_sample(np.random.default_rng(0), 3)
+    >>> all(r["ratio"] >= 1 for r in rows)
+    True
+    """
+    from .successors_policies import svf
+    rng = check_generator(rng)
+    rows = []
+    for _ in range(as_int(trials, name="trials", minimum=1)):
+        inst = batch_instance(rng, int(rng.integers(2, max_n + 1)),
+                              int(rng.integers(4, max_memory + 1)))
+        sched = simulate(inst, svf)
+        check_schedule(inst, sched)
+        res = solve_optimal(inst, time_limit=time_limit)
+        if res.proven_optimal:
+            peak = int((inst.prompt + inst.output).max())
+            rows.append({"alpha": peak / inst.memory, "ratio": sched.total_latency / res.objective,
+                         "n": inst.n, "M": inst.memory})
+    return rows
