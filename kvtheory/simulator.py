@@ -128,7 +128,8 @@ class State:
 
         ``"arrival"``: ``(arrival, id)``, the order of :attr:`waiting`; ``"prediction"``:
         ``(prediction, arrival, id)``; ``"requeue"``: ``(max(arrival, evicted_at), id)``;
-        ``"volume"``: ``(s õ + õ(õ+1)/2, arrival, id)``.  In the
+        ``"volume"``: ``(s õ + õ(õ+1)/2, arrival, id)``; ``"bound"``:
+        ``(max(õ, produced + 1), arrival, id)``, yielding that bound in place of ``õ``.  In the
         engines the queue is kept sorted incrementally, so a policy that reads only the first
         few requests pays for those few, not for the length of the queue.
 
@@ -153,9 +154,14 @@ class State:
         elif by == "volume":
             vol = w.prompt * w.prediction + w.prediction * (w.prediction + 1) // 2
             pos = np.argsort(vol, kind="stable")
+        elif by == "bound":
+            made = np.zeros(len(w), np.int64) if w.produced is None else w.produced
+            bound = np.maximum(w.prediction, made + 1)
+            pos = np.argsort(bound, kind="stable")
+            return ((int(w.id[j]), int(w.prompt[j]), int(bound[j])) for j in pos)
         else:
             raise ValueError(f"order must be one of ('arrival', 'prediction', 'requeue', "
-                             f"'volume'), got {by!r}")
+                             f"'volume', 'bound'), got {by!r}")
         return ((int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in pos)
 
 
@@ -407,7 +413,8 @@ class _Engine:
         self.joined = np.full(n, -1, dtype=np.int64)
         self.produced = np.zeros(n, dtype=np.int64)         # most tokens of an aborted attempt
         self.queue = WaitingQueue(rank.tolist(), self.order.tolist(), self.prompt.tolist(),
-                                  self.pred.tolist(), self.joined, self.evicted_at)
+                                  self.pred.tolist(), self.joined, self.evicted_at,
+                                  self.produced)
         self.running: dict[int, None] = {}                  # ids in (start, id) order
         self.profile = PredictedProfile(int(self.pred.max()))
 

@@ -253,8 +253,11 @@ def a_min(state: State, *, victim: str = "least-progress") -> Decision:
     """
     if victim not in _A_MIN_VICTIMS:
         raise ValueError(f"victim must be one of {_A_MIN_VICTIMS}, got {victim!r}")
-    run, w = state.running, state.waiting
-    view = State(state.t, state.memory, replace(w, prediction=lower_bounds_of(w)),
+    run = state.running
+    none = np.zeros(0, dtype=np.int64)
+    # the running requests with their raised bounds; the waiting ones are walked lazily in
+    # the engine's "bound" order, so this view needs no waiting column
+    view = State(state.t, state.memory, Jobs(none, none, none, none, none, none, none),
                  replace(run, prediction=lower_bounds_of(run)), state.usage_next)
     evict, keep = [], None
     if view.overflow:
@@ -266,12 +269,8 @@ def a_min(state: State, *, victim: str = "least-progress") -> Decision:
             k = int(np.searchsorted(np.cumsum(hold[idx]), view.overflow, side="left")) + 1
             evict = run.id[idx[:k]].tolist()
         keep = ~np.isin(run.id, evict)
-    if not len(w):
-        return Decision(evict=evict)
-    b = view.waiting.prediction
-    order = np.lexsort((w.id, w.arrival, b))
-    return Decision(start=_admit(view, _lazy(w, order, b), state.memory, keep=keep),
-                    evict=evict)
+    items = state.waiting_in_order("bound")           # (id, s, raised bound), lazily
+    return Decision(start=_admit(view, items, state.memory, keep=keep), evict=evict)
 
 
 #: The successors' policies by registry name (merged into ``kvtheory.policies.POLICIES``).

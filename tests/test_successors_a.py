@@ -278,3 +278,18 @@ def test_engine_volume_order_matches_the_column_view(inst):
         assert lazy == list(plain.waiting_in_order("volume"))
         return svf(state)
     check_schedule(inst, simulate(inst, spy))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=interval_cases())
+def test_engine_bound_order_matches_the_column_view(case):
+    from kvtheory.simulator import State
+    inst, lo, _ = case
+    low = inst.with_predictions(lo)
+
+    def spy(state):
+        lazy = list(state.waiting_in_order("bound"))
+        plain = State(state.t, state.memory, state.waiting, state.running, state.usage_next)
+        assert lazy == list(plain.waiting_in_order("bound"))
+        return a_min(state)
+    check_schedule(low, simulate(low, spy))
