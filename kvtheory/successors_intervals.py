@@ -100,7 +100,7 @@ def interval_ratios(instance: Instance, lower, upper) -> dict:
 
 
 def a_max_upper_bound(ratio: float) -> float:
-    """The second-hand upper bound on A_max's ratio, ``alpha^-1 (1 + alpha^-1) / 2``, ``alpha = l/u``.
+    """Second-hand upper bound on A_max's ratio: ``alpha^-1 (1 + alpha^-1) / 2``, ``alpha = l/u``.
 
     Examples
     --------

@@ -175,7 +175,8 @@ def interval_instances(instance: Instance, lower, upper) -> tuple[Instance, Inst
     hi = np.asarray(upper, dtype=np.int64)
     o = instance.output
     if lo.shape != o.shape or hi.shape != o.shape:
-        raise ValueError(f"lower and upper must have {o.size} entries, found {lo.size} and {hi.size}")
+        raise ValueError(f"lower and upper must have {o.size} entries, found {lo.size} and "
+                         f"{hi.size}")
     bad = np.flatnonzero((lo > o) | (o > hi))
     if bad.size:
         i = int(bad[0])

@@ -370,20 +370,27 @@ def check_svf_ratio(quick: bool = True, evidence: Mapping | None = None) -> tupl
     if "score" in ev:
         score, inst, ratio, evals = ev["score"], ev["instance"], ev["ratio"], 0
     else:
-        score, inst, ratio, evals = 0.0, None, 1.0, 0
+        score, inst, ratio, evals, raw = 0.0, None, 1.0, 0, 1.0
         for seed, frac in ((100, 0.5), (101, 0.75), (102, None)):
-            out = _search(seed, svf, quick, max_n=6, max_memory=16, min_memory=6,
-                          peak_fraction=frac, reference=svf_ratio_bound)
-            evals += out.evaluations
-            if out.score > score:
-                score, inst, ratio = out.score, out.instance, out.ratio
+            for ref in (svf_ratio_bound, None):       # score against the bound, and raw ratio
+                out = _search(seed + (3 if ref is None else 0), svf, quick, max_n=6,
+                              max_memory=16, min_memory=6, peak_fraction=frac, reference=ref)
+                evals += out.evaluations
+                raw = max(raw, out.ratio)
+                x = out.ratio / svf_ratio_bound(out.instance)
+                if x > score:
+                    score, inst, ratio = x, out.instance, out.ratio
+    raw = ev.get("raw", ratio) if "score" in ev else raw
     rep = ClaimCheck("clm_svf_ratio", score <= 1, evals,
-                     {"score": round(score, 4), "ratio": round(ratio, 4)},
+                     {"score": round(score, 4), "ratio": round(ratio, 4),
+                      "worst_ratio": round(raw, 4)},
                      f"largest SVF/OPT over its bound {score:.4f} (that instance: SVF/OPT = "
-                     f"{ratio:.4f}, bound {svf_ratio_bound(inst):.2f})",
+                     f"{ratio:.4f}, bound {svf_ratio_bound(inst):.2f}); worst SVF/OPT found "
+                     f"{raw:.4f}",
                      inst if score > 1 else None)
     return (grade("clm_svf_ratio", _SVF, rep, quick=quick,
-                  searched=f"{evals} instances with exact optima, seeds 100-102"),)
+                  searched=f"{evals} instances with exact optima: six searches (seeds 100-105), "
+                           "three scored against the bound, three on the raw ratio"),)
 
 
 # --------------------------------------------------------------------------- paper 6
