@@ -45,7 +45,7 @@ def plot_prompt_family(exact_rows: Sequence[dict], *, max_m: int = 20_000, ax=No
     ax.set_yscale("log")
     ax.set_xlabel("memory M")
     ax.set_ylabel("ratio")
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right")
     return ax
 
 
