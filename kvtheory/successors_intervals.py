@@ -27,7 +27,8 @@ from .simulator import simulate
 from .successors_policies import a_max, a_min, interval_instances
 
 __all__ = ["KINDS", "interval_instance", "interval_ratios", "a_max_upper_bound",
-           "interval_sweep", "interval_search", "Growth", "grade_growth"]
+           "interval_sweep", "interval_search", "Growth", "grade_growth", "amax_family",
+           "amax_family_costs", "amax_family_derivation"]
 
 #: How true lengths are drawn inside ``[l, u]``.
 KINDS = ("lower", "upper", "uniform", "split")
@@ -224,3 +225,75 @@ def grade_growth(ratios, worst, *, shape: str) -> Growth:
     else:
         raise ValueError(f"shape must be 'unbounded' or 'log', got {shape!r}")
     return Growth("supported" if ok else "inconclusive", rule, tuple(w), tuple(norm))
+
+
+# --------------------------------------------------------------------------- an exact family
+def amax_family(ratio: int, slots: int, batches: int) -> tuple:
+    """Our family on which A_max's ratio tends to ``(1 + u/l)/2``: unit requests, intervals [1, u].
+
+    ``n = slots * batches`` requests at round 0 with ``s = 1`` and true ``o = 1 = l``; every
+    interval is ``[1, u]`` with ``u = ratio``; ``M = slots (1 + u)`` (must be even).  A_max fits
+    exactly ``slots`` requests at their upper ends; hindsight fits ``K = M / 2``; every batch
+    lasts one round, so neither can stagger.
+
+    Examples
+    --------
+    >>> inst, l, u = amax_family(3, 2, 2)
+    >>> inst.n, inst.memory, u[0]
+    (4, 8, 3)
+    >>> amax_family(2, 1, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: M = slots (1 + u) must be even, found 3
+    """
+    r = as_int(ratio, name="ratio", minimum=1)
+    slots = as_int(slots, name="slots", minimum=1)
+    b = as_int(batches, name="batches", minimum=1)
+    M = slots * (1 + r)
+    if M % 2:
+        raise ValueError(f"M = slots (1 + u) must be even, found {M}")
+    n = slots * b
+    inst = Instance.from_arrays([0] * n, [1] * n, [1] * n, M, name=f"A_max family u={r}")
+    return inst, [1] * n, [r] * n
+
+
+def amax_family_costs(ratio: int, slots: int, batches: int) -> dict:
+    """Closed forms on :func:`amax_family`: batches of ``slots`` (A_max) and ``K = M/2`` (hindsight).
+
+    A batch started at ``t`` completes at ``t + 1``; ``q`` full batches of size ``K`` and a
+    remainder ``r`` cost ``K q(q+1)/2 + r(q+1)``.
+
+    Examples
+    --------
+    >>> amax_family_costs(3, 2, 2)          # A_max: 2 + 2 x 2; hindsight: all 4 at once
+    {'a_max': 6, 'hindsight': 4}
+    """
+    def batched(n, K):
+        q, rem = divmod(n, K)
+        return K * q * (q + 1) // 2 + rem * (q + 1)
+    n = slots * batches
+    return {"a_max": batched(n, slots), "hindsight": batched(n, slots * (1 + ratio) // 2)}
+
+
+def amax_family_derivation() -> dict:
+    """Sympy: on :func:`amax_family`, A_max / hindsight -> (1 + u)/2 as batches grow; unbounded in u.
+
+    With ``B`` batches of ``slots = c`` and hindsight batches of ``K = c(1 + u)/2`` (taking
+    ``B`` a multiple of ``(1 + u)/2`` so both divide evenly), the ratio is
+    ``c B(B+1) / (K B'(B'+1))`` with ``B' = cB/K``; its limit in ``B`` is ``(1 + u)/2``, which
+    tends to infinity with ``u = 1/alpha`` (claim ``clm_amax_unbounded``).  Ends in assertions.
+
+    Examples
+    --------
+    >>> amax_family_derivation()["limit"]
+    'u/2 + 1/2'
+    """
+    import sympy as sp
+    c, B, u = sp.symbols("c B u", positive=True)
+    K = c * (1 + u) / 2
+    Bh = c * B / K
+    ratio = (c * B * (B + 1) / 2) / (K * Bh * (Bh + 1) / 2)
+    lim = sp.simplify(sp.limit(ratio, B, sp.oo))
+    assert sp.simplify(lim - (1 + u) / 2) == 0
+    assert sp.limit(lim, u, sp.oo) == sp.oo
+    return {"ratio": str(sp.simplify(ratio)), "limit": str(sp.expand(lim))}

@@ -14,7 +14,7 @@ from kvtheory.policies import POLICIES, mc_sf
 from kvtheory.search import volume_lower_bound
 from kvtheory.successors import (prompt_family, prompt_family_costs, prompt_family_schedule,
                                  svf_ratio_bound, svf_volume_bound)
-from kvtheory.successors_intervals import grade_growth, interval_ratios
+from kvtheory.successors_intervals import amax_family, grade_growth, interval_ratios
 from kvtheory.successors_policies import a_max, a_min, interval_instances, sorted_f, svf
 
 from strategies import instances
@@ -152,6 +152,17 @@ def test_interval_ratios_by_hand():
     assert (r["hindsight"], r["a_max"], r["a_min"]) == (8, 12, 8)
 
 
+@pytest.mark.parametrize("r,slots,b", [(3, 2, 2), (1, 2, 3), (5, 1, 4)])
+def test_amax_family_by_hand(r, slots, b):
+    # A_max: batches of `slots` complete at 1, 2, ...; hindsight: batches of K = slots(1+r)/2
+    n, K = slots * b, slots * (1 + r) // 2
+    a_max = sum(slots * j for j in range(1, b + 1))
+    hindsight = sum(min(K, n - K * q) * (q + 1) for q in range(-(-n // K)))
+    inst, lo, hi = amax_family(r, slots, b)
+    got = interval_ratios(inst, lo, hi)
+    assert (got["a_max"], got["hindsight"]) == (a_max, hindsight)
+
+
 def test_interval_instances_validation():
     inst = Instance.from_arrays([0], [1], [3], memory=8)
     with pytest.raises(ValueError, match="expected l <= o <= u"):
@@ -160,17 +171,19 @@ def test_interval_instances_validation():
 
 def test_clm_amax_unbounded_and_amin_log():
     got = cs.check_interval_growth(True)
-    assert [v.status for v in got["clm_amax_unbounded"]] == ["supported", "supported"]
+    assert [v.status for v in got["clm_amax_unbounded"]] == ["proved", "supported", "supported"]
     assert got["clm_amin_log"][0].status == "supported"
-    w = got["clm_amax_unbounded"][0].figures["worst"]
+    w = got["clm_amax_unbounded"][1].figures["worst"]
     assert w[-1] > 2 * w[1]                              # u/l = 8 vs 2
 
 
 def test_interval_growth_other_statuses():
     ev = {"ratios": [1, 2, 4, 8], "a_max": [1, 1.5, 1.6, 1.6], "a_min": [1, 1.5, 3, 8],
-          "a_max_excess": 1.5, "a_max_worst_instance": "M=9, intervals [2, 4]"}
+          "a_max_excess": 1.5, "a_max_worst_instance": "M=9, intervals [2, 4]",
+          "family_ok": False}
     got = cs.check_interval_growth(True, ev)
-    assert [v.status for v in got["clm_amax_unbounded"]] == ["inconclusive", "fails"]
+    assert [v.status for v in got["clm_amax_unbounded"]] == ["inconclusive", "inconclusive",
+                                                            "fails"]
     assert got["clm_amin_log"][0].status == "inconclusive"
 
 
@@ -238,6 +251,7 @@ def test_every_declared_status_is_reached_by_this_file():
         ("clm_mcsf_prompts", "family vs exact optimum"): {"supported", "inconclusive"},
         ("clm_mcsf_prompts", "adversarial search"): {"supported", "inconclusive"},
         ("clm_sortedf_ratio", "our Sorted-F rule"): {"supported", "fails"},
+        ("clm_amax_unbounded", "our family, symbolic"): {"proved", "inconclusive"},
         ("clm_amax_unbounded", "u/l growth"): {"supported", "inconclusive"},
         ("clm_amax_unbounded", "upper bound"): {"supported", "fails"},
         ("clm_amin_log", "u/l growth"): {"supported", "inconclusive"},
