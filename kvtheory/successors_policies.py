@@ -50,33 +50,30 @@ def _eviction(state: State, victim: str = "newest"):
     return evict, ~np.isin(state.running.id, evict)
 
 
-def _lazy(w: Jobs, order: np.ndarray, pred: np.ndarray | None = None):
-    """``(id, s, õ)`` of ``w`` in ``order``, lazily (a walk that stops early reads only a few)."""
-    ids, s = w.id.tolist(), w.prompt.tolist()
-    p = (w.prediction if pred is None else pred).tolist()
-    return ((ids[j], s[j], p[j]) for j in order.tolist())
+def _skip_walk(state: State, ids: np.ndarray, s: np.ndarray, o: np.ndarray,
+               keep) -> list[tuple[int, int]]:
+    """Admit, in the given order, every candidate that fits (skipping the others).
 
-
-def _skip_walk(state: State, items, keep, floor: int) -> list[tuple[int, int]]:
-    """Admit every candidate that fits (skipping the others); ``(id, õ)`` in admission order.
-
-    Stops as soon as the next round has less than ``floor`` free memory (no candidate fits).
+    Vectorised: with ``F`` the predicted memory of rounds ``t+1, ...`` (running + admitted) and
+    ``G[k] = max_{j <= k} (F[j] + j + 1)``, a candidate ``(s, õ)`` fits iff
+    ``G[õ - 1] + s <= M``; one numpy pass finds the next admission, so a round costs
+    ``O(admissions x (queue + horizon))``.  Returns ``(id, õ)`` in admission order.
     """
+    H = int(o.max())
+    F = predicted_memory(state, horizon=H, keep=keep).copy()
+    ramp = np.arange(1, H + 1, dtype=np.int64)
     chosen: list[tuple[int, int]] = []
-    F = ramp = None
-    for i, s, o in items:
-        if F is None or F.size < o:
-            h = max(2 * o, 64) if F is None else max(o, 2 * F.size)
-            F = predicted_memory(state, horizon=h, keep=keep)
-            ramp = np.arange(1, h + 1, dtype=np.int64)
-            for _, s2, o2 in chosen:
-                F[:o2] += s2 + ramp[:o2]
-        if state.memory - int(F[0]) < floor:
+    pos = 0
+    while pos < ids.size:
+        G = np.maximum.accumulate(F + ramp)
+        fits = G[o[pos:] - 1] + s[pos:] <= state.memory
+        if not fits.any():
             break
-        if int((F[:o] + ramp[:o]).max()) + s <= state.memory:
-            F[:o] += s + ramp[:o]
-            chosen.append((i, s, o))
-    return [(i, o) for i, _, o in chosen]
+        j = pos + int(fits.argmax())
+        F[:o[j]] += s[j] + ramp[:o[j]]
+        chosen.append((int(ids[j]), int(o[j])))
+        pos = j + 1
+    return chosen
 
 
 # --------------------------------------------------------------------------- SVF
@@ -140,10 +137,9 @@ def sorted_f(state: State, *, victim: str = "newest") -> Decision:
     if not len(w):
         return Decision(evict=evict)
     best = (math.inf, 0, ())
-    floor = int(w.prompt.min()) + 1                   # the least any candidate needs next round
     for key in ((w.prompt, w.prediction), (w.prediction, w.prompt + w.prediction)):
         order = np.lexsort((w.id, w.arrival) + key)
-        chosen = _skip_walk(state, _lazy(w, order), keep, floor)
+        chosen = _skip_walk(state, w.id[order], w.prompt[order], w.prediction[order], keep)
         total = 0
         for k, (i, o) in enumerate(chosen, start=1):
             total += o
