@@ -120,11 +120,11 @@ def sorted_f(state: State, *, victim: str = "newest") -> Decision:
     Examples
     --------
     >>> from kvtheory import Instance, simulate
-    >>> inst = Instance.from_arrays([0, 0, 0], [7, 1, 1], [1, 2, 2], memory=12)
-    >>> [r.start for r in simulate(inst, sorted_f).records]   # big one and both small together
-    [0, 0, 0]
-    >>> [r.start for r in simulate(inst, mc_sf).records]      # MC-SF: no skipping
-    [0, 0, 0]
+    >>> inst = Instance.from_arrays([0, 0, 0], [4, 1, 1], [1, 2, 2], memory=6)
+    >>> [r.start for r in simulate(inst, sorted_f).records]   # F: {big} = 1/1, {smalls} = 4/4
+    [2, 0, 0]
+    >>> [r.start for r in simulate(inst, mc_sf).records]      # MC-SF: the shorter output first
+    [0, 1, 1]
 
     Parameters
     ----------
