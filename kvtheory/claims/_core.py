@@ -22,6 +22,7 @@ its check found.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -216,6 +217,9 @@ class Claim:
         ``check(quick: bool) -> sequence of Verdict``, one per reading, in order.
     test : str
         Pytest node id of the test asserting the check.
+    source : str
+        The paper the claim is checked against, as an arXiv id (``"2502.07115"``, the paper this
+        project is about; a successor paper's id for the claims of the part *After the paper*).
 
     Examples
     --------
@@ -234,10 +238,14 @@ class Claim:
     readings: tuple[Reading, ...]
     check: Callable[[bool], tuple[Verdict, ...]]
     test: str
+    source: str = "2502.07115"
 
     def __post_init__(self):
         if not self.id.startswith("clm_") or not self.id.replace("_", "").isalnum():
             raise ValueError(f"claim id must look like 'clm_word_word', got {self.id!r}")
+        if not re.fullmatch(r"\d{4}\.\d{5}", self.source):
+            raise ValueError(f"claim {self.id}: source must be an arXiv id like '2502.07115', "
+                             f"got {self.source!r}")
         if self.provenance not in PROVENANCE:
             raise ValueError(f"claim {self.id}: provenance must be one of {PROVENANCE}, "
                              f"got {self.provenance!r}")
@@ -255,6 +263,7 @@ class Claim:
         return {"id": self.id, "title": self.title, "statement": self.statement,
                 "versions": self.versions, "provenance": self.provenance,
                 "chapter": self.chapter, "label": self.label, "test": self.test,
+                "arxiv": self.source,
                 "readings": [{"name": r.name, "setup": r.setup, "method": r.method}
                              for r in self.readings]}
 

@@ -18,7 +18,7 @@ from kvtheory.claims._core import STATUS, Verdict
 from kvtheory.claims._run import verdict_frame
 
 __all__ = ["status_counts", "claim_anchor", "status_badge", "glance", "claim_matrix",
-           "definitions_table", "verdict_table"]
+           "definitions_table", "verdict_table", "successor_table", "SUCCESSORS"]
 
 
 def status_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
@@ -176,3 +176,42 @@ def verdict_table(verdicts: Sequence[Verdict]):
              html.escape(r["evidence"]), html.escape(r["full run"])]
             for r in df.to_dict("records")]
     return _html(_table(["id", "reading", "status", "evidence", "full run"], rows, "verdicts"))
+
+
+#: The successor papers of the part *After the paper*, by arXiv id: authors and topic.
+SUCCESSORS = {
+    "2508.06133": ("Wang, Ye, Zhou", "heterogeneous prompts"),
+    "2508.14544": ("Chen, Ye, Zhou", "interval predictions"),
+    "2606.22327": ("Kong, Qi, Ye, Zhou", "smallest volume first"),
+    "2601.22996": ("Feng, Yang, Zhang", "non-clairvoyant batching"),
+    "2504.11320": ("Ao, Luo, Simchi-Levi, Wang", "fluid-guided batching"),
+    "2504.07347": ("Li, Dai, Peng", "throughput optimality"),
+}
+
+
+def successor_table(verdicts: Sequence[Verdict]):
+    """The part *After the paper* at a glance: paper, claim, our reading, status, link.
+
+    One row per reading of every claim whose source is a successor paper (:data:`SUCCESSORS`);
+    the status badge links to the claim's box in its chapter.
+
+    Examples
+    --------
+    >>> t = successor_table([Verdict("clm_svf_ratio", "peaks <= alpha M, all at 0", "supported", "", "")])
+    >>> "arxiv.org/abs/2606.22327" in t.data and "succ_volume.html#clm-svf-ratio" in t.data
+    True
+    """
+    from kvtheory.claims.registry import claim
+    rows = []
+    for v in verdicts:
+        c = claim(v.claim)
+        if c.source not in SUCCESSORS:
+            continue
+        who, topic = SUCCESSORS[c.source]
+        paper = (f'<a href="https://arxiv.org/abs/{c.source}">arXiv {c.source}</a><br>'
+                 f'{html.escape(who)}: {html.escape(topic)}')
+        rows.append([paper, f"{_claim_link(v.claim)}<br>{html.escape(c.title)}",
+                     f"{html.escape(v.reading)}<br><i>{html.escape(c.provenance)}</i>",
+                     status_badge(v.status, href=claim_anchor(v.claim))])
+    return _html(_table(["paper", "claim", "our reading (provenance)", "status"], rows,
+                        "successors"))

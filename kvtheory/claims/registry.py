@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from kvtheory.claims import (a100, lower_bounds, mcsf, optimum, ratio, regret, semionline,
-                             successors_b, synthetic)
+                             successors_a, successors_b, synthetic)
 from kvtheory.claims._core import Claim
 
 __all__ = ["CLAIMS", "claim", "claims_table", "claims_frame"]
 
 CLAIMS: tuple[Claim, ...] = (optimum.CLAIMS + mcsf.CLAIMS + lower_bounds.CLAIMS + ratio.CLAIMS
                              + synthetic.CLAIMS + a100.CLAIMS + semionline.CLAIMS + regret.CLAIMS
-                             + successors_b.CLAIMS)
+                             + successors_a.CLAIMS + successors_b.CLAIMS)
 
 
 def claim(claim_id: str) -> Claim:

@@ -500,23 +500,23 @@ CLAIMS = (
           "stages, memory M* = d0 rho / (1 - d1 rho) with rho = sum lambda_j (l'_j + 1)(l_j + "
           "l'_j/2), throughput* = sum lambda_j l'_j.", "current revision", "paper",
           "book/succ_fluid", (_FL_SYM,), _fluid,
-          "tests/test_fluid.py::test_clm_fluid_benchmark"),
+          "tests/test_fluid.py::test_clm_fluid_benchmark", source="2504.11320"),
     Claim("clm_wait_rates", "WAIT's throughput gap and latency rates",
           f"({ARXIV_FLUID}, Theorem 'wait_heavy_traffic') With thresholds meeting Delta T <= "
           "n_j / lambda_j and M* <= M^pi <= C, the throughput gap is O((zeta T)^-1/2) and "
           "latency O((zeta T)^1/2); with strict inequality for every type, O(1/(zeta T)) and "
           "O(1).", "all", "paper", "book/succ_fluid", _RATES, _rates,
-          "tests/test_fluid.py::test_clm_wait_rates"),
+          "tests/test_fluid.py::test_clm_wait_rates", source="2504.11320"),
     Claim("clm_wait_no_overflow", "WAIT never evicts when M^pi <= C",
           f"({ARXIV_FLUID}, section on WAIT: the threshold rule prevents eviction) Under WAIT "
           "with M^pi <= C no stage of type j ever holds more than n_j prompts, memory stays "
           "<= M^pi and nothing is evicted.", "current revision", "ours", "book/succ_fluid",
-          (_NO_OV,), _no_overflow, "tests/test_fluid.py::test_clm_wait_no_overflow"),
+          (_NO_OV,), _no_overflow, "tests/test_fluid.py::test_clm_wait_no_overflow", source="2504.11320"),
     Claim("clm_fcfs_gap", "FCFS loses a constant fraction of throughput at C = M*",
           f"({ARXIV_FLUID}, Proposition 'lower_bound_FCFS' and Example 'FCFS cascade') At "
           "C = M* FCFS has throughput gap Omega(1); with l = l' = 1, C = 12, lambda = 4 it "
           "completes about 3 to 3.5 prompts per round instead of 4.", "current revision",
-          "paper", "book/succ_fluid", _FCFS, _fcfs, "tests/test_fluid.py::test_clm_fcfs_gap"),
+          "paper", "book/succ_fluid", _FCFS, _fcfs, "tests/test_fluid.py::test_clm_fcfs_gap", source="2504.11320"),
     Claim("clm_nested_wait", "Nested WAIT approaches the fluid throughput",
           f"({ARXIV_FLUID}, Theorem 'nested_wait_heavy_traffic') With thresholds meeting the "
           "drift conditions and a logarithmic memory buffer, Nested WAIT's throughput gap "
@@ -524,7 +524,7 @@ CLAIMS = (
           "book/succ_fluid", (Reading("two decode lengths, unknown", "l = 1, l' in {1, 2} at "
                                       "rates 3 and 1, C = 24; slope of the gap against T "
                                       "below 0", "measured"),), _nested,
-          "tests/test_fluid.py::test_clm_nested_wait"),
+          "tests/test_fluid.py::test_clm_nested_wait", source="2504.11320"),
     Claim("clm_budget_stability", "Work-conserving schedulers are throughput-optimal",
           f"({ARXIV_BUDGET}, main theorem, second-hand) No scheduler serves more than b_max / "
           "t(b_max) tokens per unit time; every work-conserving scheduler is stable when "
@@ -537,7 +537,7 @@ CLAIMS = (
                    "grows at least at the fluid rate", "measured"),
            Reading("non-work-conserving below capacity", "FasterTransformer-like and "
                    "vLLM-like, 129 + 112 tokens, load 0.85", "measured")), _stability,
-          "tests/test_token_budget.py::test_clm_budget_stability"),
+          "tests/test_token_budget.py::test_clm_budget_stability", source="2504.07347"),
     Claim("clm_budget_kmax", "A cap on requests per batch breaks throughput optimality",
           f"({ARXIV_BUDGET}, section 6, second-hand) With at most k_max requests per batch a "
           "work-conserving scheduler can be unstable below b_max / t(b_max): batch time 11.28 "
@@ -545,7 +545,7 @@ CLAIMS = (
           "tokens.", "v2-v3", "second-hand", "book/succ_throughput",
           (Reading("vertex C, k_max = 100", "Sarathi-like with b_max 128 and 1024 (and the "
                    "other schedulers), deterministic arrivals", "measured"),), _kmax,
-          "tests/test_token_budget.py::test_clm_budget_kmax"),
+          "tests/test_token_budget.py::test_clm_budget_kmax", source="2504.07347"),
     Claim("clm_budget_mcsf", "MC-SF on a token budget is not throughput-optimal",
           "(ours; MC-SF of arXiv 2502.07115 in the model of arXiv 2504.07347) MC-SF's rule "
           "carried to the token budget (keep every decode, admit whole "
@@ -554,5 +554,5 @@ CLAIMS = (
           "ours", "book/succ_throughput",
           (Reading("MC-SF on a token budget, overloaded", "100 + 100 tokens, load 1.1, "
                    "b_max = 512", "measured"),), _mcsf,
-          "tests/test_token_budget.py::test_clm_budget_mcsf"),
+          "tests/test_token_budget.py::test_clm_budget_mcsf", source="2504.07347"),
 )

@@ -6,7 +6,10 @@ Policies walk the waiting requests in one of three orders and usually stop after
   their priority);
 * ``"prediction"``: ``(predicted output, arrival, id)`` (shortest predicted first, MC-SF);
 * ``"requeue"``: ``(max(arrival, last eviction), id)`` (FCFS where evicted requests queue again
-  from their eviction time).
+  from their eviction time);
+* ``"volume"``: ``(predicted volume s õ + õ(õ+1)/2, arrival, id)`` (smallest volume first, SVF);
+* ``"bound"``: ``(max(õ, produced + 1), arrival, id)``: the prediction raised by what an aborted
+  attempt produced (A_min's lower bound); this order yields the raised bound in place of ``õ``.
 
 Each order is a :class:`sortedcontainers.SortedList` of integer codes, built the first time a
 policy asks for it and then updated on every arrival, start and eviction in ``O(log n)``, so a
@@ -20,7 +23,7 @@ from typing import Iterator
 import numpy as np
 from sortedcontainers import SortedList
 
-ORDERS = ("arrival", "prediction", "requeue")
+ORDERS = ("arrival", "prediction", "requeue", "volume", "bound")
 
 
 class WaitingQueue:
@@ -31,11 +34,12 @@ class WaitingQueue:
     """
 
     def __init__(self, rank: list, by_rank: list, prompt: list, prediction: list,
-                 joined: np.ndarray, evicted_at: np.ndarray):
+                 joined: np.ndarray, evicted_at: np.ndarray, produced: np.ndarray | None = None):
         self.n = len(rank)
         self.rank, self.by_rank = rank, by_rank
         self.prompt, self.prediction = prompt, prediction
         self.joined, self.evicted_at = joined, evicted_at
+        self.produced = np.zeros(self.n, dtype=np.int64) if produced is None else produced
         self.fcfs = SortedList()            # ranks: always kept (size, membership order)
         self.member = bytearray(self.n)
         self.views: dict[str, SortedList] = {}
@@ -44,10 +48,15 @@ class WaitingQueue:
     def _code(self, by: str, i: int) -> int:
         if by == "prediction":
             return self.prediction[i] * self.n + self.rank[i]
+        if by == "volume":                   # predicted volume s õ + õ(õ+1)/2 (SVF's order)
+            p = self.prediction[i]
+            return (self.prompt[i] * p + p * (p + 1) // 2) * self.n + self.rank[i]
+        if by == "bound":                    # fixed while waiting: produced changes on eviction
+            return max(self.prediction[i], int(self.produced[i]) + 1) * self.n + self.rank[i]
         return max(int(self.joined[i]), int(self.evicted_at[i])) * self.n + i
 
     def _decode(self, by: str, code: int) -> int:
-        if by == "prediction":
+        if by in ("prediction", "volume", "bound"):
             return self.by_rank[code % self.n]
         return code % self.n
 
@@ -99,7 +108,12 @@ class WaitingQueue:
             view = self.views[by] = SortedList(
                 self._code(by, self.by_rank[r]) for r in self.fcfs)
         n = self.n
-        if by == "prediction":
+        if by == "bound":                    # yields the raised bound in place of õ
+            by_rank, made = self.by_rank, self.produced
+            for c in view:
+                i = by_rank[c % n]
+                yield i, prompt[i], max(pred[i], int(made[i]) + 1)
+        elif by in ("prediction", "volume"):
             by_rank = self.by_rank
             for c in view:
                 i = by_rank[c % n]

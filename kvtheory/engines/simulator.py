@@ -80,6 +80,10 @@ class Jobs:
         Decision time of the current attempt for running requests; ``-1`` for waiting ones.
     evicted_at : ndarray
         Decision time of the request's last eviction, ``-1`` if never evicted.
+    produced : ndarray or None
+        Most output tokens any aborted attempt of the request produced (0 if never evicted):
+        such a request is known to need at least ``produced + 1`` tokens.  ``None`` when the
+        view was built by hand without it (policies read ``None`` as all zeros).
     """
 
     id: np.ndarray
@@ -88,6 +92,7 @@ class Jobs:
     prediction: np.ndarray
     start: np.ndarray
     evicted_at: np.ndarray
+    produced: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.id)
@@ -128,7 +133,9 @@ class State:
         """Waiting requests as ``(id, prompt, prediction)`` tuples in the order ``by``, lazily.
 
         ``"arrival"``: ``(arrival, id)``, the order of :attr:`waiting`; ``"prediction"``:
-        ``(prediction, arrival, id)``; ``"requeue"``: ``(max(arrival, evicted_at), id)``.  In the
+        ``(prediction, arrival, id)``; ``"requeue"``: ``(max(arrival, evicted_at), id)``;
+        ``"volume"``: ``(s õ + õ(õ+1)/2, arrival, id)``; ``"bound"``:
+        ``(max(õ, produced + 1), arrival, id)``, yielding that bound in place of ``õ``.  In the
         engines the queue is kept sorted incrementally, so a policy that reads only the first
         few requests pays for those few, not for the length of the queue.
 
@@ -150,9 +157,17 @@ class State:
             pos = np.argsort(w.prediction, kind="stable")
         elif by == "requeue":
             pos = np.lexsort((w.id, np.maximum(w.arrival, w.evicted_at)))
+        elif by == "volume":
+            vol = w.prompt * w.prediction + w.prediction * (w.prediction + 1) // 2
+            pos = np.argsort(vol, kind="stable")
+        elif by == "bound":
+            made = np.zeros(len(w), np.int64) if w.produced is None else w.produced
+            bound = np.maximum(w.prediction, made + 1)
+            pos = np.argsort(bound, kind="stable")
+            return ((int(w.id[j]), int(w.prompt[j]), int(bound[j])) for j in pos)
         else:
-            raise ValueError(f"order must be one of ('arrival', 'prediction', 'requeue'), "
-                             f"got {by!r}")
+            raise ValueError(f"order must be one of ('arrival', 'prediction', 'requeue', "
+                             f"'volume', 'bound'), got {by!r}")
         return ((int(w.id[j]), int(w.prompt[j]), int(w.prediction[j])) for j in pos)
 
 
@@ -348,7 +363,8 @@ class _LiveState(State):
             ids = e.queue.ids()
             jobs = self.__dict__["_waiting"] = Jobs(
                 _ro(ids), _ro(e.joined[ids]), _ro(e.prompt[ids]), _ro(e.pred[ids]),
-                _ro(np.full(ids.size, -1, np.int64)), _ro(e.evicted_at[ids]))
+                _ro(np.full(ids.size, -1, np.int64)), _ro(e.evicted_at[ids]),
+                _ro(e.produced[ids]))
         return jobs
 
     @property
@@ -359,7 +375,7 @@ class _LiveState(State):
             ids = np.fromiter(e.running, dtype=np.int64, count=len(e.running))
             jobs = self.__dict__["_running"] = Jobs(
                 _ro(ids), _ro(e.joined[ids]), _ro(e.prompt[ids]), _ro(e.pred[ids]),
-                _ro(e.start_of[ids]), _ro(e.evicted_at[ids]))
+                _ro(e.start_of[ids]), _ro(e.evicted_at[ids]), _ro(e.produced[ids]))
         return jobs
 
     def waiting_in_order(self, by: str = "arrival") -> Iterator[tuple[int, int, int]]:
@@ -390,8 +406,10 @@ class _Engine:
         self.start_of = np.full(n, -1, dtype=np.int64)
         self.evicted_at = np.full(n, -1, dtype=np.int64)
         self.joined = np.full(n, -1, dtype=np.int64)
+        self.produced = np.zeros(n, dtype=np.int64)         # most tokens of an aborted attempt
         self.queue = WaitingQueue(rank.tolist(), self.order.tolist(), self.prompt.tolist(),
-                                  self.pred.tolist(), self.joined, self.evicted_at)
+                                  self.pred.tolist(), self.joined, self.evicted_at,
+                                  self.produced)
         self.running: dict[int, None] = {}                  # ids in (start, id) order
         self.profile = PredictedProfile(int(self.pred.max()))
 
@@ -510,6 +528,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
                     attempts[i].append((p, t))
                     start_of[i] = -1
                     evicted_at[i] = t
+                    eng.produced[i] = max(int(eng.produced[i]), t - p)
                     del running[i]
                     sum_sp -= prompt_l[i] - p
                     profile.remove(p, prompt_l[i], pred_l[i])

@@ -1,10 +1,11 @@
-"""Scheduling policies: plain functions ``policy(state) -> Decision``.
+"""The paper's scheduling policies, plain functions ``policy(state) -> Decision``, and their helpers.
 
 Every policy here has two parts, an **admission rule** (which waiting requests start) and an
 **eviction rule** (what to do when the running requests alone would overflow the next round,
 ``state.overflow > 0``).  Parameters the paper leaves open are keyword arguments with
 documented defaults; make variants with :func:`functools.partial` (or :func:`make_policy`,
-which also names them).  :data:`POLICIES` is the registry every "all policies" test runs over.
+which also names them).  :data:`BASE_POLICIES` names them; :data:`kvtheory.engines.policies.POLICIES`
+adds the successor papers' policies.
 
 Rules (MC-SF is Algorithm 1 of v4/v5, the benchmarks are those of its experiments; *paper* = arXiv 2502.07115 v4/v5, *2nd* = known from
 third-party write-ups, *ours* = our default for what is not known):
@@ -33,7 +34,7 @@ from kvtheory.model.validation import as_fraction
 from kvtheory.engines.simulator import Decision, State
 
 __all__ = ["mc_sf", "mc_benchmark", "alpha_protection_greedy", "alpha_protection_beta_clearing",
-           "vllm_style", "predicted_memory", "admit_future_feasible", "make_policy", "POLICIES",
+           "vllm_style", "predicted_memory", "admit_future_feasible", "make_policy", "BASE_POLICIES",
            "PAPER_BENCHMARKS"]
 
 _VICTIM_ORDERS = ("newest", "latest-arrival")
@@ -438,8 +439,9 @@ PAPER_BENCHMARKS: Mapping[str, Callable] = {
                                       alpha=0.2, beta=0.2),
 }
 
-#: Every registered policy by name; tests that apply to "all policies" run over this.
-POLICIES: Mapping[str, Callable] = {
+#: The paper's policies by registry name (:data:`kvtheory.engines.policies.POLICIES` adds the
+#: successor papers' ones).
+BASE_POLICIES: Mapping[str, Callable] = {
     "mc-sf": make_policy(mc_sf, "mc-sf"),
     "mc-benchmark": make_policy(mc_benchmark, "mc-benchmark"),
     **PAPER_BENCHMARKS,
