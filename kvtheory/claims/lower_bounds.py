@@ -14,7 +14,7 @@ from kvtheory.theory.lower_bounds import (_size, adaptive_adversary, adversarial
 from kvtheory.theory.lower_bounds_game import (game_matrix, pure_value, solve_game,
                                                yao_analytic_bound, yao_bound)
 from kvtheory.optimum.exact import solve_optimal
-from kvtheory.engines.policies import POLICIES, mc_sf
+from kvtheory.engines.policies import BASE_POLICIES as POLICIES, mc_sf
 from kvtheory.engines.simulator import simulate
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 

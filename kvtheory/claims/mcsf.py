@@ -9,7 +9,7 @@ import numpy as np
 from kvtheory.model.validation import as_int, check_generator
 from kvtheory.model.checker import ScheduleError, check_schedule
 from kvtheory.model.instance import Instance
-from kvtheory.engines.policies import POLICIES, mc_sf
+from kvtheory.engines.policies import BASE_POLICIES as POLICIES, mc_sf
 from kvtheory.engines.simulator import Decision, LivelockError, State, simulate, state_cycle
 from kvtheory.model.workloads import random_instance
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade

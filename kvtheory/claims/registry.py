@@ -38,7 +38,7 @@ def claims_table() -> list[dict]:
     --------
     >>> rows = claims_table()
     >>> rows[0]["id"], sorted(rows[0])[:4]
-    ('clm_ip_exact', ['chapter', 'id', 'label', 'provenance'])
+    ('clm_ip_exact', ['arxiv', 'chapter', 'id', 'label'])
     """
     return [c.row() for c in CLAIMS]
 

@@ -38,7 +38,7 @@ from kvtheory.hardware.calibration import (A100_80GB, DEFAULT_POWER, PAPER_KV_CA
 from kvtheory.model.checker import check_schedule
 from kvtheory.hardware.energy import (BatchComposition, EnergyReport, batch_composition,  # noqa: F401
                      batch_durations, energy_report, latency_slope)
-from kvtheory.engines.policies import POLICIES, make_policy, mc_benchmark, mc_sf
+from kvtheory.engines.policies import BASE_POLICIES, POLICIES, make_policy, mc_benchmark, mc_sf
 from kvtheory.engines.simulator import LivelockError, simulate_timed
 from kvtheory.model.traces import Trace
 from kvtheory.model.workloads import LMSYS_STATS, lmsys_like
@@ -442,7 +442,7 @@ def run_replication(rng: np.random.Generator, n: int = 10_000, *,
     """
     rng = check_generator(rng)
     n = as_int(n, name="n", minimum=1)
-    names = tuple(POLICIES) if policies is None else tuple(policies)
+    names = tuple(BASE_POLICIES) if policies is None else tuple(policies)
     for name in (*names, *error_policies):
         _policy(name, 0.0)
     power_models = dict(POWER_SWEEP if power_models is None else power_models)
@@ -617,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> ReplicationResult:
         tr = load_trace_csv(args.trace)
         tr = tr.select((tr.prompt > 0) & (tr.output > 0))
         rows = [run_timed(tr, name, power_models={"default": DEFAULT_POWER})[0]
-                for name in POLICIES]
+                for name in BASE_POLICIES]
         print(format_table([{c: r.get(c, "") for c in _MAIN_COLUMNS if c != "rate"}
                             for r in rows]))
         return None

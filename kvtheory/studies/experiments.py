@@ -14,7 +14,7 @@ from kvtheory.model.validation import as_int, check_generator
 from kvtheory.model.checker import check_schedule
 from kvtheory.model.instance import Instance
 from kvtheory.optimum.exact import solve_optimal
-from kvtheory.engines.policies import POLICIES
+from kvtheory.engines.policies import BASE_POLICIES
 from kvtheory.engines.simulator import Decision, LivelockError, State, simulate
 from kvtheory.model.workloads import random_instance
 
@@ -60,7 +60,7 @@ def compare_policies(instance: Instance, policies: Mapping[str, Callable] | None
     >>> [(r["policy"], r["total_latency"], r["ratio"]) for r in compare_policies(inst)][:2]
     [('optimal', 8, 1.0), ('mc-sf', 8, 1.0)]
     """
-    policies = POLICIES if policies is None else policies
+    policies = BASE_POLICIES if policies is None else policies
     rows = []
     opt = None
     if optimum:

@@ -49,7 +49,7 @@ from kvtheory.model.validation import as_fraction, as_int
 from kvtheory.optimum.bounds import peak_lower_bound
 from kvtheory.model.checker import check_schedule
 from kvtheory.optimum.exact import solve_optimal
-from kvtheory.engines.policies import POLICIES
+from kvtheory.engines.policies import BASE_POLICIES, POLICIES
 from kvtheory.optimum.search import improve_schedule, volume_lower_bound
 from kvtheory.engines.simulator import LivelockError, simulate
 from kvtheory.model.workloads import paper_model1, paper_model2
@@ -85,7 +85,7 @@ class TrialSpec:
         Seconds for the exact program's solve (``None``: no limit; ``0``, the default: skip
         the program, which proves nothing at the paper's size; pass a limit at small sizes).
     policies : tuple of str
-        Names in :data:`kvtheory.POLICIES`.
+        Names in :data:`kvtheory.POLICIES` (default: the paper's policies, :data:`kvtheory.engines.policies.BASE_POLICIES`).
     size : dict
         Keyword arguments fixing the model's size (``n`` or ``horizon``, ``memory``); empty for
         the paper's distribution.
@@ -134,7 +134,7 @@ def trial_specs(model: str, trials: int, seed: int = 0, *, time_limit: float | N
         raise ValueError(f"bound must be one of {list(BOUNDS)}, got {bound!r}")
     bound_time = as_fraction(bound_time, name="bound_time", high=math.inf)
     trials = as_int(trials, name="trials", minimum=0)
-    policies = tuple(POLICIES) if policies is None else tuple(policies)
+    policies = tuple(BASE_POLICIES) if policies is None else tuple(policies)
     unknown = [p for p in policies if p not in POLICIES]
     if unknown:
         raise ValueError(f"unknown policies {unknown}; known: {sorted(POLICIES)}")
