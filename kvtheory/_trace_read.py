@@ -160,15 +160,15 @@ class Table:
         if isinstance(cell, str) and not isinstance(cell, JNum) and TS.fullmatch(cell.strip()):
             return f"column {column!r} must be {what}{hint}, got the datetime {text}"
         if not np.isfinite(value) or (integer and value != np.floor(value)):
-            return f"column {column!r} must be {what}{hint}, got {text}"
+            return f"column {column!r} must be {what}, got {text}"
         if minimum is not None and value < minimum:
             if not integer:
-                return f"column {column!r} must be {what}{hint}, got {text}"
+                return f"column {column!r} must be {what}, got {text}"
             tail = f" ({'negative' if value < 0 else 'too small'})"
             shown = str(int(value)) if abs(value) <= 2**53 else text
             return f"column {column!r} must be >= {minimum:g}, got {shown}{tail}"
         limit = f"{int(top)}" if integer else f"{top:g}"
-        return f"column {column!r} must be <= {limit}{hint}, got {text}"
+        return f"column {column!r} must be <= {limit}, got {text}"
 
     def datetimes(self, column: str, *, hint: str = "") -> np.ndarray:
         """Column as int64 nanoseconds since the epoch (naive times are UTC)."""
@@ -186,13 +186,28 @@ class Table:
             self.fail(0, f"unparsable timestamp {show(col.iloc[0])}: {TS_HELP}{hint}")
         text = col.map(lambda v: v.strip() if isinstance(v, str) and not isinstance(v, JNum)
                        else None)
-        good = text.map(lambda v: v is not None and TS.fullmatch(v) is not None)
+        good = text.map(lambda v: isinstance(v, str) and TS.fullmatch(v) is not None)
         stamps = pd.to_datetime(text.where(good.to_numpy(dtype=bool)), format="ISO8601",
                                 utc=True, errors="coerce")
         if stamps.isna().any():
             i = int(np.argmax(stamps.isna().to_numpy()))
-            self.fail(i, f"unparsable timestamp {show(col.iloc[i])}: {TS_HELP}{hint}")
+            cell = col.iloc[i]
+            number = _numeric(cell)
+            self.fail(i, f"unparsable timestamp {show(cell)}: {TS_HELP}{hint if number else ''}")
         return stamps.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+
+
+def _numeric(cell) -> bool:
+    """Whether a cell holds a number (typed, a JSON number or numeric text)."""
+    if isinstance(cell, (bool, np.bool_)) or cell is None:
+        return False
+    if isinstance(cell, (int, float, np.number)):
+        return True
+    try:
+        float(cell)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # ===================================================================== sources
