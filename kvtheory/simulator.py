@@ -447,7 +447,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
     now = sorted_arrival[0]                               # the clock (== t when untimed)
     t = 0 if timed else int(now)
     round_end = [float(now)] if timed else None
-    bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req")
+    bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req", delay=2.0)
     try:
         while done < n:
             if t > max_rounds:

@@ -210,7 +210,9 @@ ERROR_CASES = {
                                                                   "0,1,1\n0,1,x\n"),
                                   "--memory", "8"], "line 3: column 'output' must be an integer"),
     "s+o > M rounds": (lambda d: ["simulate", "--trace", ROUNDS, "--memory", "4"],
-                       "line 3: request 1 can never fit: s+o=5 > M=4"),
+                       "1 of 3 requests can never fit in M=4 (the largest needs "
+                       "s+max(o,prediction)=5, request 1 (line 3)); pass --memory 5 or more, "
+                       "or --oversized drop"),
     "s+o > M timed": (lambda d: ["simulate", "--trace", SECONDS, "--memory", "50",
                                  "--engine", "timed"], "can never fit"),
     "s+o > M paper": (lambda d: ["simulate", "--trace", AZURE, "--memory", "100",
