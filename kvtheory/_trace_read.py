@@ -15,10 +15,12 @@ A leading UTF-8 byte-order mark is ignored; blank lines are ignored in the text 
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
 import re
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,10 +298,12 @@ def _csv_typed(path, text, header, lines, cols, strict, width) -> Table | None:
     if '"' in text or (lines.size and lines[-1] - lines[0] + 1 != lines.size):
         return None
     try:
-        raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]), names=header,
-                          index_col=False, skipinitialspace=True,
-                          keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # a too-long first row: pandas would warn
+            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
+                              names=header, index_col=False, skipinitialspace=True,
+                              keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
         return None
     used = raw if strict else raw[cols]
     if len(raw) != lines.size - 1 or len(raw) == 0 or used.isna().to_numpy().any():
@@ -315,8 +319,13 @@ def _csv_typed(path, text, header, lines, cols, strict, width) -> Table | None:
 def _csv_strings(path, text, header, lines, cols, strict, width) -> Table:
     """The careful reader: every cell as a stripped string, every problem named by its line."""
     try:
-        raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]), names=header,
-                          dtype=str, keep_default_na=False, index_col=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
+                              names=header, dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserWarning:             # pandas would drop the extra fields: name them
+        k, found = _too_long(text, lines, len(header))
+        raise ValueError(f"{path} line {k}: {width}, found {found}") from None
     except pd.errors.ParserError as exc:
         m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
         if m is None:
@@ -348,6 +357,16 @@ def _csv_strings(path, text, header, lines, cols, strict, width) -> Table:
             table.fail(i, f"column {c!r} is empty (or the row has fewer fields than the "
                           f"{len(header)} of the header)")
     return table
+
+
+def _too_long(text: str, lines: np.ndarray, width: int) -> tuple[int, int]:
+    """The first data line with more than ``width`` fields, and its field count."""
+    rows = text.split("\n")
+    for k in lines[1:].tolist():
+        found = len(next(csv.reader([rows[k - 1]])))
+        if found > width:
+            return k, found
+    return int(lines[1]), width + 1                 # not reached: pandas saw such a line
 
 
 # ----------------------------------------------------------------- JSON lines
