@@ -1,4 +1,4 @@
-"""MC-SF speed on 10,000 LMSYS-like requests with M = 16,492 (issue 2's target).
+"""MC-SF speed on 10,000 LMSYS-like requests with M = 16,492 (target: under a minute on one core).
 
 Prints requests per second of the whole simulation and the median time of one admission
 decision (one call of the policy).  Usage: ``python benchmarks/bench_mcsf.py [--n N] [--rate R]``.
@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from kvtheory import check_schedule, mc_sf, simulate
-from kvtheory.workloads import lmsys_like
+from kvtheory.model.workloads import lmsys_like
 
 
 def main():

@@ -1,7 +1,7 @@
-"""The paper engine's speed on 10,000 LMSYS-like requests with M = 16,492 (issue 11's target).
+"""The paper engine's speed on 10,000 LMSYS-like requests with M = 16,492 (target: under a minute on one core).
 
-Times :func:`kvtheory.paper_engine.simulate_paper` (goal for MC-SF: under 2 s) and the
-independent replay :func:`kvtheory.paper_engine.check_paper_run`, best of ``--repeat`` runs.
+Times :func:`kvtheory.engines.paper.engine.simulate_paper` (goal for MC-SF: under 2 s) and the
+independent replay :func:`kvtheory.engines.paper.engine.check_paper_run`, best of ``--repeat`` runs.
 Usage: ``python benchmarks/bench_paper_engine.py [--n N] [--rate R] [--policy P ...]``.
 """
 
@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from kvtheory.a100 import lmsys_trace
-from kvtheory.paper_engine import check_paper_run, simulate_paper
+from kvtheory.studies.a100 import lmsys_trace
+from kvtheory.engines.paper.engine import check_paper_run, simulate_paper
 
 
 def main():

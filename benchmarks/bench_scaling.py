@@ -1,7 +1,7 @@
-"""Scaling of the engines with the trace length (issue 16): seconds, peak RSS, fitted exponent.
+"""Scaling of the engines with the trace length: seconds, peak RSS, fitted exponent.
 
 Each (engine, policy, rate, n) runs in its own Python process (so ``peak_rss_mb`` is that run's
-peak) via :func:`kvtheory.perf.scaling_run`; the load average of the machine is recorded before
+peak) via :func:`kvtheory.studies.scaling.scaling_run`; the load average of the machine is recorded before
 each run.  Rates: requests per round for the round engine (50: overloaded; 0.5: moderate, below
 the ~0.7-0.9 requests per round the engine serves at M = 16,492), requests per second for the
 timed and paper engines (50/s overloaded, 10/s moderate, the A100 replication's two rates).
@@ -23,7 +23,7 @@ RATES = {"round": (50.0, 0.5), "timed": (50.0, 10.0), "paper": (50.0, 10.0)}
 
 
 def _one(spec: str) -> None:
-    from kvtheory.perf import scaling_run
+    from kvtheory.studies.scaling import scaling_run
     print(json.dumps(scaling_run(**json.loads(spec))))
 
 
@@ -42,7 +42,7 @@ def main():
     args = ap.parse_args()
     if args.one:
         return _one(args.one)
-    from kvtheory.perf import exponent_table
+    from kvtheory.studies.scaling import exponent_table
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = json.loads(out.read_text()) if out.exists() else []

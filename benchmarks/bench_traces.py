@@ -1,4 +1,4 @@
-"""Loading speed of :func:`kvtheory.traces.load_trace` on 10^6-row traces in every format.
+"""Loading speed of :func:`kvtheory.model.traces.load_trace` on 10^6-row traces in every format.
 
 What it measures: the wall and CPU seconds of one ``load_trace`` call (reading, checking every
 cell, sorting by time) on a trace of ``--rows`` requests (default 10^6) with user column names
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kvtheory.traces import load_trace
+from kvtheory.model.traces import load_trace
 
 FORMATS = ("jsonl", "jsonl.gz", "parquet", "csv", "csv.gz")
 COLUMNS = "arrival=ts_ms,prompt=input_tokens,output=output_tokens"

@@ -1,6 +1,6 @@
-"""Bracket the optimum at the paper's size with the peak-row bound (issue 15's measurement).
+"""Bracket the optimum at the paper's size with the peak-row bound (target: a bracket width of at most 0.05 on the mean ratio).
 
-Runs the first ``--trials`` trials of each model of :mod:`kvtheory.replication` (the same seeds
+Runs the first ``--trials`` trials of each model of :mod:`kvtheory.studies.replication` (the same seeds
 as the 200-trial run) with ``bound="peak"`` and writes the tidy rows to
 ``book/data/bracket_<model>.json``, which the synthetic chapter reads.
 
@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from kvtheory.replication import run_trials, trial_specs
+from kvtheory.studies.replication import run_trials, trial_specs
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--trials", type=int, default=20)

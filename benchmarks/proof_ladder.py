@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kvtheory.bounds import prove_optimal
-from kvtheory.search import improve_schedule
-from kvtheory.workloads import paper_model1
+from kvtheory.optimum.bounds import prove_optimal
+from kvtheory.optimum.search import improve_schedule
+from kvtheory.model.workloads import paper_model1
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 15])

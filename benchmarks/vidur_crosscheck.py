@@ -1,4 +1,4 @@
-"""Cross-check our batch-time models and engines against Microsoft Vidur (issue 11, part 5).
+"""Cross-check our batch-time models and engines against Microsoft Vidur .
 
 Not part of the package and not run in CI.  Needs a Vidur source checkout *outside* this
 repository (a git work tree, or a plain export with the commit id in a file ``COMMIT``; the
@@ -14,14 +14,14 @@ present) and a separate virtual environment with Vidur's requirements::
 Steps, for every seed (default 0 1 2) and rate (default 10 and 50 per second); every file
 except the final JSON goes to ``--work``, outside the repository:
 
-1. one shared workload: ``n`` LMSYS-like requests (:func:`kvtheory.a100.lmsys_trace`, seed,
+1. one shared workload: ``n`` LMSYS-like requests (:func:`kvtheory.studies.a100.lmsys_trace`, seed,
    rate), prompts clipped as Vidur's trace loader clips them (``s + o <= 4096``), written in
    Vidur's trace format (``arrived_at,num_prefill_tokens,num_decode_tokens``);
 2. Vidur (Llama-2-70B, A100, TP 2, pairwise NVLink, random-forest predictor) on it under its
    vLLM and Sarathi replica schedulers, run in-process in the Vidur venv by this same file
    (``--driver``), recording every batch's composition and Vidur's predicted time, and every
    request's arrival, completion and restarts;
-3. our calibrated model (:func:`kvtheory.calibration.batch_time_model`) and the paper's linear
+3. our calibrated model (:func:`kvtheory.hardware.batchtime.batch_time_model`) and the paper's linear
    formula evaluated on Vidur's batch compositions: per-batch error statistics;
 4. our engines on the same workload (the calibrated timed engine with the vLLM-style policy;
    the paper's engine, vLLM rule, prefill-first and mixed, with the paper's formula and with
@@ -34,7 +34,7 @@ them from ``--work``/vidur_cache (seconds).  The full default run then takes abo
 **Attention.** Vidur's attention profile for Llama-2-70B (``attention.csv``, a 10.7 MB Git LFS
 file) is not in the snapshot available here, and Vidur cannot run without one.  This script
 writes a substitute with the same columns whose times come from *our* attention model
-(bandwidth-bound decode, FLOP-bound prefill; :class:`kvtheory.calibration.BatchTimeModel`), and
+(bandwidth-bound decode, FLOP-bound prefill; :class:`kvtheory.hardware.calibration.BatchTimeModel`), and
 ``attn_kv_cache_save`` = 0.  Vidur's linear layers, all-reduce, regression, rounding, overheads
 and schedulers are its own.  So the per-batch comparison tests everything *but* attention.
 """
@@ -165,9 +165,9 @@ def _driver(cfg: dict) -> None:
 # ============================================================== our side (runs in our venv)
 def write_inputs(work: Path, n: int, rate: float, seed: int, tag: str):
     """The shared workload (Vidur trace format) and the attention substitute; returns the Trace."""
-    from kvtheory.a100 import lmsys_trace
-    from kvtheory.calibration import batch_time_model
-    from kvtheory.traces import Trace
+    from kvtheory.studies.a100 import lmsys_trace
+    from kvtheory.hardware.batchtime import batch_time_model
+    from kvtheory.model.traces import Trace
 
     tr = lmsys_trace(np.random.default_rng(seed), n, rate=rate)
     o = np.minimum(tr.output, VIDUR_MAX_TOKENS - 1)
@@ -224,14 +224,14 @@ def run_vidur(args, scheduler: str, tag: str, seed: int) -> dict:
 def paper_formula_seconds(batch_size, context_sum, prompt_tokens):
     """The paper's published code's linear batch time, in seconds, per batch.
 
-    :func:`kvtheory.paper_engine.paper_batch_time` on each batch.  The formula depends on a
+    :func:`kvtheory.engines.paper.engine.paper_batch_time` on each batch.  The formula depends on a
     batch only through its number of steps, the sum of their contexts and the sum of the
     prompt sizes of its prompt steps, so one context holding the whole sum and one prompt
     holding all prompt tokens give the same value.  A Vidur decode request's context is the
     tokens it has produced so far (its first token comes with its prefill), as in the paper
     engine's reading (steps done so far).
     """
-    from kvtheory.paper_engine import paper_batch_time
+    from kvtheory.engines.paper.engine import paper_batch_time
     out = []
     for b, c, p in zip(batch_size, context_sum, prompt_tokens):
         b, c, p = int(b), int(c), int(p)
@@ -241,8 +241,8 @@ def paper_formula_seconds(batch_size, context_sum, prompt_tokens):
 
 def compare_batches(res: dict) -> dict:
     """Per-batch error of our calibrated model and of the paper's formula against Vidur's."""
-    from kvtheory.calibration import batch_time_model
-    from kvtheory.vidur_compare import error_stats, fit_paper_form
+    from kvtheory.hardware.batchtime import batch_time_model
+    from kvtheory.hardware.vidur import error_stats, fit_paper_form
 
     B = np.array(res["batches"], dtype=float)
     P, S2, npre, D, K, produced, vid, vid_na = B.T
@@ -285,8 +285,8 @@ ENGINES = (("calibrated engine, vLLM-style, mixed", "timed", "mixed", "calibrate
 
 def run_ours(tr, engine: str, batching: str, time_model: str, batch_cap: int) -> dict:
     """Average latency of one of our engines on the shared trace (every run is checked)."""
-    from kvtheory.a100 import batch_timer, run_timed
-    from kvtheory.paper_engine import PaperRunError, check_paper_run, simulate_paper
+    from kvtheory.studies.a100 import batch_timer, run_timed
+    from kvtheory.engines.paper.engine import PaperRunError, check_paper_run, simulate_paper
 
     if engine == "timed":
         row, _ = run_timed(tr, "vllm")                     # checked by check_schedule inside
@@ -371,7 +371,7 @@ def main(argv=None) -> None:
     doc = {
         "vidur_commit": commit,
         "command": " ".join(["python", "benchmarks/vidur_crosscheck.py", *sys.argv[1:]]),
-        "workload": {"generator": "kvtheory.a100.lmsys_trace", "seeds": args.seeds,
+        "workload": {"generator": "kvtheory.studies.a100.lmsys_trace", "seeds": args.seeds,
                      "n": args.n, "rates": args.rates,
                      "clipping": f"prompt reduced so that s + o <= {VIDUR_MAX_TOKENS} "
                                  "(Vidur's trace loader rule)", "by_run": workloads},

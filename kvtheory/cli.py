@@ -1,4 +1,4 @@
-"""Command line: ``python -m kvtheory {simulate,opt,claims}``.
+"""Command line: ``python -m kvtheory COMMAND`` (or ``kvtheory COMMAND``); ``--help`` lists them.
 
 Examples (shell)::
 
@@ -15,11 +15,11 @@ Examples (shell)::
   rounds (``total_latency``, ``average_latency``, ``makespan``); ``avg_latency_s``,
   ``makespan_s`` and ``energy_j`` are null.  A trace in seconds needs ``--round-seconds S``
   (arrival round ``floor(t / S)``).
-* ``timed``: our A100-calibrated engine (:func:`kvtheory.a100.run_timed`), seconds and joules.
-* ``paper``: the paper's engine (:func:`kvtheory.paper_engine.simulate_paper`), seconds and
+* ``timed``: our A100-calibrated engine (:func:`kvtheory.studies.a100.run_timed`), seconds and joules.
+* ``paper``: the paper's engine (:func:`kvtheory.engines.paper.engine.simulate_paper`), seconds and
   joules.  A trace in rounds needs ``--round-seconds S`` for both continuous-time engines.
 
-``--trace`` reads every format of :func:`kvtheory.traces.load_trace`: CSV, JSON lines or
+``--trace`` reads every format of :func:`kvtheory.model.traces.load_trace`: CSV, JSON lines or
 Parquet (``.gz`` for the text formats), recognised by its header, or any column names with
 ``--columns arrival=A,prompt=P,output=O[,prediction=D]`` and ``--time-unit s|ms|us|round``.
 A request that can never fit (the engine's fit rule) stops the run with one line naming how
@@ -44,15 +44,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .checker import check_schedule
-from .policies import POLICIES
-from .simulator import LivelockError, PolicyError, simulate
+from kvtheory.model.checker import check_schedule
+from kvtheory.engines.policies import POLICIES
+from kvtheory.engines.simulator import LivelockError, PolicyError, simulate
+from kvtheory.model.tables import format_table, to_jsonable
+from kvtheory.commands import DELEGATED, add_claim_parsers, run_claims, run_delegated
 
-__all__ = ["main", "format_table", "ENGINES"]
+__all__ = ["main", "ENGINES"]
 
 #: Engines of ``simulate --engine``.
 ENGINES = ("round", "timed", "paper")
-#: Serving figures in seconds (:func:`kvtheory.serving_metrics.serving_figures`).
+#: Serving figures in seconds (:func:`kvtheory.engines.serving_metrics.serving_figures`).
 SERVING_KEYS = ("avg_latency_s", "p50_latency_s", "p90_latency_s", "p99_latency_s", "avg_ttft_s",
                 "p99_ttft_s", "avg_tpot_s", "throughput_tok_s")
 #: Keys every ``simulate --format json`` object holds (null where they do not apply).
@@ -69,50 +71,10 @@ PER_REQUEST_COLUMNS = ("policy", "id", "line", "arrival", "start", "first_token"
                        "latency", "evictions")
 
 
-def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    """Plain-text table of dict rows (floats with 3 decimals, ``None`` as ``-``).
-
-    Examples
-    --------
-    >>> print(format_table([{"policy": "mc-sf", "latency": 3.14159}, {"policy": "x", "latency": None}]))
-    policy  latency
-    mc-sf     3.142
-    x             -
-    """
-    if not rows:
-        return "(no rows)"
-    columns = list(columns or rows[0].keys())
-
-    def fmt(v):
-        return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(columns)]
-
-    def line(vals):
-        return "  ".join(v.ljust(w) if j == 0 else v.rjust(w)
-                         for j, (v, w) in enumerate(zip(vals, widths))).rstrip()
-    return "\n".join([line(columns)] + [line(r) for r in cells])
-
-
-def _jsonable(value):
-    """Plain JSON values: numpy scalars to Python, non-finite floats to ``None``."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 def _emit(args, rows: list[dict], columns: Sequence[str], title: str | None = None) -> int:
     """Print ``rows`` as a JSON array (``--format json``) or as a table under ``title``."""
     if args.format == "json":
-        print(json.dumps(_jsonable(rows), indent=2))
+        print(json.dumps(to_jsonable(rows), indent=2))
     else:
         if title:
             print(title)
@@ -123,7 +85,7 @@ def _emit(args, rows: list[dict], columns: Sequence[str], title: str | None = No
 # ===================================================================== requests
 def _paper_engine():
     try:
-        from . import paper_engine
+        from kvtheory.engines.paper import engine as paper_engine
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.paper_engine":
             raise
@@ -133,7 +95,7 @@ def _paper_engine():
 
 def _load(args):
     """The trace of ``--trace`` (with ``--columns`` / ``--time-unit`` where given)."""
-    from .traces import load_trace
+    from kvtheory.model.traces import load_trace
     if args.memory is None:
         raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
     if not 1 <= args.memory <= 10**12:
@@ -187,14 +149,14 @@ def _trace(args):
     if args.workload != "lmsys":
         raise ValueError(f"--engine {args.engine} runs requests in seconds: use --trace FILE "
                          f"or --workload lmsys, not {args.workload}")
-    from .a100 import lmsys_trace
+    from kvtheory.studies.a100 import lmsys_trace
     return lmsys_trace(np.random.default_rng(args.seed), 10_000 if args.n is None else args.n,
                        rate=50.0 if args.rate is None else args.rate, memory=_memory(args))
 
 
 def _instance(args):
     """The requests of the round model: an Instance."""
-    from . import workloads
+    from kvtheory.model import workloads
     if args.trace:
         tr = _load(args)
         if tr.unit == "round":
@@ -250,7 +212,7 @@ def _row(engine: str, memory: int, figures: dict, args=None) -> dict:
 
 
 def _run_round(args, names):
-    from .serving_metrics import requests_round, serving_figures
+    from kvtheory.engines.serving_metrics import requests_round, serving_figures
     inst = _instance(args)
     rows = []
     for name in names:
@@ -278,13 +240,13 @@ def _per_request(args, policy: str, table):
 
 
 def _memory(args) -> int:
-    from .calibration import PAPER_KV_CAPACITY
+    from kvtheory.hardware.calibration import PAPER_KV_CAPACITY
     return PAPER_KV_CAPACITY if args.memory is None else args.memory
 
 
 def _run_timed(args, names):
-    from .a100 import run_timed
-    from .serving_metrics import requests_timed, serving_figures
+    from kvtheory.studies.a100 import run_timed
+    from kvtheory.engines.serving_metrics import requests_timed, serving_figures
     tr, memory = _trace(args), _memory(args)
     args.origin = tr
     rows = []
@@ -306,7 +268,7 @@ def _extra(args) -> int:
 
 
 def _run_paper(args, names):
-    from .serving_metrics import requests_paper, serving_figures
+    from kvtheory.engines.serving_metrics import requests_paper, serving_figures
     mod = _paper_engine()
     tr, memory = _trace(args), _memory(args)
     args.origin = tr
@@ -342,14 +304,14 @@ def _opt(args) -> int:
     """Optimum of the integer program, or under a time limit the best found and a bracket.
 
     The lower bound is the larger of the solver's proven bound and the area bound
-    (:func:`kvtheory.search.volume_lower_bound`); ``mc-sf/opt`` is a ratio only when the
+    (:func:`kvtheory.optimum.search.volume_lower_bound`); ``mc-sf/opt`` is a ratio only when the
     optimum is proven, otherwise the bracket ``MC-SF / best found .. MC-SF / lower bound``.
     Under ``--time-limit`` HiGHS runs without presolve (its presolve overruns the limit by
     seconds) unless ``--presolve`` is given; ``build_seconds`` (MC-SF's upper bound and the
     program's matrices) counts towards the limit and is reported on its own.
     """
-    from .optimal import solve_optimal
-    from .search import volume_lower_bound
+    from kvtheory.optimum.exact import solve_optimal
+    from kvtheory.optimum.search import volume_lower_bound
     inst = _instance(args)
     presolve = args.time_limit is None or args.presolve
     res = solve_optimal(inst, time_limit=args.time_limit, presolve=presolve)
@@ -377,12 +339,6 @@ def _opt(args) -> int:
              "variables": res.n_variables, "seconds": row["seconds"],
              "build_s": row["build_seconds"]}
     return _emit(args, [shown], list(shown), f"{inst!r}")
-
-
-def _claims(args) -> int:
-    from .claims import CLAIMS
-    from .claims._cli import run
-    return run(args)
 
 
 # ===================================================================== main
@@ -436,9 +392,6 @@ def _add_output_args(p):
 
 
 _ERRORS = (ValueError, OSError, PolicyError)
-_CLAIM_COMMANDS_HELP = {"claims": "list the claim definitions (no check runs)",
-                        "verify": "run the claims' checks and print one verdict per reading"}
-_CLAIM_COMMANDS = set(_CLAIM_COMMANDS_HELP)
 
 
 def _message(exc: BaseException) -> str:
@@ -459,7 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     mc-sf       ok  5        0      12             17            3.400        2.000  ...
     0
     """
-    ap = _Parser(prog="python -m kvtheory", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m kvtheory",
+                 description="kvtheory: online LLM inference scheduling under KV-cache "
+                             "constraints (arXiv 2502.07115), verified. One subcommand each:")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("simulate", help="run policies and print a summary table")
     _add_instance_args(p)
@@ -480,14 +435,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="let HiGHS presolve under --time-limit (stronger bounds, but it may "
                         "overrun the limit by seconds)")
     argv = sys.argv[1:] if argv is None else list(argv)
-    if _CLAIM_COMMANDS & set(argv):
-        from .claims._cli import add_parsers
-        add_parsers(sub)                               # claims, verify
-    else:       # the registry imports every claim module (seconds): only load it when used
-        for name, text in _CLAIM_COMMANDS_HELP.items():
-            sub.add_parser(name, help=text)
+    add_claim_parsers(sub)                             # claims, verify
+    for name, (_, _, text) in DELEGATED.items():       # studies that parse their own options
+        sub.add_parser(name, help=text, add_help=False)
+    if argv and argv[0] in DELEGATED:
+        try:
+            return run_delegated(argv[0], argv[1:])
+        except _ERRORS as exc:
+            print(f"error: {_message(exc)}", file=sys.stderr)
+            return 2
     args = ap.parse_args(argv)
-    commands = {"simulate": _simulate, "opt": _opt, "claims": _claims, "verify": _claims}
+    commands = {"simulate": _simulate, "opt": _opt, "claims": run_claims, "verify": run_claims}
     if getattr(args, "workload", "") is None:
         args.workload = "model1" if getattr(args, "engine", "round") == "round" else "lmsys"
     try:

@@ -1,21 +1,22 @@
 """The A100 chapter: timed workloads, energy accounting, the replication and its claims.
 
 The claim tests run a reduced replication (2,000 requests, high demand only) shared through a
-module fixture; the full size is ``python -m kvtheory.a100`` (see book/a100.md).
+module fixture; the full size is ``python -m kvtheory a100`` (see book/a100.md).
 """
 
 import numpy as np
 import pytest
 
 from kvtheory import POLICIES, check_schedule, mc_sf, simulate_timed, vllm_style
-from kvtheory.a100 import (ERRORS, POWER_SWEEP, BatchTimer, batch_composition, batch_durations,
+from kvtheory.studies.a100 import (ERRORS, POWER_SWEEP, BatchTimer, batch_composition, batch_durations,
                            batch_timer, energy_report,
                            kv_capacity_readings, latency_slope, length_match, lmsys_trace,
                            noisy_predictions, paper_comparison, run_replication, run_timed)
-from kvtheory.calibration import (DEFAULT_POWER, PAPER_KV_CAPACITY, PowerModel, batch_energy,
-                                  batch_time_model, kv_capacity_tokens,
+from kvtheory.hardware.batchtime import batch_time_model
+from kvtheory.hardware.calibration import (DEFAULT_POWER, PAPER_KV_CAPACITY, PowerModel, batch_energy,
+                                  kv_capacity_tokens,
                                   vidur_kv_capacity_tokens)
-from kvtheory.traces import Trace, load_trace_csv, save_trace_csv
+from kvtheory.model.traces import Trace, load_trace_csv, save_trace_csv
 from kvtheory.claims.a100 import (check_kv_capacity, check_prediction_error, check_real_energy,
                                   check_real_latency)
 

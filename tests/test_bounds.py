@@ -6,14 +6,14 @@ from hypothesis import given, settings
 from scipy.optimize import linprog
 
 from kvtheory import Instance
-from kvtheory.bounds import peak_lower_bound, peak_row_slack
-from kvtheory.checker import check_schedule
-from kvtheory.optimal import brute_force_optimal, optimal_horizon
-from kvtheory.policies import POLICIES
-from kvtheory.schedule import Schedule
-from kvtheory.search import improve_schedule, serial_schedule, volume_lower_bound
-from kvtheory.simulator import LivelockError, simulate
-from kvtheory.workloads import paper_model1
+from kvtheory.optimum.bounds import peak_lower_bound, peak_row_slack
+from kvtheory.model.checker import check_schedule
+from kvtheory.optimum.exact import brute_force_optimal, optimal_horizon
+from kvtheory.engines.policies import POLICIES
+from kvtheory.model.schedule import Schedule
+from kvtheory.optimum.search import improve_schedule, serial_schedule, volume_lower_bound
+from kvtheory.engines.simulator import LivelockError, simulate
+from kvtheory.model.workloads import paper_model1
 
 from strategies import instances
 
@@ -22,7 +22,7 @@ BRUTE_LEAVES = 10_000_000
 
 
 def _full_lp(inst, upper):
-    """The time-indexed relaxation built densely, independently of kvtheory.bounds."""
+    """The time-indexed relaxation built densely, independently of kvtheory.optimum.bounds."""
     H, latest = optimal_horizon(inst, upper)
     cols = [(j, k) for j in range(inst.n) for k in range(int(inst.arrival[j]), int(latest[j]) + 1)]
     A_eq = np.zeros((inst.n, len(cols)))
@@ -113,7 +113,7 @@ def test_validation():
 @settings(max_examples=25, deadline=None)
 @given(instances(max_n=5, max_memory=9, max_arrival=3))
 def test_prove_optimal_matches_exhaustive_search(inst):
-    from kvtheory.bounds import prove_optimal
+    from kvtheory.optimum.bounds import prove_optimal
     opt = brute_force_optimal(inst, max_leaves=BRUTE_LEAVES).total_latency
     res = prove_optimal(inst, time_limit=30, bound_time=10)
     check_schedule(inst, res.schedule, preemptive=False)

@@ -1,4 +1,4 @@
-"""Tests of kvtheory.calibration: KV capacity, the Vidur-fitted batch time, the energy model."""
+"""Tests of kvtheory.hardware.calibration: KV capacity, the Vidur-fitted batch time, the energy model."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import sympy
 
-from kvtheory import batchtime as cal
-from kvtheory.calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, BatchTimeModel,
-                                  GPUSpec, ModelSpec, PowerModel, batch_energy, batch_power,
-                                  batch_time, batch_time_model, batch_time_residuals,
-                                  fit_batch_time_model, kv_bytes_per_token, kv_capacity_symbolic,
-                                  kv_capacity_tokens, reserve_for_kv_capacity)
+from kvtheory.hardware import batchtime as cal
+from kvtheory.hardware.batchtime import (BatchTimeModel, batch_time, batch_time_model,
+                                         batch_time_residuals, fit_batch_time_model)
+from kvtheory.hardware.calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, GPUSpec,
+                                           ModelSpec, PowerModel, batch_energy, batch_power,
+                                           kv_bytes_per_token, kv_capacity_symbolic,
+                                           kv_capacity_tokens, reserve_for_kv_capacity)
 
 VIDUR_DIR = Path("/work/shared/data/vidur-a100")
 needs_vidur = pytest.mark.skipif(not VIDUR_DIR.is_dir(),

@@ -18,6 +18,7 @@ from kvtheory.claims import (CLAIMS, STATUS, Claim, ClaimCheck, Reading, Verdict
                              claims_table, grade, verify)
 from kvtheory.claims import mcsf, optimum
 from kvtheory import Instance, POLICIES
+from kvtheory.engines.simulator import state_cycle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +36,8 @@ def test_clm_peak_rows():
 
 def test_peak_rows_have_teeth():
     """Some infeasible start vectors of the same family violate a peak row: the check can fail."""
-    from kvtheory.bounds import peak_row_slack
-    from kvtheory.schedule import Schedule
+    from kvtheory.optimum.bounds import peak_row_slack
+    from kvtheory.model.schedule import Schedule
     inst = optimum.Instance.from_arrays([0, 0], [2, 2], [3, 3], memory=6)   # peaks 5 + 5 > 6
     assert peak_row_slack(inst, Schedule.from_starts(inst, [0, 1])) < 0
 
@@ -65,7 +66,7 @@ def test_clm_clear_all_livelock():
     # are cleared, and the run comes back to "both waiting, both cleared d rounds ago")
     witness = Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8)
     for name in POLICIES:
-        cycle = mcsf.state_cycle(witness, POLICIES[name])
+        cycle = state_cycle(witness, POLICIES[name])
         assert (cycle is not None) == name.endswith("-greedy"), name
 
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from kvtheory import POLICIES
-from kvtheory.cli import COMMON_KEYS, format_table, main
-from kvtheory.traces import load_trace
+from kvtheory.cli import COMMON_KEYS, main
+from kvtheory.model.tables import format_table
+from kvtheory.model.traces import load_trace
 
 DATA = Path(__file__).parent / "data"
 ROUNDS, SECONDS = str(DATA / "trace_rounds.csv"), str(DATA / "trace_seconds.csv")
@@ -89,7 +90,7 @@ def test_paper_engine_two_requests_by_hand(capsys):
 @pytest.mark.parametrize("path, extra", [(ROUNDS, ["--round-seconds", "0.05"]), (SECONDS, []),
                                          (AZURE, []), (SPLITWISE, [])])
 def test_paper_engine_json_matches_library(capsys, path, extra):
-    from kvtheory.paper_engine import check_paper_run, simulate_paper
+    from kvtheory.engines.paper.engine import check_paper_run, simulate_paper
     rows = run_json(capsys, "--trace", path, "--memory", "16492", "--engine", "paper",
                     "--policy", "mc-sf,mc-benchmark", *extra)
     tr = load_trace(path)
@@ -108,7 +109,7 @@ def test_paper_engine_json_matches_library(capsys, path, extra):
 
 @pytest.mark.parametrize("path", [SECONDS, AZURE, SPLITWISE])
 def test_timed_engine_json_matches_library(capsys, path):
-    from kvtheory.a100 import run_timed
+    from kvtheory.studies.a100 import run_timed
     rows = run_json(capsys, "--trace", path, "--memory", "16492", "--engine", "timed",
                     "--policy", "mc-sf", "--policy", "vllm")
     assert [r["policy"] for r in rows] == ["mc-sf", "vllm"]
@@ -129,7 +130,7 @@ def test_policy_lists_all_and_duplicates(capsys):
 
 
 def test_paper_engine_all_and_seed(capsys):
-    from kvtheory.paper_engine import PAPER_POLICIES
+    from kvtheory.engines.paper.engine import PAPER_POLICIES
     argv = ["--workload", "lmsys", "--n", "80", "--rate", "50", "--memory", "1500",
             "--engine", "paper", "--policy", "alpha-0.2-beta-0.1"]
     first = run_json(capsys, *argv, "--seed", "3")

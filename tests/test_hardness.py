@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kvtheory import check_schedule
-from kvtheory.hardness import (
+from kvtheory.theory.hardness import (
     is_three_partition,
     random_three_partition,
     reduction_instance,
@@ -15,7 +15,7 @@ from kvtheory.hardness import (
     threshold,
     verify_reduction,
 )
-from kvtheory.semionline import exact_optimum_at_zero
+from kvtheory.theory.semionline import exact_optimum_at_zero
 
 
 def test_threshold_by_hand():
@@ -90,6 +90,6 @@ def test_rows_shape():
 
 
 def test_clm_semionline_optimal_arbitrary_reading_is_hard():
-    from kvtheory.hardness import check_reduction
+    from kvtheory.theory.hardness import check_reduction
     rep = check_reduction(quick=True)
     assert rep["holds"] and rep["instances"] == 200 and rep["no"] > 30

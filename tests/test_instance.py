@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kvtheory import Instance, Request
-from kvtheory.workloads import lmsys_like, paper_model1, paper_model2, random_instance
+from kvtheory.model.workloads import lmsys_like, paper_model1, paper_model2, random_instance
 
 
 @pytest.mark.parametrize("field, value, message", [

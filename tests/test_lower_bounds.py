@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from kvtheory import POLICIES, Schedule, is_valid_schedule, mc_sf, simulate
-from kvtheory.optimal import solve_optimal
-from kvtheory.simulator import Decision
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.engines.simulator import Decision
 from kvtheory.claims.lower_bounds import check_lb_deterministic, check_lb_randomized
-from kvtheory.lower_bounds import (adaptive_adversary, adversarial_instance, adversary_ratio,
-                                   alg_cost, best_start, cost_ratio, delayed,
-                                   deterministic_bound, game_matrix, long_request, opt_cost,
-                                   pure_value, solve_game, start_alone_at, worst_release,
-                                   yao_analytic_bound, yao_bound)
+from kvtheory.theory.lower_bounds import (adaptive_adversary, adversarial_instance, adversary_ratio,
+                                          alg_cost, best_start, cost_ratio, delayed,
+                                          deterministic_bound, long_request, opt_cost,
+                                          start_alone_at, worst_release)
+from kvtheory.theory.lower_bounds_game import (game_matrix, pure_value, solve_game,
+                                               yao_analytic_bound, yao_bound)
 
 
 # ----------------------------------------------------------------------------- the claims

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 
 from kvtheory import Instance, Schedule, check_schedule
-from kvtheory.optimal import brute_force_optimal, optimal_horizon, solve_optimal
+from kvtheory.optimum.exact import brute_force_optimal, optimal_horizon, solve_optimal
 from strategies import instances
 
 
@@ -49,7 +49,7 @@ def test_brute_force_refuses_large_spaces():
 
 
 def test_time_limit_reports_gap_not_optimality():
-    from kvtheory.workloads import paper_model1
+    from kvtheory.model.workloads import paper_model1
     inst = paper_model1(np.random.default_rng(0), n=25)
     res = solve_optimal(inst, time_limit=1.0)
     check_schedule(inst, res.schedule)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kvtheory.paper_engine import (
+from kvtheory.engines.paper.engine import (
     PAPER_POLICIES,
     PaperRunError,
     check_paper_run,
@@ -145,7 +145,7 @@ def test_custom_batch_time_and_idle_jump():
 def test_energy_by_hand():
     # one request s=1, o=1, one GPU: batch 0 (1 prompt token) then batch 1 (1 token step),
     # each 1 s; power at 1 token = 280 + 100/512 W -> 2 * 280.1953125 J
-    from kvtheory.calibration import PowerModel
+    from kvtheory.hardware.calibration import PowerModel
     run = simulate_paper([1], [1], [0.0], memory=4, batch_time=lambda P, D, kv: 1.0,
                          power=PowerModel(), n_gpus=1)
     assert run.energy_j == pytest.approx(560.390625)

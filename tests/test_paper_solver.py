@@ -1,4 +1,4 @@
-"""Tests for kvtheory.paper_solver (the published code's optimum) and the shared-prompt reading."""
+"""Tests for kvtheory.optimum.paper_solver (the published code's optimum) and the shared-prompt reading."""
 
 import json
 import math
@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from kvtheory import Instance, Schedule, check_schedule, mc_sf, simulate
-from kvtheory.optimal import brute_force_optimal, solve_optimal
-from kvtheory.paper_solver import (build_paper_program, code_reading_summary, code_reading_trials,
-                                   load_runs, main, solve_paper_program, summary_table)
-from kvtheory.workloads import paper_model1, paper_model2, random_instance
+from kvtheory.optimum.exact import brute_force_optimal, solve_optimal
+from kvtheory.optimum.paper_solver import build_paper_program, solve_paper_program
+from kvtheory.studies.code_reading import (code_reading_summary, code_reading_trials, load_runs, main,
+                                           summary_table)
+from kvtheory.model.workloads import paper_model1, paper_model2, random_instance
 
 
 # ------------------------------------------------------------------ the program

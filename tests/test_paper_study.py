@@ -5,14 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kvtheory.paper_study import (
+from kvtheory.figures import plot_latency_vs_k, plot_reduction_vs_k
+from kvtheory.studies.paper_study import (
     PAPER_FIGURES,
     StudyTask,
     energy_table,
     latency_study,
     latency_table,
-    plot_latency_vs_k,
-    plot_reduction_vs_k,
     prediction_study,
     reduction_grid,
     reduction_table,

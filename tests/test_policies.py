@@ -6,9 +6,9 @@ from hypothesis import given, settings
 
 from kvtheory import (POLICIES, Decision, Instance, LivelockError, PolicyError, check_schedule,
                       mc_sf, simulate)
-from kvtheory.optimal import solve_optimal
-from kvtheory.policies import alpha_protection_beta_clearing, make_policy, predicted_memory, vllm_style
-from kvtheory.workloads import lmsys_like, random_instance
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.engines.policies import alpha_protection_beta_clearing, make_policy, predicted_memory, vllm_style
+from kvtheory.model.workloads import lmsys_like, random_instance
 from strategies import instances
 
 CLEAR_ALL = {"alpha-0.1-greedy", "alpha-0.2-greedy", "alpha-0.25-greedy", "alpha-0.3-greedy"}

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from strategies import instances
 
 from kvtheory import Instance, check_schedule
-from kvtheory.checker import ScheduleError
-from kvtheory.optimal import solve_optimal
-from kvtheory.preemption import (
+from kvtheory.model.checker import ScheduleError
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.theory.preemption import (
     EVICTION_RULES,
     always_evict,
     best_response_exhaustive,
@@ -27,7 +27,7 @@ from kvtheory.preemption import (
     srpt_fat_short,
     threshold,
 )
-from kvtheory.preemption_game import (
+from kvtheory.theory.preemption_game import (
     fat_short_game_value,
     preemptive_adversary_table,
     thin_short_run,
@@ -146,7 +146,7 @@ def test_rent_or_buy_cascade_grows():
 
 
 def test_two_phase_defeats_thresholds():
-    from kvtheory.preemption_game import two_phase_run
+    from kvtheory.theory.preemption_game import two_phase_run
     for n in (3, 4, 5):
         for k in (0, 1, 2):
             r = two_phase_run(n, k, exact=True)
@@ -163,7 +163,7 @@ def test_game_value_by_hand_and_small():
 
 
 def test_clm_lb_deterministic_preemptive_evidence():
-    from kvtheory.preemption_game import check_preemptive_rules
+    from kvtheory.theory.preemption_game import check_preemptive_rules
     rep = check_preemptive_rules((4, 8, 16), games=((2, 3), (3, 3)))
     assert rep["every_rule_defeated"]
     # at n = 16 with P = n: threshold rules near n/2 (two-phase), rent-or-buy 3.72 (cascade)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from kvtheory import Instance, check_schedule, mc_sf, simulate
-from kvtheory import ratio
+from kvtheory.theory import ratio
 from kvtheory.claims import ratio as claims_ratio
-from kvtheory.optimal import solve_optimal
+from kvtheory.optimum.exact import solve_optimal
 
 
 def test_clm_lemma_4_4():

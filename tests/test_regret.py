@@ -7,7 +7,7 @@ import pytest
 
 from kvtheory import check_schedule, mc_sf, simulate
 from kvtheory.claims.regret import check_constant_regret
-from kvtheory.regret import (ArrivalModel, fluid_benchmark,
+from kvtheory.theory.regret import (ArrivalModel, fluid_benchmark,
                              fluid_policy, growth_exponent, sample_instance,
                              waiting_lower_bound)
 

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from kvtheory import Instance
 from kvtheory.claims.regret import check_separate_regret
-from kvtheory.regret import ArrivalModel, sample_instance
-from kvtheory.regret_separate import (SEPARATE_TYPES, SeparateSchedule, brute_force_optimum,
+from kvtheory.theory.regret import ArrivalModel, sample_instance
+from kvtheory.theory.regret_separate import (SEPARATE_TYPES, SeparateSchedule, brute_force_optimum,
                                       check_separate, decode_first, hindsight_optimum,
                                       lp_policy, prefill_first, simulate_separate)
-from kvtheory.regret_separate_study import bayes_policy, separate_regret_rows
+from kvtheory.studies.regret_study import bayes_policy, separate_regret_rows
 
 TWO = Instance.from_arrays([0, 1], [1, 1], [2, 2], memory=6)
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kvtheory import replication as rp
+from kvtheory.studies import replication as rp
 from kvtheory.claims import synthetic as cs
 
 SMALL1 = {"n": 5, "memory": 12}

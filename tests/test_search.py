@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kvtheory import Instance, Schedule, check_schedule
-from kvtheory.optimal import brute_force_optimal, solve_optimal
-from kvtheory.search import improve_schedule, serial_schedule, volume_lower_bound
-from kvtheory.workloads import paper_model1, paper_model2
+from kvtheory.optimum.exact import brute_force_optimal, solve_optimal
+from kvtheory.optimum.search import improve_schedule, serial_schedule, volume_lower_bound
+from kvtheory.model.workloads import paper_model1, paper_model2
 
 from strategies import instances
 
@@ -98,7 +98,7 @@ def test_paper_size_search_beats_mcsf_and_is_checked():
 @given(wide_instances(), st.integers(0, 2**32 - 1))
 def test_search_state_matches_a_full_decode(inst, seed):
     """The compiled search replays unchanged prefixes; its state must equal a fresh decode."""
-    from kvtheory.search import _arrays, _decode, _search
+    from kvtheory.optimum.search import _arrays, _decode, _search
     if inst.n < 2:
         return
     rng = np.random.default_rng(seed)

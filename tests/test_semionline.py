@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from kvtheory import Instance, check_schedule, mc_sf, simulate
-from kvtheory.optimal import brute_force_optimal, solve_optimal
+from kvtheory.optimum.exact import brute_force_optimal, solve_optimal
 from kvtheory.claims.semionline import check_identical_exact, check_semionline_optimal
-from kvtheory.semionline import (exact_optimum_at_zero, family, identical_optimal, mc_sf_skip,
+from kvtheory.theory.semionline import (exact_optimum_at_zero, family, identical_optimal, mc_sf_skip,
                                  rule_costs)
-from kvtheory.workloads import random_instance
+from kvtheory.model.workloads import random_instance
 
 
 def test_exact_dp_matches_brute_force_and_ip():

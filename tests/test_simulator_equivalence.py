@@ -1,4 +1,4 @@
-"""The fast engine makes exactly the decisions of the original engine (issue 16).
+"""The fast engine makes exactly the decisions of the original engine.
 
 ``tests/data/simulator_reference.json.gz`` holds, for a few hundred random instances (mixed
 arrivals, exact and noisy predictions, so that under-predicted requests overflow and get
@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from kvtheory import Decision, Instance, check_schedule, simulate, simulate_timed
-from kvtheory.policies import (POLICIES, alpha_protection_beta_clearing, alpha_protection_greedy,
+from kvtheory.engines.policies import (POLICIES, alpha_protection_beta_clearing, alpha_protection_greedy,
                                make_policy, mc_benchmark, mc_sf, vllm_style)
-from kvtheory.simulator import LivelockError, PolicyError
-from kvtheory.workloads import random_instance
+from kvtheory.engines.simulator import LivelockError, PolicyError
+from kvtheory.model.workloads import random_instance
 
 FIXTURE = Path(__file__).parent / "data" / "simulator_reference.json.gz"
 
@@ -152,7 +152,7 @@ def test_profile_hand_example():
     at 2; at t=3 request 0 has outlived its prediction and counts only in round 4 with
     s + 4 - p = 6; evicting it leaves nothing.
     """
-    from kvtheory._queues import PredictedProfile
+    from kvtheory.engines.queues import PredictedProfile
     prof = PredictedProfile(max_prediction=3)
     prof.advance(0)
     prof.add(0, 2, 3)
@@ -170,13 +170,13 @@ def test_profile_hand_example():
 
 
 def _spy_orders(seen):
-    from kvtheory.simulator import State
+    from kvtheory.engines.simulator import State
 
     def spy(state):
         plain = State(state.t, state.memory, state.waiting, state.running, state.usage_next)
         for by in ("arrival", "prediction", "requeue"):
             seen.append((list(state.waiting_in_order(by)), list(plain.waiting_in_order(by))))
-        from kvtheory.policies import predicted_memory
+        from kvtheory.engines.policies import predicted_memory
         seen.append((predicted_memory(state, horizon=30).tolist(),
                      predicted_memory(plain, horizon=30).tolist()))
         return VARIANTS["vllm"](state)

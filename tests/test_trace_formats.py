@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kvtheory.cli import COMMON_KEYS, PER_REQUEST_COLUMNS, main
-from kvtheory.serving_metrics import requests_paper, serving_figures
-from kvtheory.traces import MAX_TOKENS, load_trace, parse_columns
+from kvtheory.engines.serving_metrics import requests_paper, serving_figures
+from kvtheory.model.traces import MAX_TOKENS, load_trace, parse_columns
 
 FORMATS = ("csv", "csv.gz", "jsonl", "jsonl.gz", "parquet")
 # one hand-written trace: (time in ms, prompt, output, a column nobody uses), unsorted
@@ -271,7 +271,7 @@ def test_round_engine_figures_by_hand(tmp_path):
 
 
 def test_serving_figures_undefined():
-    from kvtheory.paper_engine import simulate_paper
+    from kvtheory.engines.paper.engine import simulate_paper
     run = simulate_paper([2], [1], [0.0], memory=10)
     f = serving_figures(requests_paper(run))
     assert f["throughput_tok_s"] > 0 and f["avg_tpot_s"] is not None

@@ -1,4 +1,4 @@
-"""Tests of kvtheory.traces: every loader (hand-checked fixtures), header detection, malformations."""
+"""Tests of kvtheory.model.traces: every loader (hand-checked fixtures), header detection, malformations."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kvtheory.instance import Instance
-from kvtheory.traces import (Trace, load_azure_trace, load_instance_csv, load_splitwise_trace,
+from kvtheory.model.instance import Instance
+from kvtheory.model.traces import (Trace, load_azure_trace, load_instance_csv, load_splitwise_trace,
                              load_trace, load_trace_csv, parse_timestamp, save_trace_csv)
 
 AZ_HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"

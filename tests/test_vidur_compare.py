@@ -1,10 +1,10 @@
-"""Error statistics and the cross-check loader of kvtheory.vidur_compare (values by hand)."""
+"""Error statistics and the cross-check loader of kvtheory.hardware.vidur (values by hand)."""
 
 import json
 
 import pytest
 
-from kvtheory.vidur_compare import (
+from kvtheory.hardware.vidur import (
     end_to_end_table,
     error_stats,
     fit_paper_form,

@@ -2,26 +2,22 @@
 
 The book's registry page, each chapter's verdict box and ``python -m kvtheory verify`` all call
 :func:`verify`, so they cannot disagree.  The book reads verdicts from a cache keyed by the
-package's source code (and the numpy/scipy versions): any change to the code re-runs the checks.
+package's source code, the Python version and the result libraries' versions (:func:`kvtheory.model.cache.code_key`): any change to the code re-runs the checks.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ._core import Verdict
+from kvtheory.claims._core import Verdict
+from kvtheory.model.cache import cache_dir, code_key
 
 __all__ = ["CheckFailed", "verify", "code_key", "cache_dir", "verdict_rows", "verdict_frame",
            "status_box", "html_table"]
-
-_PKG = Path(__file__).resolve().parents[1]
-
 
 class CheckFailed(RuntimeError):
     """A claim's check raised: the claim has no verdict (``verify`` exits 1 on the CLI)."""
@@ -35,29 +31,6 @@ class CheckFailed(RuntimeError):
 
     def __reduce__(self):                # picklable across worker processes
         return (CheckFailed, (self.claim_id, RuntimeError(str(self.error))))
-
-
-def code_key() -> str:
-    """A hash of every source file of the package and of the numerical libraries' versions.
-
-    Examples
-    --------
-    >>> len(code_key()), code_key() == code_key()
-    (16, True)
-    """
-    import numpy
-    import scipy
-    h = hashlib.sha256(f"numpy {numpy.__version__} scipy {scipy.__version__}".encode())
-    for path in sorted(_PKG.rglob("*.py")):
-        h.update(str(path.relative_to(_PKG)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    """Where cached verdicts live: ``$KVTHEORY_CACHE`` or ``~/.cache/kvtheory/verdicts``."""
-    env = os.environ.get("KVTHEORY_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "kvtheory" / "verdicts"
 
 
 def _cache_file(claim_id: str, quick: bool, key: str) -> Path:
@@ -85,7 +58,7 @@ def _store(path: Path, verdicts: Sequence[Verdict]) -> None:
 
 def _check_one(claim_id: str, quick: bool) -> list[Verdict]:
     """Run one claim's check and time it (in this process or a worker)."""
-    from . import claim
+    from kvtheory.claims.registry import claim
     c = claim(claim_id)
     t0 = time.perf_counter()
     try:
@@ -143,7 +116,7 @@ def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool
     CheckFailed
         A check raised (its claim has no verdict); the other claims still ran.
     """
-    from . import claim
+    from kvtheory.claims.registry import claim
     chosen = [claim(i).id for i in (ids if ids is not None else [c.id for c in _all()])]
     key = code_key() if cache else ""
     found: dict[str, list[Verdict]] = {}
@@ -205,7 +178,7 @@ def _with_seconds(v: Verdict, seconds: float, quick: bool) -> Verdict:
 
 
 def _all():
-    from . import CLAIMS
+    from kvtheory.claims.registry import CLAIMS
     return CLAIMS
 
 

@@ -6,12 +6,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import check_generator
-from ..a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, kv_capacity_readings,  # noqa: F401
+from kvtheory.model.validation import check_generator
+from kvtheory.studies.a100 import (ERRORS, POWER_SWEEP, RATES, ReplicationResult, energy_table, kv_capacity_readings,  # noqa: F401
                     prediction_table, run_replication)
-from ..calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, kv_bytes_per_token,
+from kvtheory.hardware.calibration import (A100_80GB, LLAMA2_70B, PAPER_KV_CAPACITY, kv_bytes_per_token,
                            kv_capacity_symbolic, kv_capacity_tokens, reserve_for_kv_capacity)
-from ._core import Claim, ClaimCheck, Reading, Verdict
+from kvtheory.model.stats import t_halfwidth
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict
 
 __all__ = ["CLAIMS", "check_kv_capacity", "check_real_latency", "check_real_energy", "check_prediction_error"]
 
@@ -19,7 +20,7 @@ __all__ = ["CLAIMS", "check_kv_capacity", "check_real_latency", "check_real_ener
 def check_kv_capacity(tolerance: float = 0.01) -> ClaimCheck:
     """Claim ``clm_kv_capacity``: Llama2-70B on 2 x A100-80GB holds ``M = 16,492`` KV tokens.
 
-    Derives ``M`` symbolically (:func:`kvtheory.calibration.kv_capacity_symbolic`) and under
+    Derives ``M`` symbolically (:func:`kvtheory.hardware.calibration.kv_capacity_symbolic`) and under
     the standard accountings (:func:`kv_capacity_readings`, the solved reserve excluded).
     ``holds`` is true if one of them lands within ``tolerance`` of 16,492.  ``details`` say
     whether 16,492 tokens *fit* under every reading (they need only 5.40 GB) and which reserve
@@ -138,21 +139,15 @@ def check_real_energy(rng: np.random.Generator | None = None, n: int = 10_000, *
     res = _result(result, rng, n, rates, workers)
     if power not in res.config["power_models"]:
         raise ValueError(f"power must be one of {res.config['power_models']}, got {power!r}")
-    by_power, by_rate, worst = {}, {}, None
-    for pm in res.config["power_models"]:
-        verdict = True
-        for rate in res.config["rates"]:
-            ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
-            mine = res.row(rate, "mc-sf")["energy_kj_by_power"][pm]
-            best = min((r for r in ok if r["policy"] != "mc-sf"),
-                       key=lambda r: r["energy_kj_by_power"][pm])
-            margin = 1 - mine / best["energy_kj_by_power"][pm]
-            verdict &= margin > 0
-            by_rate[(rate, pm)] = bool(margin > 0)
-            if pm == power and (worst is None or margin < worst["margin"]):
-                worst = {"rate": rate, "least_other": best["policy"], "margin": margin,
-                         "mcsf_kj": mine, "least_other_kj": best["energy_kj_by_power"][pm]}
-        by_power[pm] = bool(verdict)
+    by_power, by_rate, worst = {pm: True for pm in res.config["power_models"]}, {}, None
+    for row in energy_table(res):
+        pm, rate, margin = row["power"], row["rate"], row["margin"]
+        by_power[pm] &= margin > 0
+        by_rate[(rate, pm)] = bool(margin > 0)
+        if pm == power and (worst is None or margin < worst["margin"]):
+            worst = {"rate": rate, "least_other": row["least_other"], "margin": margin,
+                     "mcsf_kj": row["mcsf_kj"], "least_other_kj": row["least_other_kj"]}
+    by_power = {pm: bool(v) for pm, v in by_power.items()}
     holds = by_power[power]
     what = ("the least energy at every rate" if holds else
             f"{-100 * worst['margin']:.1f} % more energy than {worst['least_other']} at "
@@ -224,15 +219,6 @@ def _plan(quick):
     return (_SEEDS_QUICK, _N_QUICK) if quick else (_SEEDS_FULL, _N_FULL)
 
 
-def _ci(values) -> tuple[float, float]:
-    from scipy import stats
-    x = np.asarray(values, dtype=float)
-    if x.size < 2:
-        return float(x.mean()), float("nan")
-    half = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-    return float(x.mean()), float(half)
-
-
 _KV_FIT = Reading("fits", "16,492 tokens x 320 KiB (Llama2-70B, fp16, grouped-query attention) "
                   "against the memory left by the weights on 2 x A100-80GB, under every "
                   "accounting", "symbolic")
@@ -291,7 +277,7 @@ def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what):
     for rate, reading in readings.items():
         ms = [(s, m) for s, m in margins_of(rate)]
         vals = [m for _, m in ms]
-        mean, half = _ci(vals)
+        mean, half = float(np.mean(vals)), t_halfwidth(vals)
         won = [(s, m) for s, m in ms if m > _TIE]
         lost = [(s, m) for s, m in ms if m < -_TIE]
         ev = (f"MC-SF {what} by {100 * mean:.1f} %" + (f" ± {100 * half:.1f} % (95 % CI)"
@@ -325,10 +311,8 @@ def _cal_latency(seed, n, rate):
 
 
 def _cal_energy(seed, n, rate):
-    res = _replication(seed, n)
-    ok = [r for r in res.main_rows(rate) if r["status"] == "ok"]
-    mine = res.row(rate, "mc-sf")["energy_kj"]
-    return 1 - mine / min(r["energy_kj"] for r in ok if r["policy"] != "mc-sf")
+    return next(r["margin"] for r in energy_table(_replication(seed, n))
+                if r["rate"] == rate and r["power"] == "default")
 
 
 def _cal_prediction(seed, n, rate):
@@ -340,7 +324,7 @@ def _cal_prediction(seed, n, rate):
 def _paper_reading(rate, what):
     return Reading(f"paper engine, {rate:g}/s", f"the paper's published setup: continuous time, "
                    f"o + 1 steps per request, its linear batch-time formula, its benchmark rules "
-                   f"(kvtheory.paper_engine); LMSYS-like requests at Poisson {rate:g}/s, "
+                   f"(kvtheory.engines.paper.engine); LMSYS-like requests at Poisson {rate:g}/s, "
                    f"M = 16,492; {what}", "measured")
 
 
@@ -354,13 +338,13 @@ _PE_P = {r: _paper_reading(r, "noisy predictions (errors 0.2, 0.5, 0.8), 10 % re
 
 @lru_cache(maxsize=16)
 def _paper_runs(seed: int, k: int, rate: float):
-    from ..paper_study import latency_study
+    from kvtheory.studies.paper_study import latency_study
     return latency_study(seed, ks=(k,), rates=(rate,), engines=("paper",))
 
 
 @lru_cache(maxsize=16)
 def _paper_predictions(seed: int, k: int, rate: float):
-    from ..paper_study import prediction_study
+    from kvtheory.studies.paper_study import prediction_study
     return prediction_study(seed, k=k, rates=(rate,), engines=("paper",), errors=ERRORS)
 
 

@@ -7,15 +7,16 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..checker import ScheduleError, check_schedule
-from ..lower_bounds import (_size, adaptive_adversary, adversarial_instance, best_start, delayed,
-                            deterministic_bound, game_matrix, opt_cost, pure_value, solve_game,
-                            start_alone_at, yao_analytic_bound, yao_bound)
-from ..optimal import solve_optimal
-from ..policies import POLICIES, mc_sf
-from ..schedule import Schedule
-from ..simulator import simulate
-from ._core import Claim, ClaimCheck, Reading, Verdict, grade
+from kvtheory.model.checker import ScheduleError, check_schedule
+from kvtheory.theory.lower_bounds import (_size, adaptive_adversary, adversarial_instance,
+                                          best_start, delayed, deterministic_bound, opt_cost,
+                                          preemptive_ratios, start_alone_at)
+from kvtheory.theory.lower_bounds_game import (game_matrix, pure_value, solve_game,
+                                               yao_analytic_bound, yao_bound)
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.engines.policies import POLICIES, mc_sf
+from kvtheory.engines.simulator import simulate
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 
 __all__ = ["CLAIMS", "check_lb_deterministic", "check_lb_randomized"]
 
@@ -176,78 +177,7 @@ def check_lb_randomized(ns: Sequence[int] = (4, 8, 16, 32, 64), *,
                       {"per_n": per_n, "slope": slope, "problems": problems})
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Full-size tables: ``python -m kvtheory.claims.lower_bounds [--det N ...] [--game N ...]``.
-
-    Examples
-    --------
-    >>> main(["--det", "3", "--game", "3"])     # doctest: +ELLIPSIS
-    deterministic: ...
-    """
-    import argparse
-
-    from ..cli import format_table
-
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.lower_bounds",
-                                 description=__doc__.splitlines()[0])
-    ap.add_argument("--det", type=int, nargs="*", default=[4, 8, 16, 32, 64, 96, 128, 192, 256])
-    ap.add_argument("--game", type=int, nargs="*", default=[4, 8, 16, 32, 64, 96, 128])
-    args = ap.parse_args(argv)
-    if args.det:
-        rep = check_lb_deterministic(args.det)
-        print("deterministic:", rep.summary)
-        print(format_table(rep.details["per_n"]))
-    if args.game:
-        rep = check_lb_randomized(args.game, validate=())
-        print("randomized:", rep.summary)
-        print(format_table(rep.details["per_n"]))
-
-
 # --------------------------------------------------------------------------- preemption
-def evict_and_restart(n: int, release: int) -> Schedule:
-    """The preemptive answer to the construction: start ``L`` at 0, evict it when the shorts come.
-
-    The shorts run at their release ``r`` (all ``n`` fit together once ``L`` is gone) and ``L``
-    restarts from scratch (recomputing) at ``r + 1``; if ``L`` is done by ``r``, nothing is
-    evicted.  Total latency ``2n + r + 1`` for ``r < n``, so at most 1.5 times the trivial lower
-    bound ``sum o = 2n``: the construction defeats no preempting algorithm.
-
-    Examples
-    --------
-    >>> s = evict_and_restart(4, 1)
-    >>> s.total_latency, s.evictions
-    (10, 1)
-    >>> evict_and_restart(4, 5).total_latency       # L done before the shorts come
-    8
-    """
-    inst = adversarial_instance(n, release)
-    r = int(release)
-    if r >= n:
-        attempts = [[(0, n)]] + [[(r, r + 1)]] * n
-    else:
-        attempts = [[(0, r), (r + 1, r + 1 + n)]] + [[(r, r + 1)]] * n
-    sched = Schedule.from_attempts(inst, attempts, policy="evict L and restart")
-    check_schedule(inst, sched, preemptive=True)
-    return sched
-
-
-def preemptive_ratios(ns) -> list[dict]:
-    """Worst ratio of :func:`evict_and_restart` over every release, against ``sum o`` and OPT.
-
-    Examples
-    --------
-    >>> preemptive_ratios([4])[0]["worst vs sum o"]       # release r = n - 1: 3n / 2n
-    1.5
-    """
-    rows = []
-    for n in ns:
-        worst_lb, worst_opt = 0.0, 0.0
-        for r in range(1, n + 2):
-            s = evict_and_restart(n, r)
-            worst_lb = max(worst_lb, s.total_latency / (2 * n))
-            worst_opt = max(worst_opt, s.total_latency / opt_cost(n, r))
-        rows.append({"n": n, "worst vs sum o": worst_lb, "worst vs non-preemptive OPT": worst_opt})
-    return rows
 
 
 # --------------------------------------------------------------------------- the claims
@@ -267,7 +197,7 @@ _DECIDE_PRE = ("an adversary that defeats algorithms which may preempt (a differ
 
 
 def _pre_verdict(cid, reading, ns, quick):
-    from ..preemption_game import check_preemptive_rules
+    from kvtheory.theory.preemption_game import check_preemptive_rules
     rows = preemptive_ratios(ns)
     worst = max(r["worst vs sum o"] for r in rows)
     rules = check_preemptive_rules(ns=(4, 8, 16) if quick else (4, 8, 16, 32))
@@ -319,7 +249,3 @@ CLAIMS = (
           "v1-v2", "paper", "book/lower_bounds", (_RAND, _RPRE), _randomized,
           "tests/test_lower_bounds.py::test_clm_lb_randomized"),
 )
-
-
-if __name__ == "__main__":       # pragma: no cover
-    raise SystemExit(main())

@@ -6,13 +6,13 @@ import time
 
 import numpy as np
 
-from .._validation import as_int, check_generator
-from ..checker import ScheduleError, check_schedule
-from ..instance import Instance
-from ..policies import POLICIES, mc_sf
-from ..simulator import Decision, LivelockError, State, simulate
-from ..workloads import random_instance
-from ._core import Claim, ClaimCheck, Reading, Verdict, grade
+from kvtheory.model.validation import as_int, check_generator
+from kvtheory.model.checker import ScheduleError, check_schedule
+from kvtheory.model.instance import Instance
+from kvtheory.engines.policies import POLICIES, mc_sf
+from kvtheory.engines.simulator import Decision, LivelockError, State, simulate, state_cycle
+from kvtheory.model.workloads import random_instance
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 
 __all__ = ["CLAIMS", "check_mcsf_feasible", "check_peak_points", "check_clear_all_livelock",
            "check_mcsf_runtime", "admit_at_completion_points"]
@@ -59,14 +59,14 @@ def check_mcsf_feasible(rng: np.random.Generator, trials: int = 200, *, alpha: f
 def admit_at_completion_points(state: State, capacity: int | None = None) -> list[int]:
     """MC-SF's admission computed by checking only predicted completion rounds.
 
-    An independent, deliberately plain implementation of DIGEST section 3 step 3 used to test
+    An independent, deliberately plain implementation of MC-SF's admission step (Algorithm 1 of v4/v5) used to test
     that checking only completion points (``p_j + õ_j``, or ``t + 1`` for a request past its
     prediction) gives the same decisions as checking every round.
 
     Examples
     --------
     >>> from kvtheory import Instance, simulate
-    >>> from kvtheory.simulator import Decision
+    >>> from kvtheory.engines.simulator import Decision
     >>> seen = []
     >>> def spy(state):
     ...     seen.append(admit_at_completion_points(state))
@@ -188,53 +188,6 @@ def check_clear_all_livelock(rng: np.random.Generator, trials: int = 100, *,
 
 
 # --------------------------------------------------------------------------- livelock as a cycle
-class _Cycle(Exception):
-    def __init__(self, first: int, again: int):
-        super().__init__(f"state of decision time {first} repeats at {again}")
-        self.first, self.again = first, again
-
-
-def state_cycle(instance: Instance, policy) -> tuple[int, int] | None:
-    """Decision times ``(t1, t2)`` at which the run's whole state repeats, or None if it finishes.
-
-    The state is everything a policy sees, relative to ``t``: the waiting requests with the time
-    since their last eviction, and the running requests with their progress ``t - start``.
-    After the last arrival, a deterministic policy (a function of that state) that meets the same
-    state twice repeats the same decisions forever: the run never finishes.  This is an exact
-    argument, not a time-out.
-
-    Examples
-    --------
-    >>> from kvtheory.policies import POLICIES
-    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8),
-    ...             POLICIES["alpha-0.2-greedy"])
-    (1, 5)
-    >>> state_cycle(Instance.from_arrays([0, 0], [1, 1], [5, 5], memory=8), mc_sf) is None
-    True
-    """
-    last_arrival = int(instance.arrival.max()) if instance.n else 0
-    seen: dict = {}
-
-    def spy(state: State) -> Decision:
-        if state.t >= last_arrival:
-            w, r = state.waiting, state.running
-            key = (tuple(zip(w.id.tolist(), (np.where(w.evicted_at >= 0, state.t - w.evicted_at,
-                                                      -1)).tolist())),
-                   tuple(zip(r.id.tolist(), (state.t - r.start).tolist())))
-            if key in seen:
-                raise _Cycle(seen[key], state.t)
-            seen[key] = state.t
-        return policy(state)
-
-    try:
-        simulate(instance, spy)
-    except _Cycle as c:
-        return c.first, c.again
-    except LivelockError:
-        return None            # no exact repetition seen before the engine gave up
-    return None
-
-
 # --------------------------------------------------------------------------- running time
 def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 1024), *,
                        load: float = 1.5) -> ClaimCheck:
@@ -242,7 +195,7 @@ def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 10
 
     For each ``M``, a random instance with ``n = M`` requests (prompts 1-4, outputs up to
     ``M / 4``, arrivals spread so that the queue stays about ``load`` times what fits) is run,
-    and every call of :func:`kvtheory.policies.mc_sf` is timed.  The fitted exponent ``b`` of the
+    and every call of :func:`kvtheory.engines.policies.mc_sf` is timed.  The fitted exponent ``b`` of the
     median seconds per decision against ``M`` (least squares on logs) holds the claim if
     ``b <= 2``.  Wall-clock timing: the figures depend on the machine, the exponent less so.
 

@@ -7,16 +7,16 @@ from typing import Mapping
 
 import numpy as np
 
-from .._validation import as_int, check_generator
-from ..checker import ScheduleError, check_schedule
-from ..instance import Instance
-from ..bounds import peak_lower_bound, peak_row_slack
-from ..optimal import brute_force_optimal, solve_optimal
-from ..schedule import Schedule
-from ..policies import POLICIES
-from ..simulator import LivelockError, simulate
-from ..workloads import random_instance
-from ._core import Claim, ClaimCheck, Reading, grade
+from kvtheory.model.validation import as_int, check_generator
+from kvtheory.model.checker import ScheduleError, check_schedule
+from kvtheory.model.instance import Instance
+from kvtheory.optimum.bounds import peak_lower_bound, peak_row_slack
+from kvtheory.optimum.exact import brute_force_optimal, solve_optimal
+from kvtheory.model.schedule import Schedule
+from kvtheory.engines.policies import POLICIES
+from kvtheory.engines.simulator import LivelockError, simulate
+from kvtheory.model.workloads import random_instance
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, grade
 
 __all__ = ["CLAIMS", "check_ip_exact", "check_ip_exact_exhaustive", "tiny_family",
            "check_no_policy_beats_opt", "check_peak_rows_exhaustive", "check_peak_bound"]
@@ -165,7 +165,7 @@ def check_peak_rows_exhaustive(max_n: int = 3, memories=(3, 4, 5, 6), last_start
 
     The family: every instance of :func:`tiny_family` and every vector of start times in
     ``0..last_start``; the schedules that the independent checker accepts must all have
-    :func:`kvtheory.bounds.peak_row_slack` ``>= 0``.
+    :func:`kvtheory.optimum.bounds.peak_row_slack` ``>= 0``.
 
     Examples
     --------
@@ -242,7 +242,7 @@ _PRX = Reading("every tiny schedule", "every instance with n <= 3 requests, prom
                "1-3, arrivals 0-1, M in 3..6, and every start vector in 0..4 that the "
                "independent checker accepts", "exhaustive")
 _PRB = Reading("the bound below the optimum", "random instances with n <= 5, M <= 9; the "
-               "peak-row bound of kvtheory.bounds against exhaustive search", "sample")
+               "peak-row bound of kvtheory.optimum.bounds against exhaustive search", "sample")
 
 
 def _peak_rows(quick: bool):

@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 
-from .._validation import as_fraction, as_int, check_generator
-from ..checker import check_schedule
-from ..policies import mc_sf
-from ..ratio import (RATIO_BOUND, group_spans, lemma_4_4_bound, lemma_4_7_bound, lemma_terms,
+from kvtheory.model.validation import as_fraction, as_int, check_generator
+from kvtheory.model.checker import check_schedule
+from kvtheory.engines.policies import mc_sf
+from kvtheory.theory.ratio import (RATIO_BOUND, group_spans, lemma_4_4_bound, lemma_4_7_bound, lemma_terms,
                      mcsf_opt_ratio, ratio_conditions, ratio_instance, adversarial_search)
-from ..optimal import solve_optimal
-from ..simulator import simulate
-from ._core import Claim, ClaimCheck, Reading, grade
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.engines.simulator import simulate
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, grade
 
 __all__ = ["CLAIMS", "check_mcsf_ratio", "check_lemma_4_4", "check_lemma_4_5", "check_lemma_4_7"]
 

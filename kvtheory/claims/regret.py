@@ -6,11 +6,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import check_generator
-from ..policies import mc_sf
-from ..regret import (ArrivalModel, fluid_policy, growth_exponent, hindsight_regret_table,
+from kvtheory.model.validation import check_generator
+from kvtheory.engines.policies import mc_sf
+from kvtheory.theory.regret import (ArrivalModel, fluid_policy, growth_exponent, hindsight_regret_table,
                       regret_table, waiting_lower_bound)
-from ._core import Claim, ClaimCheck, Reading, Verdict
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict
 
 __all__ = ["CLAIMS", "check_constant_regret", "check_separate_regret"]
 
@@ -100,7 +100,7 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
                           max_states: int = 20000) -> ClaimCheck:
     """Claim ``clm_constant_regret`` under separate batching (v2's model, our reconstruction).
 
-    Bernoulli(``rate``) arrivals of :data:`~kvtheory.regret_separate.SEPARATE_TYPES`, memory
+    Bernoulli(``rate``) arrivals of :data:`~kvtheory.theory.regret_separate.SEPARATE_TYPES`, memory
     ``memory``.  For ``bayes_horizons`` (``bayes_seeds`` paths each) it measures the regret of
     the best online policy (exact MDP), a lower bound on every policy's expected regret, and of
     the baselines and the LP re-solving policy, all against the exact hindsight optimum; for
@@ -115,8 +115,8 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
     >>> sorted(rep.details["grows"])
     ['best online (MDP)', 'lp re-solve']
     """
-    from ..regret_separate import SEPARATE_TYPES
-    from ..regret_separate_study import separate_regret_rows
+    from kvtheory.theory.regret_separate import SEPARATE_TYPES
+    from kvtheory.studies.regret_study import separate_regret_rows
     rng = check_generator(rng)
     model = ArrivalModel(rate, types=SEPARATE_TYPES, memory=memory, process="bernoulli")
     small = separate_regret_rows(model, bayes_horizons, bayes_seeds, rng,
@@ -138,27 +138,6 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
     return ClaimCheck("clm_constant_regret", holds, len(bayes_horizons) * bayes_seeds
                       + len(horizons) * seeds, grows, summary, None if holds else model_text,
                       {"rows": small + big, "grows": grows, "model": model_text})
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.claims.regret``."""
-    import argparse
-    from ..cli import format_table
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.regret", description=__doc__)
-    ap.add_argument("--loads", type=float, nargs="+", default=[0.5, 0.9, 0.97])
-    ap.add_argument("--horizons", type=int, nargs="+", default=[30, 100, 300, 1000, 3000])
-    ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--small-horizons", type=int, nargs="+", default=[10, 20, 40, 80, 160])
-    ap.add_argument("--small-seeds", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    rep = check_constant_regret(np.random.default_rng(args.seed), loads=args.loads,
-                                horizons=args.horizons, seeds=args.seeds,
-                                small_horizons=args.small_horizons, small_seeds=args.small_seeds)
-    print(format_table(rep.details["fluid_rows"]))
-    print(format_table(rep.details["hindsight_rows"]))
-    print(rep.summary)
-    return 0
 
 
 # --------------------------------------------------------------------------- the claims
@@ -264,7 +243,3 @@ CLAIMS = (
           "horizon T.", "v1-v2", "reconstruction", "book/regret", (_FLUID, _HIND, _SEP_BEST, _SEP_LP), _regret,
           "tests/test_regret.py::test_clm_constant_regret"),
 )
-
-
-if __name__ == "__main__":       # pragma: no cover
-    raise SystemExit(_main())

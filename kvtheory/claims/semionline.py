@@ -6,12 +6,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .._validation import as_int, check_generator
-from ..instance import Instance
-from ..optimal import solve_optimal
-from ..semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
+from kvtheory.model.validation import as_int, check_generator
+from kvtheory.model.instance import Instance
+from kvtheory.optimum.exact import solve_optimal
+from kvtheory.theory.semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
                           identical_rows, random_reading_instance)
-from ._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
 
 __all__ = ["CLAIMS", "check_semionline_optimal", "check_identical_exact"]
 
@@ -90,7 +90,7 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
                           grid: Sequence[tuple[int, int, int, int]] | None = None) -> ClaimCheck:
     """Claim ``clm_identical_exact``: :func:`identical_optimal` equals the integer program.
 
-    Compares the DP with :func:`kvtheory.optimal.solve_optimal` on ``grid`` (default: random
+    Compares the DP with :func:`kvtheory.optimum.exact.solve_optimal` on ``grid`` (default: random
     ``(n, s, o, M)`` with ``M`` between ``s + o`` and ``n (s + o)``); every DP schedule is
     checked.  ``holds`` iff they agree everywhere; ``details`` counts how often MC-SF is
     optimal on the same instances.
@@ -128,31 +128,6 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
                       {"rows": rows, "mcsf_optimal": mcsf_opt})
 
 
-def _main(argv: Sequence[str] | None = None) -> int:
-    """Full-size run: ``python -m kvtheory.claims.semionline [--max-n 5]``."""
-    import argparse
-    from ..cli import format_table
-    ap = argparse.ArgumentParser(prog="python -m kvtheory.claims.semionline", description=__doc__)
-    ap.add_argument("--max-n", type=int, nargs=3, default=[5, 4, 4],
-                    help="largest n of the families, one per reading")
-    ap.add_argument("--max-output", type=int, default=4)
-    ap.add_argument("--max-memory", type=int, default=14)
-    ap.add_argument("--random-trials", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    sizes = {x: (n, args.max_output, args.max_memory) for x, n in zip(READINGS, args.max_n)}
-    rep = check_semionline_optimal(np.random.default_rng(args.seed), sizes=sizes,
-                                   random_trials=args.random_trials)
-    print(rep.summary)
-    print(format_table([row for x in READINGS for row in rep.details["readings"][x].rows()]))
-    print("random instances:")
-    print(format_table([row for x in READINGS for row in rep.details["random"][x].rows()]))
-    print("smallest best-of counterexample:", rep.worst)
-    rep2 = check_identical_exact(np.random.default_rng(args.seed), trials=150)
-    print(rep2.summary)
-    return 0
-
-
 # --------------------------------------------------------------------------- the claims
 _MCSF = Reading("MC-SF is the algorithm", "MC-SF (shortest predicted output first, largest "
                 "feasible prefix) as the exact algorithm, all requests at round 0 with known "
@@ -170,9 +145,9 @@ _DECIDE = ("a hardness proof that works with equal prompt sizes (the 3-PARTITION
 
 def _no_instance_example() -> str:
     """The smallest 3-PARTITION no-instance of the family and its reduction's optimum."""
-    from ..hardness import (is_three_partition, reduction_instance, three_partition_family,
+    from kvtheory.theory.hardness import (is_three_partition, reduction_instance, three_partition_family,
                             threshold)
-    from ..semionline import exact_optimum_at_zero
+    from kvtheory.theory.semionline import exact_optimum_at_zero
     for B in range(5, 25):
         for tp in three_partition_family(2, [B]):
             if not is_three_partition(tp):
@@ -184,7 +159,7 @@ def _no_instance_example() -> str:
 
 
 def _hardness(quick):
-    from ..hardness import check_reduction
+    from kvtheory.theory.hardness import check_reduction
     return check_reduction(quick=quick)
 
 
@@ -274,7 +249,3 @@ CLAIMS = (
           "book/semionline", (_IDENT,), _identical,
           "tests/test_semionline.py::test_clm_identical_exact"),
 )
-
-
-if __name__ == "__main__":       # pragma: no cover
-    raise SystemExit(_main())

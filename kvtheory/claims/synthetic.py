@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 
-from .._validation import as_int
-from ..replication import PAPER_FIGURES, paper_comparison, run_trials, summarize, trial_specs
-from ._core import Claim, ClaimCheck, Reading, Verdict
+from kvtheory.model.validation import as_int
+from kvtheory.studies.replication import PAPER_FIGURES, paper_comparison, run_trials, summarize, trial_specs
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict
 
 __all__ = ["CLAIMS", "check_synthetic_model1", "check_synthetic_model2"]
 
@@ -154,7 +154,7 @@ _CODE = Reading("as the published code measures it", "the paper's published code
 
 
 def _code_reading(model, quick):
-    from ..paper_solver import code_reading_summary, code_reading_trials
+    from kvtheory.studies.code_reading import code_reading_summary, code_reading_trials
     cid = f"clm_synthetic_{model}"
     trials, limit, evals = (2, 2.0, 2000) if quick else (20, 10.0, 20_000)
     df = code_reading_trials(model, trials, 0, time_limit=limit, shared_prompt=True,

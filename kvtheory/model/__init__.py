@@ -1,0 +1,12 @@
+"""The problem's data and the plumbing every layer shares.
+
+Requests and instances (:mod:`~kvtheory.model.instance`), schedules and their per-request records
+(:mod:`~kvtheory.model.schedule`), the independent feasibility checker
+(:mod:`~kvtheory.model.checker`), trace files (:mod:`~kvtheory.model.traces`), workload
+generators (:mod:`~kvtheory.model.workloads`), input validation
+(:mod:`~kvtheory.model.validation`), text tables (:mod:`~kvtheory.model.tables`), statistics
+helpers (:mod:`~kvtheory.model.stats`) and the code-versioned result cache
+(:mod:`~kvtheory.model.cache`).
+
+Layer 1 of 8: imports nothing else from kvtheory.
+"""

