@@ -263,20 +263,36 @@ def _run_timed(args, names):
 
 
 def _extra(args) -> int:
-    """Tokens the engine's fit rule adds to ``s + o`` (0: a request fits alone iff s+o <= M)."""
-    return 0
+    """Tokens the engine's fit rule adds to ``s + o``: 0 for the round and timed engines, and
+    for the paper engine 1 under the published code's memory timing (its default)."""
+    if args.engine != "paper":
+        return 0
+    from kvtheory.engines.paper.rules import fit_extra
+    return fit_extra(args.memory_timing or "code")
+
+
+def _paper_rules(args) -> dict:
+    """``--memory-timing`` / ``--event-order`` (paper engine only; default the code's)."""
+    given = {k: v for k, v in (("memory_timing", args.memory_timing),
+                               ("event_order", args.event_order)) if v is not None}
+    if given and args.engine != "paper":
+        flag = "--" + next(iter(given)).replace("_", "-")
+        raise ValueError(f"{flag} applies to --engine paper only")
+    return given
 
 
 def _run_paper(args, names):
     from kvtheory.engines.serving_metrics import requests_paper, serving_figures
     mod = _paper_engine()
+    rules = _paper_rules(args)
     tr, memory = _trace(args), _memory(args)
     args.origin = tr
     rows = []
     for name in names:
         run = mod.simulate_paper(tr.prompt, tr.output, tr.arrival_time, memory=memory,
                                  policy=name, prediction=tr.prediction,
-                                 rng=np.random.default_rng(args.seed), progress=args.progress)
+                                 rng=np.random.default_rng(args.seed), progress=args.progress,
+                                 **rules)
         mod.check_paper_run(run)
         fig = run.summary()
         table = _per_request(args, name, requests_paper(run))
@@ -288,6 +304,7 @@ def _run_paper(args, names):
 
 def _simulate(args) -> int:
     names = _policy_names(args)
+    _paper_rules(args)
     if args.progress is None:                   # a bar only where someone watches stderr
         args.progress = sys.stderr.isatty()
     args.tables, args.dropped = [], 0
@@ -376,6 +393,14 @@ def _add_trace_args(p):
     p.add_argument("--time-unit", choices=["s", "ms", "us", "round"], default=None,
                    help="unit of a numeric arrival column (default: seconds; rounds for the "
                         "arrival,prompt,output format); datetime columns are recognised")
+    p.add_argument("--memory-timing", choices=["code", "exact"], default=None,
+                   help="paper engine: MC-SF's projection counts a request at its completion "
+                        "as holding s+o+1, as the published code does (code, default; then a "
+                        "request fits alone iff s+o+1 <= M), or frees it there (exact)")
+    p.add_argument("--event-order", choices=["code", "exact"], default=None,
+                   help="paper engine: one event at a time, a batch's end before a "
+                        "simultaneous arrival, an idle engine starting on each arrival (code, "
+                        "default), or every arrival so far joining each decision (exact)")
     p.add_argument("--oversized", choices=["error", "drop"], default="error",
                    help="requests that can never fit in --memory: stop with an error "
                         "(default) or drop them (the output reports 'dropped')")

@@ -78,7 +78,8 @@ def test_paper_engine_two_requests_by_hand(capsys):
     # token steps (K 2) 45.6454, the o = 1 request completes at 92.4194 ms; batch 3 (K 2)
     # 45.1254, the other completes at 137.5448 ms.
     rows = run_json(capsys, "--trace", TWO, "--memory", "100", "--engine", "paper",
-                    "--policy", "mc-sf,mc-benchmark")
+                    "--policy", "mc-sf,mc-benchmark", "--memory-timing", "exact",
+                    "--event-order", "exact")
     assert [r["policy"] for r in rows] == ["mc-sf", "mc-benchmark"]
     for r in rows:
         assert r["engine"] == "paper" and r["status"] == "ok" and r["evictions"] == 0

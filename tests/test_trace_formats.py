@@ -220,9 +220,10 @@ def test_done_when_jsonl_ms_oversized(tmp_path, engine):
                 "--engine", engine, "--round-seconds", 0.05, "--format", "json"]
         code, out, err, caught = cli(*base)
         assert code == 2 and out == "" and not caught
-        assert err == ("error: 2 of 4 requests can never fit in M=1000 (the largest needs "
-                       "s+o=5010, request 1 (line 2)); pass --memory 5010 or more, or "
-                       "--oversized drop to drop them\n")
+        need = "s+o+1=5011" if engine == "paper" else "s+o=5010"   # the published code's rule
+        assert err == (f"error: 2 of 4 requests can never fit in M=1000 (the largest needs "
+                       f"{need}, request 1 (line 2)); pass --memory {need[-4:]} or more, or "
+                       f"--oversized drop to drop them\n")
         code, out, err, caught = cli(*base, "--oversized", "drop")
         assert code == 0 and err == "" and not caught
         (row,) = json.loads(out)
@@ -233,13 +234,14 @@ def test_done_when_jsonl_ms_oversized(tmp_path, engine):
 
 
 def test_per_request_file_by_hand(tmp_path):
-    # trace_two.csv, paper engine: completions 137.5448 and 92.4194 ms (hand computation in
-    # test_cli.test_paper_engine_two_requests_by_hand); both start at 0; the prompt batch
+    # trace_two.csv, paper engine, our exact rules: completions 137.5448 and 92.4194 ms (hand
+    # computation in test_cli.test_paper_engine_two_requests_by_hand); both start at 0; the prompt batch
     # (B 2, P 3) ends at 46.774 ms: the first token of both.
     two = Path(__file__).parent / "data" / "trace_two.csv"
     f = tmp_path / "req.csv"
     code, out, err, _ = cli("--trace", two, "--memory", 100, "--engine", "paper",
-                            "--format", "json", "--per-request", f)
+                            "--format", "json", "--per-request", f, "--memory-timing", "exact",
+                            "--event-order", "exact")
     assert code == 0 and err == ""
     (row,) = json.loads(out)
     table = pd.read_csv(f)
