@@ -69,6 +69,23 @@ def test_memory_timing_changes_admission():
     assert [ms(r.completion_time) for r in code.records] == pytest.approx([181.7668, 91.5187])
 
 
+def test_three_requests_by_hand():
+    # M = 6: r0 (2, 3), r1 (1, 1) at 0, r2 (1, 1) at 10 ms.  Batch 0: r0's prompt alone,
+    # 45.876 ms.  Batches 1-3: r0's tokens (contexts 1, 2, 3): 45.1227, 45.1254, 45.1281 ms.
+    # r1 stays out: the code's projection holds r0 at 4, 5, 6 after the next 1, 2, 3 batches and
+    # r1 at 2, 3 after 1, 2 (its completion point counted): 5 + 3 = 8 > 6; later 5 + 2 = 7 and
+    # 6 + 2 = 8.  Batch 4, empty engine: r1, r2 (2, 3 each; peak 6): 44.6 + 1.04 + 0.756 =
+    # 46.396 ms; batch 5 their tokens: 45.6454 ms.
+    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6)
+    check_paper_run(run)
+    assert [ms(x) for x in run.log.end] == pytest.approx(
+        [45.876, 90.9987, 136.1241, 181.2522, 227.6482, 273.2936])
+    assert run.log.memory_after.tolist() == [3, 4, 5, 0, 4, 0]
+    assert prompts(run) == [[0], [], [], [], [1, 2], []]
+    assert [ms(r.completion_time) for r in run.records] == pytest.approx(
+        [181.2522, 273.2936, 273.2936])
+
+
 def test_fit_rule_follows_the_timing():
     assert fit_extra() == 1 and fit_extra("exact") == 0
     simulate_paper([2], [8], [0.0], memory=10, memory_timing="exact")          # s + o = M
