@@ -151,7 +151,8 @@ def _trace(args):
                          f"or --workload lmsys, not {args.workload}")
     from kvtheory.studies.a100 import lmsys_trace
     return lmsys_trace(np.random.default_rng(args.seed), 10_000 if args.n is None else args.n,
-                       rate=50.0 if args.rate is None else args.rate, memory=_memory(args))
+                       rate=50.0 if args.rate is None else args.rate,
+                       memory=_memory(args) - _extra(args))     # clipped to the engine's fit
 
 
 def _instance(args):

@@ -114,3 +114,11 @@ def test_cli_rules_and_fit(tmp_path, capsys):
     assert main(["simulate", "--trace", str(p), "--memory", "9", "--engine", "timed",
                  "--event-order", "exact"]) == 2
     assert "--event-order applies to --engine paper only" in capsys.readouterr().err
+
+
+def test_generated_workload_fits_the_code_rule(capsys):
+    # lengths are clipped so that s + o + 1 <= M under the paper engine's default rule
+    assert main(["simulate", "--workload", "lmsys", "--n", "300", "--memory", "40",
+                 "--engine", "paper", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["n"] == 300 and row["status"] == "ok"
