@@ -93,8 +93,9 @@ def requests_paper(run) -> pd.DataFrame:
     --------
     >>> from kvtheory.engines.paper.engine import simulate_paper
     >>> run = simulate_paper([2, 1], [2, 1], [0.0, 0.0], memory=10)
-    >>> (requests_paper(run)["completion"] * 1000).round(4).tolist()
-    [137.5448, 92.4194]
+    >>> t = requests_paper(run)
+    >>> (t["first_token"] * 1000).round(4).tolist(), (t["completion"] * 1000).round(4).tolist()
+    ([45.876, 91.8967], [137.5448, 137.5448])
     """
     r = run.records
     return _frame([x.arrival_time for x in r], [x.start_time for x in r],
