@@ -12,7 +12,6 @@ import re
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
