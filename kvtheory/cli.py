@@ -19,8 +19,13 @@ Examples (shell)::
 * ``paper``: the paper's engine (:func:`kvtheory.engines.paper.engine.simulate_paper`), seconds and
   joules.  A trace in rounds needs ``--round-seconds S`` for both continuous-time engines.
 
-``--trace`` reads every format of :func:`kvtheory.model.traces.load_trace` (recognised by its
-header).  Without ``--trace`` the workload is generated: ``model1`` by default for the round
+``--trace`` reads every format of :func:`kvtheory.model.traces.load_trace`: CSV, JSON lines or
+Parquet (``.gz`` for the text formats), recognised by its header, or any column names with
+``--columns arrival=A,prompt=P,output=O[,prediction=D]`` and ``--time-unit s|ms|us|round``.
+A request that can never fit (the engine's fit rule) stops the run with one line naming how
+many and the largest, unless ``--oversized drop`` drops them (``dropped`` reports how many).
+``--per-request FILE.csv`` writes one row per request and policy.  Without ``--trace`` the
+workload is generated: ``model1`` by default for the round
 engine, ``lmsys`` (Poisson arrivals in seconds) for the others.  ``--seed`` seeds the workload
 and every random policy (each policy gets its own generator seeded with it).
 
@@ -49,13 +54,21 @@ __all__ = ["main", "ENGINES"]
 
 #: Engines of ``simulate --engine``.
 ENGINES = ("round", "timed", "paper")
+#: Serving figures in seconds (:func:`kvtheory.engines.serving_metrics.serving_figures`).
+SERVING_KEYS = ("avg_latency_s", "p50_latency_s", "p90_latency_s", "p99_latency_s", "avg_ttft_s",
+                "p99_ttft_s", "avg_tpot_s", "throughput_tok_s")
 #: Keys every ``simulate --format json`` object holds (null where they do not apply).
-COMMON_KEYS = ("policy", "engine", "status", "n", "memory", "avg_latency_s", "makespan_s",
-               "evictions", "energy_j")
-_ROUND_COLUMNS = ("policy", "status", "n", "memory", "total_latency", "average_latency",
-                  "makespan", "peak_memory", "evictions", "tokens_recomputed")
-_SECONDS_COLUMNS = ("policy", "status", "n", "memory", "avg_latency_s", "p95_latency_s",
-                    "makespan_s", "evictions", "energy_j")
+COMMON_KEYS = ("policy", "engine", "status", "n", "dropped", "memory", *SERVING_KEYS,
+               "makespan_s", "evictions", "energy_j")
+_ROUND_COLUMNS = ("policy", "status", "n", "dropped", "memory", "total_latency",
+                  "average_latency", "p50_latency", "p90_latency", "p99_latency", "avg_ttft",
+                  "p99_ttft", "avg_tpot", "throughput_tok", "makespan", "peak_memory",
+                  "evictions", "tokens_recomputed")
+_SECONDS_COLUMNS = ("policy", "status", "n", "dropped", "memory", *SERVING_KEYS, "makespan_s",
+                    "evictions", "energy_j")
+#: Columns of ``simulate --per-request FILE.csv`` (times in the engine's unit).
+PER_REQUEST_COLUMNS = ("policy", "id", "line", "arrival", "start", "first_token", "completion",
+                       "latency", "evictions")
 
 
 def _emit(args, rows: list[dict], columns: Sequence[str], title: str | None = None) -> int:
@@ -80,44 +93,84 @@ def _paper_engine():
     return paper_engine
 
 
+def _load(args):
+    """The trace of ``--trace`` (with ``--columns`` / ``--time-unit`` where given)."""
+    from kvtheory.model.traces import load_trace
+    if args.memory is None:
+        raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
+    if not 1 <= args.memory <= 10**12:
+        raise ValueError(f"--memory M must be between 1 and 10^12 tokens, got {args.memory}")
+    return load_trace(args.trace, columns=getattr(args, "columns", None),
+                      time_unit=getattr(args, "time_unit", None))
+
+
+def _fit(args, tr, extra: int = 0):
+    """The requests the engine can run: zero-token requests refused, oversized ones refused or
+    (``--oversized drop``) dropped and counted in ``args.dropped``.
+
+    A request fits alone when ``s + max(o, prediction) + extra <= M`` (``extra`` is the
+    engine's: 0 for the round and timed engines).
+    """
+    s, o, M = tr.prompt, tr.output, args.memory
+    zero = np.flatnonzero((s < 1) | (o < 1))
+    if zero.size:
+        raise ValueError(f"{zero.size} of {tr.n} requests have prompt or output 0 (the first: "
+                         f"{tr.where(int(zero[0]))}); the engines need both >= 1: remove those "
+                         f"rows")
+    worst = o if tr.prediction is None else np.maximum(o, tr.prediction)
+    need = s + worst + extra
+    big = need > M
+    args.dropped = 0
+    if not big.any():
+        return tr
+    i = int(np.argmax(need))
+    rule = ("s+o" if tr.prediction is None else "s+max(o,prediction)") + ("+1" if extra else "")
+    what = (f"{int(big.sum())} of {tr.n} requests can never fit in M={M} (the largest needs "
+            f"{rule}={int(need[i])}, {tr.where(i)})")
+    if getattr(args, "oversized", "error") != "drop":
+        raise ValueError(f"{what}; pass --memory {int(need[i])} or more, or --oversized drop "
+                         f"to drop them")
+    if big.all():
+        raise ValueError(f"{what}: all of them; pass --memory {int(need[i])} or more")
+    args.dropped = int(big.sum())
+    return tr.select(~big)
+
+
 def _trace(args):
     """The requests of a continuous-time engine: a Trace in seconds."""
-    from kvtheory.model.traces import load_trace
     if args.trace:
-        if args.memory is None:
-            raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
-        tr = load_trace(args.trace)
+        tr = _load(args)
         if tr.unit == "round":
             if args.round_seconds is None:
                 raise ValueError(f"{args.trace} gives arrivals in rounds; --engine {args.engine} "
                                  f"needs --round-seconds S to turn them into seconds")
             tr = tr.to_seconds(args.round_seconds)
-        return tr
+        return _fit(args, tr, _extra(args))
     if args.workload != "lmsys":
         raise ValueError(f"--engine {args.engine} runs requests in seconds: use --trace FILE "
                          f"or --workload lmsys, not {args.workload}")
     from kvtheory.studies.a100 import lmsys_trace
     return lmsys_trace(np.random.default_rng(args.seed), 10_000 if args.n is None else args.n,
-                       rate=50.0 if args.rate is None else args.rate, memory=_memory(args))
+                       rate=50.0 if args.rate is None else args.rate,
+                       memory=_memory(args) - _extra(args))     # clipped to the engine's fit
 
 
 def _instance(args):
     """The requests of the round model: an Instance."""
     from kvtheory.model import workloads
     if args.trace:
-        if args.memory is None:
-            raise ValueError("--trace needs --memory M (the KV capacity in tokens)")
-        from kvtheory.model.traces import load_instance_csv, load_trace
-        tr = load_trace(args.trace)
+        tr = _load(args)
         if tr.unit == "round":
             if args.round_seconds is not None:
                 raise ValueError(f"{args.trace} gives arrivals in rounds already; drop "
                                  f"--round-seconds")
-            return load_instance_csv(args.trace, memory=args.memory)
+            args.origin = _fit(args, tr)
+            return args.origin.to_instance(args.memory)
         if args.round_seconds is None:
             raise ValueError(f"{args.trace} gives arrivals in seconds; the round model needs "
                              f"--round-seconds S (or use --engine timed or paper)")
-        return tr.to_instance(args.memory, args.round_seconds)
+        args.origin = _fit(args, tr)
+        return args.origin.to_instance(args.memory, args.round_seconds)
     rng = np.random.default_rng(args.seed)
     if args.workload == "model2":
         return workloads.paper_model2(rng, rate=args.rate, memory=args.memory)
@@ -151,15 +204,16 @@ def _policy_names(args) -> list[str]:
 
 
 # ===================================================================== simulate
-def _row(engine: str, memory: int, figures: dict) -> dict:
+def _row(engine: str, memory: int, figures: dict, args=None) -> dict:
     """One JSON object: the common keys first (``None`` where absent), then the rest."""
     row = {k: figures.get(k) for k in COMMON_KEYS}
-    row.update(engine=engine, memory=memory)
+    row.update(engine=engine, memory=memory, dropped=getattr(args, "dropped", 0))
     row.update({k: v for k, v in figures.items() if k not in row})
     return row
 
 
 def _run_round(args, names):
+    from kvtheory.engines.serving_metrics import requests_round, serving_figures
     inst = _instance(args)
     rows = []
     for name in names:
@@ -167,11 +221,23 @@ def _run_round(args, names):
             sched = simulate(inst, POLICIES[name], name=name, progress=args.progress)
         except LivelockError:
             rows.append(_row("round", inst.memory, {"policy": name, "n": inst.n,
-                                                    "status": "livelock"}))
+                                                    "status": "livelock"}, args))
             continue
         check_schedule(inst, sched)
-        rows.append(_row("round", inst.memory, {**sched.summary(), "status": "ok"}))
+        table = _per_request(args, name, requests_round(sched))
+        rows.append(_row("round", inst.memory, {**sched.summary(), "status": "ok",
+                                                **serving_figures(table, unit="round")}, args))
     return f"{inst!r}", rows, _ROUND_COLUMNS
+
+
+def _per_request(args, policy: str, table):
+    """Keep ``table`` for ``--per-request`` (with the policy and each request's file line)."""
+    if getattr(args, "per_request", None):
+        origin = getattr(args, "origin", None)
+        out = table.assign(policy=policy, line=None if origin is None or origin.origin is None
+                           else origin.origin)
+        args.tables.append(out[list(PER_REQUEST_COLUMNS)])
+    return table
 
 
 def _memory(args) -> int:
@@ -181,33 +247,73 @@ def _memory(args) -> int:
 
 def _run_timed(args, names):
     from kvtheory.studies.a100 import run_timed
+    from kvtheory.engines.serving_metrics import requests_timed, serving_figures
     tr, memory = _trace(args), _memory(args)
+    args.origin = tr
     rows = []
     for name in names:
-        fig, _ = run_timed(tr, name, memory=memory, prediction=tr.prediction)
+        fig, _, res = run_timed(tr, name, memory=memory, prediction=tr.prediction,
+                                progress=args.progress, with_schedule=True)
         fig.pop("energy_kj_by_power", None)
         kj = fig.pop("energy_kj", None)
-        rows.append(_row("timed", memory, {**fig, "energy_j": None if kj is None else 1e3 * kj}))
+        if res is not None:
+            fig.update(serving_figures(_per_request(args, name, requests_timed(res))))
+        rows.append(_row("timed", memory, {**fig, "energy_j": None if kj is None else 1e3 * kj},
+                         args))
     return f"<Trace {tr.name!r}: n={tr.n}, M={memory}, engine timed>", rows, _SECONDS_COLUMNS
 
 
+def _extra(args) -> int:
+    """Tokens the engine's fit rule adds to ``s + o``: 0 for the round and timed engines, and
+    for the paper engine 1 under the published code's memory timing (its default)."""
+    if args.engine != "paper":
+        return 0
+    from kvtheory.engines.paper.rules import fit_extra
+    return fit_extra(args.memory_timing or "code")
+
+
+def _paper_rules(args) -> dict:
+    """``--memory-timing`` / ``--event-order`` (paper engine only; default the code's)."""
+    given = {k: v for k, v in (("memory_timing", args.memory_timing),
+                               ("event_order", args.event_order)) if v is not None}
+    if given and args.engine != "paper":
+        flag = "--" + next(iter(given)).replace("_", "-")
+        raise ValueError(f"{flag} applies to --engine paper only")
+    return given
+
+
 def _run_paper(args, names):
+    from kvtheory.engines.serving_metrics import requests_paper, serving_figures
     mod = _paper_engine()
+    rules = _paper_rules(args)
     tr, memory = _trace(args), _memory(args)
+    args.origin = tr
     rows = []
     for name in names:
         run = mod.simulate_paper(tr.prompt, tr.output, tr.arrival_time, memory=memory,
                                  policy=name, prediction=tr.prediction,
-                                 rng=np.random.default_rng(args.seed), progress=args.progress)
+                                 rng=np.random.default_rng(args.seed), progress=args.progress,
+                                 **rules)
         mod.check_paper_run(run)
-        rows.append(_row("paper", memory, run.summary()))
+        fig = run.summary()
+        table = _per_request(args, name, requests_paper(run))
+        if fig["status"] == "ok":
+            fig.update(serving_figures(table))
+        rows.append(_row("paper", memory, fig, args))
     return f"<Trace {tr.name!r}: n={tr.n}, M={memory}, engine paper>", rows, _SECONDS_COLUMNS
 
 
 def _simulate(args) -> int:
     names = _policy_names(args)
+    _paper_rules(args)
+    if args.progress is None:                   # a bar only where someone watches stderr
+        args.progress = sys.stderr.isatty()
+    args.tables, args.dropped = [], 0
     run = {"round": _run_round, "timed": _run_timed, "paper": _run_paper}[args.engine]
     title, rows, columns = run(args, names)
+    if args.per_request:
+        import pandas as pd
+        pd.concat(args.tables, ignore_index=True).to_csv(args.per_request, index=False)
     return _emit(args, rows, columns, title)
 
 
@@ -280,6 +386,30 @@ def _add_instance_args(p):
     _add_output_args(p)
 
 
+def _add_trace_args(p):
+    """``simulate``'s options for user traces and per-request output."""
+    p.add_argument("--columns", default=None, metavar="arrival=A,prompt=P,output=O[,prediction=D]",
+                   help="the trace's column for each role (other columns are ignored; times "
+                        "become relative to the first request, rows sorted by time)")
+    p.add_argument("--time-unit", choices=["s", "ms", "us", "round"], default=None,
+                   help="unit of a numeric arrival column (default: seconds; rounds for the "
+                        "arrival,prompt,output format); datetime columns are recognised")
+    p.add_argument("--memory-timing", choices=["code", "exact"], default=None,
+                   help="paper engine: MC-SF's projection counts a request at its completion "
+                        "as holding s+o+1, as the published code does (code, default; then a "
+                        "request fits alone iff s+o+1 <= M), or frees it there (exact)")
+    p.add_argument("--event-order", choices=["code", "exact"], default=None,
+                   help="paper engine: one event at a time, a batch's end before a "
+                        "simultaneous arrival, an idle engine starting on each arrival (code, "
+                        "default), or every arrival so far joining each decision (exact)")
+    p.add_argument("--oversized", choices=["error", "drop"], default="error",
+                   help="requests that can never fit in --memory: stop with an error "
+                        "(default) or drop them (the output reports 'dropped')")
+    p.add_argument("--per-request", metavar="FILE.csv", default=None,
+                   help="write one row per request and policy: " + ",".join(PER_REQUEST_COLUMNS)
+                        + " (times in the engine's unit; line: the trace's line or row)")
+
+
 def _add_output_args(p):
     """``--format`` and ``--debug``, for every subcommand that prints results."""
     p.add_argument("--format", choices=["table", "json"], default="table",
@@ -304,8 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     --------
     >>> main(["simulate", "--workload", "model1", "--n", "5", "--memory", "12", "--policy", "mc-sf"])
     <Instance 'paper model 1': n=5, M=12>
-    policy  status  n  memory  total_latency  average_latency  makespan  peak_memory  evictions  tokens_recomputed
-    mc-sf   ok      5      12  ...
+    policy  status  n  dropped  memory  total_latency  average_latency  p50_latency  ...
+    mc-sf       ok  5        0      12             17            3.400        2.000  ...
     0
     """
     ap = _Parser(prog="python -m kvtheory",
@@ -318,7 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="round model (default), our A100-calibrated engine, the paper's engine")
     p.add_argument("--policy", action="append", default=None,
                    help="policy names, comma-separated and/or repeated, or 'all'; default mc-sf")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="a progress bar on stderr, shown after 2 s (default: when stderr is a "
+                        "terminal)")
+    _add_trace_args(p)
     p = sub.add_parser("opt", help="solve the hindsight-optimal integer program")
     _add_instance_args(p)
     p.add_argument("--time-limit", type=float, default=None,

@@ -78,7 +78,8 @@ def test_paper_engine_two_requests_by_hand(capsys):
     # token steps (K 2) 45.6454, the o = 1 request completes at 92.4194 ms; batch 3 (K 2)
     # 45.1254, the other completes at 137.5448 ms.
     rows = run_json(capsys, "--trace", TWO, "--memory", "100", "--engine", "paper",
-                    "--policy", "mc-sf,mc-benchmark")
+                    "--policy", "mc-sf,mc-benchmark", "--memory-timing", "exact",
+                    "--event-order", "exact")
     assert [r["policy"] for r in rows] == ["mc-sf", "mc-benchmark"]
     for r in rows:
         assert r["engine"] == "paper" and r["status"] == "ok" and r["evictions"] == 0
@@ -211,7 +212,9 @@ ERROR_CASES = {
                                                                   "0,1,1\n0,1,x\n"),
                                   "--memory", "8"], "line 3: column 'output' must be an integer"),
     "s+o > M rounds": (lambda d: ["simulate", "--trace", ROUNDS, "--memory", "4"],
-                       "line 3: request 1 can never fit: s+o=5 > M=4"),
+                       "1 of 3 requests can never fit in M=4 (the largest needs "
+                       "s+max(o,prediction)=5, request 1 (line 3)); pass --memory 5 or more, "
+                       "or --oversized drop"),
     "s+o > M timed": (lambda d: ["simulate", "--trace", SECONDS, "--memory", "50",
                                  "--engine", "timed"], "can never fit"),
     "s+o > M paper": (lambda d: ["simulate", "--trace", AZURE, "--memory", "100",

@@ -17,6 +17,9 @@ from kvtheory.engines.paper.engine import (
 )
 
 RNG = np.random.default_rng
+#: Our exact rules, under which the hand computations below were made (the published code's
+#: rules, the default, are computed by hand in tests/test_paper_code_rules.py).
+EXACT = {"memory_timing": "exact", "event_order": "exact"}
 
 
 def ms(x):
@@ -42,7 +45,8 @@ def test_batch_time_formula_by_hand():
 
 def test_mc_sf_three_requests_by_hand():
     # M = 6; r0 (a=0, s=2, o=3), r1 (a=0, s=1, o=1), r2 (a=0.01, s=1, o=1)
-    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6, policy="mc-sf")
+    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6, policy="mc-sf",
+                         **EXACT)
     check_paper_run(run)
     # batch 0: prompts of r1 then r0 (shortest first; peaks 2+... <= 6): B=2, P=3
     #   44.6 + 0.52*2 + 0.378*3 = 46.774 ms; memory after: (2+1) + (1+1) = 5
@@ -66,8 +70,9 @@ def test_mc_sf_and_mc_benchmark_admission_by_hand():
     #   batch 2; adding r0 (holds 1+k for k <= 4) gives 4+2 = 6 > 5 at batch 1: stop
     # MC-Benchmark tries r0, r1, r2: r0 peaks at 1+4 = 5; r1 adds 2 at batch 1 (3+2=5);
     #   r2 would make batch 1 hold 2+2+2 = 6 > 5: stop
-    sf = simulate_paper([1, 1, 1], [4, 1, 2], [0.0] * 3, memory=5, policy="mc-sf")
-    bm = simulate_paper([1, 1, 1], [4, 1, 2], [0.0] * 3, memory=5, policy="mc-benchmark")
+    sf = simulate_paper([1, 1, 1], [4, 1, 2], [0.0] * 3, memory=5, policy="mc-sf", **EXACT)
+    bm = simulate_paper([1, 1, 1], [4, 1, 2], [0.0] * 3, memory=5, policy="mc-benchmark",
+                        **EXACT)
     assert batch_prompts(sf, 0) == [1, 2]
     assert batch_prompts(bm, 0) == [0, 1]
     for run in (sf, bm):
@@ -77,7 +82,7 @@ def test_mc_sf_and_mc_benchmark_admission_by_hand():
 
 def test_predictions_drive_mc_sf_order():
     # with predictions reversed, MC-SF starts the truly long request first
-    run = simulate_paper([1, 1], [4, 1], [0.0, 0.0], memory=5, policy="mc-sf",
+    run = simulate_paper([1, 1], [4, 1], [0.0, 0.0], memory=5, policy="mc-sf", **EXACT,
                          prediction=[1, 4])
     # predicted: r0 holds 2 after batch 1, r1 holds 1+k for k <= 4: 2+2 = 4 <= 5 after batch 1
     assert batch_prompts(run, 0) == [0, 1]
@@ -92,7 +97,7 @@ def test_vllm_preempts_latest_arrival_by_hand():
     # batch 3: r0 ctx 3 (its last step frees it) + r1 prompt: 44.6 + 1.04 + 0.0081 + 0.378
     #   = 46.0261 -> r0 completes at 182.6702 ms
     # batches 4-6: r1 ctx 1, 2, 3: 45.1227 + 45.1254 + 45.1281 -> 318.0464 ms
-    run = simulate_paper([1, 1], [3, 3], [0.0, 0.0], memory=5, policy="vllm")
+    run = simulate_paper([1, 1], [3, 3], [0.0, 0.0], memory=5, policy="vllm", **EXACT)
     check_paper_run(run)
     assert run.log.evict_req.tolist() == [1]
     assert [r.evictions for r in run.records] == [0, 1]
@@ -106,7 +111,7 @@ def test_alpha_admits_without_memory_check_and_resets():
     # batch 0: both admitted (memory 0 <= 3), memory after 3 + 3 = 6
     # batch 1: memory 6 > 3, no admission; tokens take both to 4 + 4 = 8 > 6: both reset
     # then the same again forever: the thrashing guard stops the run
-    run = simulate_paper([2, 2], [3, 3], [0.0, 0.0], memory=6, policy="alpha-0.5-beta-1",
+    run = simulate_paper([2, 2], [3, 3], [0.0, 0.0], memory=6, policy="alpha-0.5-beta-1", **EXACT,
                          rng=RNG(0))
     check_paper_run(run)
     assert run.status == "livelock" and "thrashing" in run.reason
@@ -169,7 +174,7 @@ def test_policy_names_and_validation():
     ("context_sum", lambda x: x + 1),
 ])
 def test_checker_catches_corrupted_logs(field, change):
-    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6)
+    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6, **EXACT)
     bad = dataclasses.replace(run, log=dataclasses.replace(
         run.log, **{field: change(getattr(run.log, field))}))
     with pytest.raises(PaperRunError):
@@ -177,7 +182,7 @@ def test_checker_catches_corrupted_logs(field, change):
 
 
 def test_checker_catches_missing_step_and_bad_records():
-    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6)
+    run = simulate_paper([2, 1, 1], [3, 1, 1], [0.0, 0.0, 0.01], memory=6, **EXACT)
     log = run.log
     dropped = dataclasses.replace(log, token_batch=log.token_batch[:-1],
                                   token_req=log.token_req[:-1])
@@ -198,16 +203,19 @@ def traces(draw):
     M = draw(st.integers(4, 24))
     n = draw(st.integers(1, 8))
     s = [draw(st.integers(1, M // 2)) for _ in range(n)]
-    o = [draw(st.integers(1, M - x)) for x in s]
+    rules = draw(st.sampled_from(({}, EXACT)))          # default: the published code's
+    x = 0 if rules else 1                                 # code: s + o + 1 <= M
+    o = [draw(st.integers(1, M - y - x)) for y in s]
     gaps = draw(st.lists(st.floats(0, 0.2), min_size=n, max_size=n))
-    return M, s, o, np.cumsum(gaps).tolist()
+    return M, s, o, np.cumsum(gaps).tolist(), rules
 
 
 @given(traces(), st.sampled_from(PAPER_POLICIES), st.sampled_from(("mixed", "prefill-first")),
        st.integers(0, 2**31))
 def test_every_policy_passes_the_checker(tr, policy, batching, seed):
-    M, s, o, a = tr
-    run = simulate_paper(s, o, a, memory=M, policy=policy, rng=RNG(seed), batching=batching)
+    M, s, o, a, rules = tr
+    run = simulate_paper(s, o, a, memory=M, policy=policy, rng=RNG(seed), batching=batching,
+                         **rules)
     check_paper_run(run)
     if run.status == "ok":
         assert all(np.isfinite(r.completion_time) for r in run.records)
@@ -216,9 +224,10 @@ def test_every_policy_passes_the_checker(tr, policy, batching, seed):
 @given(traces(), st.sampled_from(("mc-sf", "mc-benchmark")),
        st.sampled_from(("mixed", "prefill-first")), st.integers(0, 3))
 def test_mc_rules_never_overflow_with_predictions_at_least_outputs(tr, policy, batching, extra):
-    M, s, o, a = tr
-    pred = [min(x + extra, M - y) for x, y in zip(o, s)]
-    run = simulate_paper(s, o, a, memory=M, policy=policy, prediction=pred, batching=batching)
+    M, s, o, a, rules = tr
+    pred = [min(x + extra, M - y - (0 if rules else 1)) for x, y in zip(o, s)]
+    run = simulate_paper(s, o, a, memory=M, policy=policy, prediction=pred, batching=batching,
+                         **rules)
     check_paper_run(run)
     assert run.status == "ok" and run.promises_memory
     assert int(run.log.memory_after.max()) <= M and run.summary()["evictions"] == 0
@@ -226,8 +235,9 @@ def test_mc_rules_never_overflow_with_predictions_at_least_outputs(tr, policy, b
 
 @given(traces(), st.integers(0, 2**31))
 def test_under_predictions_are_accounted(tr, seed):
-    M, s, o, a = tr
+    M, s, o, a, rules = tr
     pred = RNG(seed).integers(1, np.array(o) + 1)
-    run = simulate_paper(s, o, a, memory=M, policy="mc-sf", prediction=pred, reserve=0.1)
+    run = simulate_paper(s, o, a, memory=M, policy="mc-sf", prediction=pred, reserve=0.1,
+                         **rules)
     check_paper_run(run)
     assert run.status == "ok"

@@ -323,7 +323,8 @@ def _cal_prediction(seed, n, rate):
 # --------------------------------------------------------------------------- the paper's engine
 def _paper_reading(rate, what):
     return Reading(f"paper engine, {rate:g}/s", f"the paper's published setup: continuous time, "
-                   f"o + 1 steps per request, its linear batch-time formula, its benchmark rules "
+                   f"o + 1 steps per request, its linear batch-time formula, its memory "
+                   f"projection and event order, its benchmark rules "
                    f"(kvtheory.engines.paper.engine); LMSYS-like requests at Poisson {rate:g}/s, "
                    f"M = 16,492; {what}", "measured")
 

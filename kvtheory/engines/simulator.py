@@ -461,7 +461,7 @@ def _run(instance: Instance, policy: Policy, label: str, *, times: np.ndarray | 
     t = 0 if timed else int(now)
     round_end = [float(now)] if timed else None
     seen: dict = {}                                       # state key -> decision time
-    bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req")
+    bar = tqdm(total=n, disable=not progress, desc=f"simulate {label}", unit="req", delay=2.0)
     try:
         while done < n:
             if t > max_rounds:

@@ -2,7 +2,9 @@
 
 Requests and instances (:mod:`~kvtheory.model.instance`), schedules and their per-request records
 (:mod:`~kvtheory.model.schedule`), the independent feasibility checker
-(:mod:`~kvtheory.model.checker`), trace files (:mod:`~kvtheory.model.traces`), workload
+(:mod:`~kvtheory.model.checker`), trace files (:mod:`~kvtheory.model.traces`; their
+formats in :mod:`~kvtheory.model.trace_read`, their columns in
+:mod:`~kvtheory.model.trace_columns`), workload
 generators (:mod:`~kvtheory.model.workloads`), input validation
 (:mod:`~kvtheory.model.validation`), text tables (:mod:`~kvtheory.model.tables`), statistics
 helpers (:mod:`~kvtheory.model.stats`) and the code-versioned result cache

@@ -1,181 +1,42 @@
-"""Request traces from files: the project's CSV formats, the Azure trace and Splitwise/Vidur's.
+"""Request traces from files: CSV, JSON lines or Parquet, the project's formats or any columns.
 
-:func:`load_trace` recognises a file by its header (:data:`HEADERS`): the project CSV with
-arrivals in rounds or in seconds, the Azure LLM inference trace (Patel et al., *Splitwise*,
-ISCA 2024, https://github.com/Azure/AzurePublicDataset) and the processed trace Microsoft's
-Vidur simulator reads (arrival in seconds); it returns a :class:`Trace`.
+:func:`load_trace` reads a trace in any of three formats, chosen by the file name: CSV, JSON
+lines (``.jsonl``, ``.ndjson``, ``.json``) and Parquet (``.parquet``, ``.pq``); CSV and JSON
+lines may be gzipped (``.gz``).  Without ``columns`` it recognises the file by its column names
+(:data:`HEADERS`): the project format with arrivals in rounds or in seconds, the Azure LLM
+inference trace (Patel et al., *Splitwise*, ISCA 2024,
+https://github.com/Azure/AzurePublicDataset) and the processed trace Microsoft's Vidur simulator
+reads (arrival in seconds).  With ``columns={"arrival": ..., "prompt": ..., "output": ...}``
+any file with those columns works; ``time_unit`` says what a numeric arrival column counts
+(:data:`TIME_UNITS`), datetimes are recognised.  It returns a :class:`Trace`.
 :func:`load_instance_csv` reads the rounds format straight into an :class:`~kvtheory.Instance`.
 
-Files are read with pandas; every malformed cell raises a ``ValueError`` naming the file, the
-line number and the column.  Line numbers assume no quoted field spans two lines.
+Files are read with pandas and pyarrow (:mod:`kvtheory.model.trace_read`); every malformed cell
+raises a ``ValueError`` naming the file, the line (text formats) or row (Parquet) and the
+column.  Line numbers assume no quoted field spans two lines.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from kvtheory.model.trace_columns import (_DETECT, _FORMATS, HEADERS, MAX_ARRIVAL, ROLES,
+                                          TIME_UNITS, _checked, _columns, _Format, _time_unit,
+                                          parse_columns)
+from kvtheory.model.trace_read import MAX_TOKENS, TS as _TS, TS_HELP as _TS_HELP, Source, \
+    check_header, open_source
 from kvtheory.model.validation import as_int, check_fits
 from kvtheory.model.instance import Instance
 
-__all__ = ["Trace", "HEADERS", "load_trace", "load_instance_csv", "load_trace_csv",
-           "load_azure_trace", "load_splitwise_trace", "parse_timestamp", "save_trace_csv"]
-
-#: Accepted headers by format (``[...]`` marks an optional column).
-HEADERS = {
-    "rounds": "arrival,prompt,output[,prediction]",
-    "seconds": "arrival_time,prompt,output[,prediction]",
-    "azure": "TIMESTAMP,ContextTokens,GeneratedTokens",
-    "splitwise": "arrived_at,num_prefill_tokens,num_decode_tokens",
-}
-_TS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
-                 r"\s*(Z|[+-]\d{2}:?\d{2})?")
-_TS_HELP = "expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]"
-
-
-# ===================================================================== reading
-@dataclass(frozen=True)
-class _Table:
-    """Stripped string cells of a CSV, named by its header, with the file line of each row."""
-
-    path: Path
-    cells: pd.DataFrame
-    lines: np.ndarray
-    careful: Callable[[], "_Table"] | None = field(default=None, compare=False, repr=False)
-
-    def fail(self, row: int, message: str):
-        raise ValueError(f"{self.path} line {int(self.lines[row])}: {message}")
-
-    def numbers(self, column: str, *, integer: bool, minimum: int = 0) -> np.ndarray:
-        """Column as int64 (``integer``) or float; the first bad cell raises naming its line."""
-        text = self.cells[column]
-        if self.careful is not None and text.dtype.kind in "iuf":   # typed by the fast reader
-            num = text.to_numpy(dtype=float)
-            ok = np.isfinite(num) & ((num == np.floor(num)) if integer else (num >= 0))
-            if ok.all():
-                values = num.astype(np.int64) if integer else num
-                if not integer or not (values < minimum).any():
-                    return values
-            return self.careful().numbers(column, integer=integer, minimum=minimum)
-        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(num) & ((num == np.floor(num)) if integer else (num >= 0))
-        if not ok.all():
-            i = int(np.argmin(ok))
-            self.fail(i, f"column {column!r} must be " + ("an integer" if integer else
-                      "a finite number >= 0") + f", got {text.iloc[i]!r}")
-        if not integer:
-            return text.astype(float).to_numpy()
-        values = num.astype(np.int64)
-        if (values < minimum).any():
-            i = int(np.argmax(values < minimum))
-            self.fail(i, f"column {column!r} must be >= {minimum}, got {values[i]} "
-                         f"({'negative' if values[i] < 0 else 'too small'})")
-        return values
-
-
-def _header(path: Path, expected: str) -> tuple[str, list[str], np.ndarray]:
-    """File text, stripped header cells and the numbers of the non-blank lines."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         f"expected a CSV file") from None
-    body = text.rstrip()
-    if body and not re.search(r"(?m)^[^\S\n]*$", body):     # no blank line: 1..k, no loop
-        lines = np.arange(1, body.count("\n") + 2)
-    else:
-        lines = np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
-    if lines.size == 0:
-        raise ValueError(f"{path} is empty: expected a header line {expected}")
-    first = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str,
-                        keep_default_na=False)
-    return text, [c.strip() for c in first.iloc[0]], lines
-
-
-def _read(path, expected: str, required: Sequence[str], optional: Sequence[str] = ()) -> _Table:
-    """Read a CSV of string cells; check the header, the row widths and that rows exist."""
-    path = Path(path)
-    text, header, lines = _header(path, expected)
-    where = f"{path} line {lines[0]}"
-    found = f"expected header {expected}, found {','.join(header)}"
-    for problem, cols in (("missing", [c for c in required if c not in header]),
-                          ("unknown", [c for c in header if c not in (*required, *optional)])):
-        if cols:
-            raise ValueError(f"{where}: {problem} column(s) {', '.join(cols)}; {found}")
-    dup = sorted({c for c in header if header.count(c) > 1})
-    if dup:
-        raise ValueError(f"{where}: duplicate column(s) {', '.join(dup)}")
-    width = f"expected {len(header)} fields ({','.join(header)})"
-    fast = _read_typed(path, text, header, lines)
-    if fast is not None:
-        return fast
-    return _read_strings(path, text, header, lines, width)
-
-
-def _read_typed(path: Path, text: str, header: list[str], lines: np.ndarray) -> _Table | None:
-    """Fast reader for clean files: typed columns straight from pandas' C parser.
-
-    Only for files without blank lines, quotes or empty cells; anything else (and any value a
-    column check rejects) goes to the careful string reader, which names the offending line.
-    Memory stays proportional to the file (one typed array per column).
-    """
-    if '"' in text or (lines.size and lines[-1] - lines[0] + 1 != lines.size):
-        return None
-    try:
-        raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]), names=header,
-                          index_col=False, skipinitialspace=True,
-                          keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
-        return None
-    if len(raw) != lines.size - 1 or len(raw) == 0 or raw.isna().to_numpy().any():
-        return None
-    for c in raw.columns:
-        if raw[c].dtype.kind not in "iuf":
-            raw[c] = raw[c].astype(str).str.strip()
-    return _Table(path, raw, lines[1:],
-                  careful=lambda: _read_strings(path, text, header, lines,
-                                                f"expected {len(header)} fields "
-                                                f"({','.join(header)})"))
-
-
-def _read_strings(path: Path, text: str, header: list[str], lines: np.ndarray,
-                  width: str) -> _Table:
-    """The careful reader: every cell as a stripped string, every problem named by its line."""
-    try:
-        raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]), names=header,
-                          dtype=str,
-                          keep_default_na=False, index_col=False)
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
-        if m is None:
-            raise ValueError(f"{path}: {str(exc).strip()}") from None
-        raise ValueError(f"{path} line {m[1]}: {width}, found {m[2]}") from None
-    except pd.errors.EmptyDataError:
-        raw = pd.DataFrame(columns=header, dtype=str)
-    if len(raw) != lines.size - 1:
-        raise ValueError(f"{path}: a quoted field spans several lines; expected one request "
-                         f"per line")
-    cells = raw.apply(lambda col: col.str.strip())
-    filled = (cells != "").to_numpy()
-    keep = filled.any(axis=1)                        # rows of empty cells count as blank
-    table = _Table(path, cells[keep].reset_index(drop=True), lines[1:][keep])
-    filled = filled[keep]
-    if not filled.any():
-        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
-    short = ~filled[:, -1]
-    if short.any():
-        i = int(np.argmax(short))
-        n = int(np.flatnonzero(filled[i])[-1]) + 1
-        table.fail(i, f"{width}, found {n} non-empty")
-    return table
-
+__all__ = ["Trace", "HEADERS", "TIME_UNITS", "ROLES", "MAX_TOKENS", "MAX_ARRIVAL", "load_trace",
+           "load_instance_csv", "load_trace_csv", "load_azure_trace", "load_splitwise_trace",
+           "parse_columns", "parse_timestamp", "save_trace_csv"]
 
 # ===================================================================== the Trace
 @dataclass(frozen=True, eq=False)
@@ -206,6 +67,10 @@ class Trace:
     unit : {"s", "round"}
         ``"s"``: seconds; ``"round"``: whole rounds of the round model (the project CSV with
         an ``arrival`` column).
+    origin : numpy.ndarray of int or None
+        Where each request came from: its file line (text formats) or row (Parquet), for
+        messages; ``None`` for a trace built in memory.
+    origin_word : {"line", "row"}
     """
 
     arrival_time: np.ndarray
@@ -214,6 +79,8 @@ class Trace:
     name: str = ""
     prediction: np.ndarray | None = None
     unit: str = "s"
+    origin: np.ndarray | None = None
+    origin_word: str = "line"
 
     def __post_init__(self):
         if self.unit not in ("s", "round"):
@@ -239,6 +106,32 @@ class Trace:
         t.flags.writeable = False
         for f, arr in (("arrival_time", t), *cols.items()):
             object.__setattr__(self, f, arr)
+        if self.origin is not None:
+            where = np.array(self.origin, dtype=np.int64)
+            if where.shape != t.shape:
+                raise ValueError(f"origin must have {t.size} entries, got {where.size}")
+            where.flags.writeable = False
+            object.__setattr__(self, "origin", where)
+
+    def where(self, i: int) -> str:
+        """``"request i"``, with its file line or row when known (for messages).
+
+        Examples
+        --------
+        >>> Trace([0.0], [1], [1], origin=[7]).where(0)
+        'request 0 (line 7)'
+        """
+        return f"request {i}" + ("" if self.origin is None else f" ({self._origin(i)})")
+
+    def _origin(self, i: int) -> str:
+        return f"{self.origin_word} {int(self.origin[i])}"
+
+    def _like(self, **changes) -> "Trace":
+        fields = dict(arrival_time=self.arrival_time, prompt=self.prompt, output=self.output,
+                      name=self.name, prediction=self.prediction, unit=self.unit,
+                      origin=self.origin, origin_word=self.origin_word)
+        fields.update(changes)
+        return Trace(**fields)
 
     @property
     def n(self) -> int:
@@ -263,8 +156,9 @@ class Trace:
         if m.shape != (self.n,):
             raise ValueError(f"mask must have shape ({self.n},), got {m.shape}")
         pred = None if self.prediction is None else self.prediction[m]
-        return Trace(self.arrival_time[m], self.prompt[m], self.output[m], self.name, pred,
-                     self.unit)
+        return self._like(arrival_time=self.arrival_time[m], prompt=self.prompt[m],
+                          output=self.output[m], prediction=pred,
+                          origin=None if self.origin is None else self.origin[m])
 
     def to_seconds(self, round_seconds: float) -> "Trace":
         """The trace of a rounds file in seconds: arrival ``a`` becomes ``a * round_seconds``.
@@ -277,7 +171,7 @@ class Trace:
         if self.unit != "round":
             raise ValueError("to_seconds applies to a trace in rounds; this one is in seconds")
         t = self.arrival_time * _positive(round_seconds)
-        return Trace(t, self.prompt, self.output, self.name, self.prediction, "s")
+        return self._like(arrival_time=t, unit="s")
 
     def to_instance(self, memory: int, round_seconds: float | None = None, *,
                     name: str | None = None) -> Instance:
@@ -307,14 +201,20 @@ class Trace:
         else:
             if round_seconds is None:
                 raise ValueError("round_seconds is required to map a trace in seconds to rounds")
-            q = self.arrival_time / _positive(round_seconds)
-            rounds = np.floor(np.round(q, 9)).astype(np.int64)
+            q = np.floor(np.round(self.arrival_time / _positive(round_seconds), 9))
+            if q.size and q[-1] > MAX_ARRIVAL:
+                raise ValueError(f"{self.where(q.size - 1)} arrives in round {q[-1]:.6g} with "
+                                 f"round_seconds={round_seconds}; at most {MAX_ARRIVAL} rounds "
+                                 f"are supported (use longer rounds)")
+            rounds = q.astype(np.int64)
         for f in ("prompt", "output"):
             bad = np.flatnonzero(getattr(self, f) < 1)
             if bad.size:
                 i = int(bad[0])
-                raise ValueError(f"request {i}: {f} must be >= 1, got {int(getattr(self, f)[i])} "
-                                 f"(drop such requests first with Trace.select)")
+                at = "" if self.origin is None else f" at {self._origin(i)}"
+                raise ValueError(f"request {i}: {f} must be >= 1, got "
+                                 f"{int(getattr(self, f)[i])}{at} (drop such requests first "
+                                 f"with Trace.select)")
         return Instance.from_arrays(rounds, self.prompt, self.output, memory,
                                     prediction=self.prediction,
                                     name=self.name if name is None else name)
@@ -343,8 +243,9 @@ def _positive(round_seconds) -> float:
 
 
 # ===================================================================== loaders
-def load_trace(path, *, name: str | None = None) -> Trace:
-    """Read any supported trace file, recognised by its header (see :data:`HEADERS`).
+def load_trace(path, *, name: str | None = None, columns=None, time_unit: str | None = None
+               ) -> Trace:
+    """Read a trace file: CSV, JSON lines or Parquet (gzip for the text formats).
 
     Examples
     --------
@@ -355,48 +256,89 @@ def load_trace(path, *, name: str | None = None) -> Trace:
     >>> tr = load_trace(d / "v.csv")
     >>> tr.arrival_time.tolist(), tr.prompt.tolist(), tr.unit
     ([0.0, 4.314579], [374, 396], 's')
-    >>> _ = (d / "r.csv").write_text("arrival,prompt,output\\n0,2,3\\n")
-    >>> load_trace(d / "r.csv").unit
-    'round'
+
+    Any column names, with ``columns``; here JSON lines with millisecond times:
+
+    >>> _ = (d / "t.jsonl").write_text('{"t": 1500, "in": 8, "out": 2, "id": "a"}\\n'
+    ...                                '{"t": 1000, "in": 5, "out": 3, "id": "b"}\\n')
+    >>> tr = load_trace(d / "t.jsonl", columns="arrival=t,prompt=in,output=out", time_unit="ms")
+    >>> tr.arrival_time.tolist(), tr.prompt.tolist(), tr.origin.tolist()
+    ([0.0, 0.5], [5, 8], [2, 1])
     >>> _ = (d / "x.csv").write_text("time,in,out\\n0,1,1\\n")
     >>> load_trace(d / "x.csv")
     Traceback (most recent call last):
     ...
-    ValueError: .../x.csv line 1: unrecognised header time,in,out; expected one of arrival,prompt,output[,prediction] | arrival_time,prompt,output[,prediction] | TIMESTAMP,ContextTokens,GeneratedTokens | arrived_at,num_prefill_tokens,num_decode_tokens
+    ValueError: .../x.csv line 1: unrecognised header time,in,out; expected one of arrival,prompt,output[,prediction] | arrival_time,prompt,output[,prediction] | TIMESTAMP,ContextTokens,GeneratedTokens | arrived_at,num_prefill_tokens,num_decode_tokens (or name the columns)
 
-    The rounds CSV gives ``unit="round"`` (rows sorted stably by arrival); the other formats
-    give seconds, from the first request for the Azure and Splitwise/Vidur traces.
+    Parameters
+    ----------
+    path : str or Path
+        ``.parquet``/``.pq``: Parquet; ``.jsonl``/``.ndjson``/``.json``: JSON lines (one
+        object per line); anything else: CSV.  ``.gz`` after a text format: gzip.
+    name : str, optional
+        Default the file name.
+    columns : str or mapping, optional
+        The column of each role (:func:`parse_columns`).  Other columns are ignored; times
+        become relative to the first request and rows are sorted by time (stably).  Without it
+        the file must have one of the :data:`HEADERS` (no other columns).
+    time_unit : {"s", "ms", "us", "round"}, optional
+        What a numeric arrival column counts (default: ``"round"`` for the rounds format,
+        seconds otherwise).  Datetime columns (``YYYY-MM-DD HH:MM:SS[.f][tz]``, or a Parquet
+        timestamp) are recognised from the first row; ``time_unit`` must then be ``None``.
+
+    Returns
+    -------
+    Trace
+        ``unit="round"`` for arrivals in rounds, seconds otherwise; ``origin`` holds each
+        request's file line (row for Parquet).  The rounds format is sorted stably; the seconds
+        format must be sorted; the Azure and Splitwise/Vidur formats are sorted stably and
+        start at 0.  Token counts are integers in ``[0, MAX_TOKENS]`` (``>= 1`` in the rounds
+        format); arrivals at most :data:`MAX_ARRIVAL` after the first.
     """
     path = Path(path)
+    unit = _time_unit(time_unit)
+    if columns is not None:
+        return _load_mapped(path, parse_columns(columns), unit, name)
     expected = " | ".join(HEADERS.values())
-    _, header, lines = _header(path, f"(one of) {expected}")
-    for key, loader in (("TIMESTAMP", load_azure_trace), ("arrived_at", load_splitwise_trace),
-                        ("arrival_time", load_trace_csv), ("arrival", _load_rounds)):
-        if key in header:
-            return loader(path, name=name)
-    raise ValueError(f"{path} line {lines[0]}: unrecognised header {','.join(header)}; "
-                     f"expected one of {expected}")
+    src = open_source(path, f"(one of) {expected}")
+    for key, fmt in _DETECT:
+        if key in src.header:
+            return _load_format(src, fmt, unit, name)
+    raise ValueError(f"{src.at}: unrecognised header {','.join(src.header)}; expected one of "
+                     f"{expected} (or name the columns)")
 
 
-def _rounds_table(path) -> tuple[_Table, dict]:
-    t = _read(path, HEADERS["rounds"], ("arrival", "prompt", "output"), ("prediction",))
-    return t, {c: t.numbers(c, integer=True, minimum=int(c != "arrival")) for c in t.cells}
+def _load_format(src: Source, key: str, time_unit, name) -> Trace:
+    fmt = _FORMATS[key]
+    present = _checked(src, fmt)
+    roles = {r: c for r, c in fmt.roles.items() if c in present}
+    return _trace(src, _columns(src, roles, fmt, time_unit, strict=True), name)
 
 
-def _load_rounds(path, *, name: str | None = None) -> Trace:
-    t, cols = _rounds_table(path)
-    order = np.argsort(cols["arrival"], kind="stable")
-    return Trace(cols["arrival"][order], cols["prompt"][order], cols["output"][order],
-                 t.path.name if name is None else name,
-                 None if "prediction" not in cols else cols["prediction"][order], "round")
+def _load_mapped(path: Path, roles: dict, time_unit, name) -> Trace:
+    src = open_source(path, ",".join(roles.values()))
+    check_header(src)
+    missing = [f"{c!r} ({r})" for r, c in roles.items() if c not in src.header]
+    if missing:
+        raise ValueError(f"{src.at}: no column {', '.join(missing)}; the file has columns "
+                         f"{', '.join(src.header)}")
+    fmt = _Format("mapped", roles, unit="s", shift=True)
+    return _trace(src, _columns(src, roles, fmt, time_unit, strict=False), name)
+
+
+def _trace(src: Source, cols: dict, name) -> Trace:
+    return Trace(cols["arrival"], cols["prompt"], cols["output"],
+                 src.path.name if name is None else name, cols.get("prediction"),
+                 cols["unit"], cols["origin"], cols["word"])
 
 
 def load_instance_csv(path, memory: int, *, name: str | None = None) -> Instance:
-    """Read a project trace CSV ``arrival,prompt,output[,prediction]`` into an Instance.
+    """Read a project trace ``arrival,prompt,output[,prediction]`` (rounds) into an Instance.
 
     One request per line, in file order (request ``i`` is data row ``i``); integers; ``arrival``
     in rounds (>= 0), ``prompt`` and ``output`` (and ``prediction``) >= 1.  Columns may come
-    in any order.  Blank lines are ignored.
+    in any order.  Blank lines are ignored.  JSON lines and Parquet files with these columns
+    work too (:func:`load_trace`).
 
     Examples
     --------
@@ -416,7 +358,11 @@ def load_instance_csv(path, memory: int, *, name: str | None = None) -> Instance
     file name.  Any malformation, or a request that can never fit, raises a ``ValueError``
     naming the line.
     """
-    t, cols = _rounds_table(path)
+    src = open_source(path, HEADERS["rounds"])
+    fmt = _FORMATS["rounds"]
+    roles = {r: c for r, c in fmt.roles.items() if c in _checked(src, fmt)}
+    cols = _columns(src, roles, _Format("rounds", roles, ("prediction",), "round", "keep",
+                                        token_min=1), None, strict=True)
     M = as_int(memory, name="memory M", minimum=1)
     s, o, pred = cols["prompt"], cols["output"], cols.get("prediction")
     worst = np.maximum(o, o if pred is None else pred)
@@ -426,9 +372,10 @@ def load_instance_csv(path, memory: int, *, name: str | None = None) -> Instance
         try:
             check_fits(i, int(s[i]), int(o[i]), None if pred is None else int(pred[i]), M)
         except ValueError as exc:
-            t.fail(i, str(exc))
+            raise ValueError(f"{src.path} {cols['word']} {int(cols['origin'][i])}: "
+                             f"{exc}") from None
     return Instance.from_arrays(cols["arrival"], s, o, M, prediction=pred,
-                                name=t.path.name if name is None else name)
+                                name=src.path.name if name is None else name)
 
 
 def load_trace_csv(path, *, name: str | None = None) -> Trace:
@@ -437,7 +384,7 @@ def load_trace_csv(path, *, name: str | None = None) -> Trace:
     The format for real request logs (for example an LMSYS-Chat-1M sample with token counts and
     arrival times) to be run in continuous time by :func:`kvtheory.simulate_timed` or
     ``python -m kvtheory a100 --trace FILE``.  Rows must be sorted by time (a trace is a log);
-    columns may come in any order.
+    columns may come in any order.  (JSON lines and Parquet work too, despite the name.)
 
     Examples
     --------
@@ -456,12 +403,9 @@ def load_trace_csv(path, *, name: str | None = None) -> Trace:
     Returns
     -------
     Trace
-        Unsorted times raise the :class:`Trace` error naming the first decrease.
+        Unsorted times raise an error naming the first line that goes back in time.
     """
-    t = _read(path, HEADERS["seconds"], ("arrival_time", "prompt", "output"), ("prediction",))
-    pred = t.numbers("prediction", integer=True) if "prediction" in t.cells else None
-    return Trace(t.numbers("arrival_time", integer=False), t.numbers("prompt", integer=True),
-                 t.numbers("output", integer=True), t.path.name if name is None else name, pred)
+    return _load_format(open_source(path, HEADERS["seconds"]), "seconds", None, name)
 
 
 def load_splitwise_trace(path, *, name: str | None = None) -> Trace:
@@ -481,15 +425,7 @@ def load_splitwise_trace(path, *, name: str | None = None) -> Trace:
     ...
     ValueError: .../v.csv line 3: column 'num_decode_tokens' must be an integer, got 'x'
     """
-    cols = HEADERS["splitwise"].split(",")
-    t = _read(path, HEADERS["splitwise"], cols)
-    return _relative(t.numbers(cols[0], integer=False), t.numbers(cols[1], integer=True),
-                     t.numbers(cols[2], integer=True), t.path.name if name is None else name)
-
-
-def _relative(times, prompt, output, name) -> Trace:
-    order = np.argsort(times, kind="stable")
-    return Trace(times[order] - times[order[0]], prompt[order], output[order], name)
+    return _load_format(open_source(path, HEADERS["splitwise"]), "splitwise", None, name)
 
 
 def load_azure_trace(path, *, name: str | None = None) -> Trace:
@@ -517,19 +453,7 @@ def load_azure_trace(path, *, name: str | None = None) -> Trace:
     ...
     ValueError: .../bad.csv line 2: unparsable timestamp 'yesterday': expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]
     """
-    cols = HEADERS["azure"].split(",")
-    t = _read(path, HEADERS["azure"], cols)
-    text = t.cells["TIMESTAMP"]
-    stamps = pd.to_datetime(text.where(text.str.fullmatch(_TS.pattern)), format="ISO8601",
-                            utc=True, errors="coerce")
-    if stamps.isna().any():
-        i = int(np.argmax(stamps.isna().to_numpy()))
-        t.fail(i, f"unparsable timestamp {text.iloc[i]!r}: {_TS_HELP}")
-    ns = stamps.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
-    order = np.argsort(ns, kind="stable")
-    rel = (ns[order] - ns[order[0]]).astype(float) / 1e9
-    return Trace(rel, t.numbers(cols[1], integer=True)[order],
-                 t.numbers(cols[2], integer=True)[order], t.path.name if name is None else name)
+    return _load_format(open_source(path, HEADERS["azure"]), "azure", None, name)
 
 
 def parse_timestamp(text: str) -> int:

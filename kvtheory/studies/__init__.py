@@ -1,7 +1,8 @@
 """The experiments: each study runs engines and solvers over workloads and returns tidy rows.
 
 The A100 latency-and-energy replication (:mod:`~kvtheory.studies.a100`), the paper's published
-setup (:mod:`~kvtheory.studies.paper_study`), the synthetic replication with brackets
+setup (:mod:`~kvtheory.studies.paper_study`) and its two engine rules one at a time
+(:mod:`~kvtheory.studies.paper_rules`), the synthetic replication with brackets
 (:mod:`~kvtheory.studies.replication`), the regret measurements
 (:mod:`~kvtheory.studies.regret_study`), engine scaling (:mod:`~kvtheory.studies.scaling`) and
 small drivers for the chapters (:mod:`~kvtheory.studies.experiments`).

@@ -254,7 +254,8 @@ def _policy(name: str, reserve: float):
 def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
               timer: BatchTimer | None = None, prediction: Sequence[int] | None = None,
               reserve: float = 0.0, power_models: Mapping[str, PowerModel] | None = None,
-              n_gpus: int = 2, bins: int = 40) -> tuple[dict, dict]:
+              n_gpus: int = 2, bins: int = 40, progress: bool = False,
+              with_schedule: bool = False) -> tuple:
     """Run one registered policy on a trace in continuous time; check it; measure everything.
 
     The schedule goes through :func:`kvtheory.check_schedule`.  A policy that livelocks gets a
@@ -286,10 +287,14 @@ def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
     n_gpus : int
     bins : int
         Arrival-time bins of the latency-over-time curve.
+    progress : bool
+        Show a tqdm bar of completed requests.
+    with_schedule : bool
+        Also return the :class:`~kvtheory.simulator.TimedSchedule` (``None`` on livelock).
 
     Returns
     -------
-    (dict, dict)
+    (dict, dict) or (dict, dict, TimedSchedule)
         A tidy row of figures and the curve ``{"time": [...], "latency": [...]}`` (mean
         latency per arrival-time bin).
     """
@@ -300,10 +305,10 @@ def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
     t0 = time.perf_counter()
     try:
         res = simulate_timed(trace.prompt, trace.output, trace.arrival_time, memory, pol, timer,
-                             prediction=prediction, name=policy)
+                             prediction=prediction, name=policy, progress=progress)
     except LivelockError:
         row.update(status="livelock", sim_seconds=time.perf_counter() - t0)
-        return row, {"time": [], "latency": []}
+        return (row, {"time": [], "latency": []}) + ((None,) if with_schedule else ())
     sim = time.perf_counter() - t0
     check_schedule(res.schedule.instance, res.schedule)
     lat, arr = res.latency, res.arrival_time
@@ -331,7 +336,7 @@ def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
     keep = cnt > 0
     curve = {"time": ((edges[:-1] + edges[1:]) / 2)[keep].tolist(),
              "latency": mean[keep].tolist()}
-    return row, curve
+    return (row, curve, res) if with_schedule else (row, curve)
 
 
 # ===================================================================== the replication

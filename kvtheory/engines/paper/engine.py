@@ -11,11 +11,22 @@ while a batch runs wait for the next decision; an idle engine jumps to the next 
 distinct batches: one *prompt step*, then ``o_i`` *token steps*.  It completes at the end of the
 batch holding its last step; latency = completion time - arrival time.
 
-**Memory (our exact timing).** After a batch, a request that has done ``d`` steps of its current
-attempt holds ``s + d`` if ``1 <= d <= o`` and nothing once ``d = o + 1`` (it completed in that
-batch and its cache is freed).  So a request holds ``s + 1`` right after its prompt step and at
-most ``s + o`` (after its ``o``-th step, before its last); ``s + o <= M`` is exactly the
-condition for a request to fit alone.  Memory is measured after every batch.
+**Memory.** After a batch, a request that has done ``d`` steps of its current attempt holds
+``s + d`` if ``1 <= d <= o`` and nothing once ``d = o + 1`` (it completed in that batch and its
+cache is freed).  So a request holds ``s + 1`` right after its prompt step and at most ``s + o``
+(after its ``o``-th step, before its last).  Memory is measured after every batch.
+
+**Memory timing of the projection** (``memory_timing``).  ``"code"`` (default, *the paper's
+published code*): MC-SF's admission check counts each request at its own completion point as
+holding ``s + o + 1`` (its count of processed steps includes the prompt step), one token more
+than it ever holds, so a request fits alone only if ``s + o + 1 <= M``.  ``"exact"`` (ours):
+the projection frees it there, and ``s + o <= M`` is the fit rule (:func:`fit_extra`).
+
+**Event order** (``event_order``).  ``"code"`` (default, *the paper's published code*): one
+event at a time; a batch's end comes before an arrival at the same instant, and after each
+event an idle engine forms a batch from what it has seen so far, so of several simultaneous
+arrivals an idle engine starts with the first alone.  ``"exact"`` (ours): every arrival up to
+the decision time joins the decision.
 
 **Batch time (the paper's published code).**  In milliseconds,
 ``(0.0027 * mean context + 0.52) * B + 44.6 + 0.378 * P`` for a batch of ``B`` steps whose
@@ -39,15 +50,18 @@ import numpy as np
 
 from kvtheory.engines.paper.check import check_paper_run as _check
 from kvtheory.engines.paper.loop import run_loop
-from kvtheory.engines.paper.rules import (DEFAULT_BATCH_CAP, PAPER_BENCHMARK_PAIRS, PAPER_POLICIES,
+from kvtheory.engines.paper.rules import (DEFAULT_BATCH_CAP, EVENT_ORDERS, MEMORY_TIMINGS,
+                                          PAPER_BENCHMARK_PAIRS, PAPER_POLICIES,
                                           BatchLog, PaperPolicy, PaperRecord, PaperRun,
-                                          PaperRunError, _BATCHING, _validate, paper_batch_time,
-                                          paper_policy)
+                                          PaperRunError, _BATCHING, _validate, fit_extra,
+                                          paper_batch_time, paper_policy)
 from kvtheory.hardware.calibration import DEFAULT_POWER, PowerModel, batch_energy
 from kvtheory.model.validation import as_fraction, as_int, check_generator
 
 __all__ = [
     "DEFAULT_BATCH_CAP",
+    "EVENT_ORDERS",
+    "MEMORY_TIMINGS",
     "PAPER_BENCHMARK_PAIRS",
     "PAPER_POLICIES",
     "BatchLog",
@@ -56,6 +70,7 @@ __all__ = [
     "PaperRun",
     "PaperRunError",
     "check_paper_run",
+    "fit_extra",
     "paper_batch_time",
     "paper_policy",
     "simulate_paper",
@@ -68,30 +83,42 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
                    max_batches: int | None = None, max_lost_steps: int | None = None,
                    progress: bool = False,
                    reserve: float = 0.0, watermark: float = 0.01,
-                   power: PowerModel | None = DEFAULT_POWER, n_gpus: int = 2) -> PaperRun:
+                   power: PowerModel | None = DEFAULT_POWER, n_gpus: int = 2,
+                   memory_timing: str = "code", event_order: str = "code") -> PaperRun:
     """Run one policy on the paper's engine (continuous time, ``o + 1`` steps per request).
 
     Examples
     --------
-    Two requests at time 0, ``M = 10``.  Batch 1 holds both prompt steps (``B = 2``, ``P = 3``):
-    44.6 + 0.52 * 2 + 0.378 * 3 = 46.774 ms.  Batch 2 holds both token steps (contexts 1, 1):
-    44.6 + 1.04 + 0.0054 = 45.6454 ms; request 1 (o = 1) completes.  Batch 3: request 0's
-    second token step (context 2): 44.6 + 0.52 + 0.0054 = 45.1254 ms.
+    Two requests at time 0, ``M = 10``, the published code's rules.  The idle engine starts on
+    the first arrival alone: batch 1 is request 0's prompt step (``B = 1``, ``P = 2``),
+    44.6 + 0.52 + 0.756 = 45.876 ms.  Batch 2: request 0's first token step (context 1) and
+    request 1's prompt step (``P = 1``), 44.6 + 1.04 + 0.0027 + 0.378 = 46.0207 ms.  Batch 3:
+    both token steps (contexts 2, 1), 44.6 + 1.04 + 0.0081 = 45.6481 ms; both complete.
 
     >>> run = simulate_paper([2, 1], [2, 1], [0.0, 0.0], memory=10)
     >>> [round(r.completion_time * 1000, 4) for r in run.records]
+    [137.5448, 137.5448]
+    >>> run.log.memory_after.tolist()                   # 2 + 1; then 2 + 2 and 1 + 1
+    [3, 6, 0]
+
+    Our exact rules: batch 1 holds both prompt steps (``B = 2``, ``P = 3``): 46.774 ms; batch 2
+    both token steps (contexts 1, 1): 45.6454 ms, request 1 (o = 1) completes; batch 3 request
+    0's second token step (context 2): 45.1254 ms.
+
+    >>> run = simulate_paper([2, 1], [2, 1], [0.0, 0.0], memory=10, memory_timing="exact",
+    ...                      event_order="exact")
+    >>> [round(r.completion_time * 1000, 4) for r in run.records]
     [137.5448, 92.4194]
-    >>> run.summary()["status"], run.log.memory_after.tolist()    # after batch: 3+2, then 4
-    ('ok', [5, 4, 0])
-    >>> simulate_paper([2], [9], [0.0], memory=10)
+    >>> simulate_paper([2], [8], [0.0], memory=10)
     Traceback (most recent call last):
     ...
-    ValueError: request 0 can never fit: s+o=11 > M=10
+    ValueError: request 0 can never fit: s+o+1=11 > M=10 (the published code's projection counts a request at its completion point; memory_timing='exact' frees it there)
 
     Parameters
     ----------
     prompt, output : sequence of int
-        Prompt sizes ``s >= 1`` and true output lengths ``o >= 1``, with ``s + o <= M``.
+        Prompt sizes ``s >= 1`` and true output lengths ``o >= 1``, with ``s + o + 1 <= M``
+        (``s + o <= M`` under ``memory_timing="exact"``; predictions likewise).
     arrival_time : sequence of float
         Seconds, sorted (ties keep index order: arrival order is index order).
     memory : int
@@ -151,12 +178,24 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         power between batches (our model, :func:`kvtheory.hardware.calibration.batch_energy`); ``None``
         gives ``energy_j = None``.
     n_gpus : int
+    memory_timing : {"code", "exact"}
+        MC-SF's projection counts a request at its completion point as holding ``s + o + 1``
+        (``"code"``, the published code) or frees it there (``"exact"``, ours); also the fit
+        rule (:func:`fit_extra`).
+    event_order : {"code", "exact"}
+        One event at a time, a batch's end before a simultaneous arrival, an idle engine
+        starting on each arrival (``"code"``), or every arrival up to the decision time
+        joining the decision (``"exact"``).
 
     Returns
     -------
     PaperRun
     """
-    s, o, a, p, M = _validate(prompt, output, arrival_time, memory, prediction)
+    fit_extra(memory_timing)
+    if event_order not in EVENT_ORDERS:
+        raise ValueError(f"event_order must be one of {', '.join(EVENT_ORDERS)}, got "
+                         f"{event_order!r}")
+    s, o, a, p, M = _validate(prompt, output, arrival_time, memory, prediction, memory_timing)
     pol = paper_policy(policy)
     if batching not in _BATCHING:
         raise ValueError(f"batching must be one of {_BATCHING}, got {batching!r}")
@@ -175,7 +214,7 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     max_lost = 5 * int((o + 1).sum()) if max_lost_steps is None else as_int(
         max_lost_steps, name="max_lost_steps", minimum=0)
     out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit, progress,
-                   reserve, watermark, max_lost)
+                   reserve, watermark, max_lost, memory_timing, event_order)
     sim = time.perf_counter() - t0
     log = out["log"]
     comp, first, start = out["completion"], out["first_token"], out["start"]
@@ -198,7 +237,7 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     name = "paper" if batch_time is None else getattr(batch_time, "__name__",
                                                       type(batch_time).__name__)
     return PaperRun(pol.name, M, out["status"], out["reason"], records, log, batching, cap_steps,
-                    reserve, watermark, name, promises, energy, sim)
+                    reserve, watermark, name, promises, energy, sim, memory_timing, event_order)
 
 
 def check_paper_run(run: PaperRun) -> None:

@@ -37,8 +37,10 @@ def _fcfs(heap, admit, budget, mem, s, limit, empty):
 
 
 def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress, reserve,
-             watermark, max_lost) -> dict:
+             watermark, max_lost, memory_timing="code", event_order="code") -> dict:
     n = s.size
+    late = 1 if memory_timing == "code" else 0   # projections hold s + o + 1 at completion
+    one_event = event_order == "code"       # an idle engine starts on each arrival event
     kind = pol.kind
     prefill_first = batching == "prefill-first"
     done = np.zeros(n, dtype=_I)            # steps done in the current attempt
@@ -64,7 +66,7 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
     L = {k: [] for k in ("start", "end", "P", "ctx", "kv", "mem", "np", "nt", "pr", "tr",
                          "ea", "er", "et")}
     status, reason = "ok", ""
-    bar = tqdm(total=n, disable=not progress, desc=pol.name, leave=False)
+    bar = tqdm(total=n, disable=not progress, desc=pol.name, leave=False, delay=2.0)
 
     lost_total = 0
 
@@ -84,10 +86,21 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
 
     o1 = o + 1
     peaks = None                    # MC rules: projection kept across batches while exact
+    idle = True                             # the first decision: on the first arrival
     while completed < n:
-        while nxt < n and a[nxt] <= t:
-            heapq.heappush(heap, keys[nxt])
-            nxt += 1
+        if not one_event:                   # ours: every arrival up to now joins at once
+            while nxt < n and a[nxt] <= t:
+                heapq.heappush(heap, keys[nxt])
+                nxt += 1
+        elif idle:                          # an arrival event on an idle engine: that one
+            if nxt < n and a[nxt] <= t:
+                heapq.heappush(heap, keys[nxt])
+                nxt += 1
+        else:                               # a batch's end (or a wait) comes before an
+            while nxt < n and a[nxt] < t:   # arrival at the same instant
+                heapq.heappush(heap, keys[nxt])
+                nxt += 1
+        idle = False
         if count >= limit:
             status = "livelock"
             reason = (f"stopped after {limit} batches and waits with {n - completed} "
@@ -107,11 +120,11 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
             if heap and peaks is None:
                 d = done[running]
                 e = p[running] - d                 # outlived predictions: one more step
-                peaks = _Peaks(s[running] + d, np.where(e < 0, 1, e), 1 - c)
+                peaks = _Peaks(s[running] + d, np.where(e < 0, 1, e) + late, 1 - c)
             if heap and peaks.max() <= cap_mc:
                 while heap and (budget is None or len(admit) < budget):
                     i = heap[0] % n
-                    b, e = int(s[i]) + c, int(p[i]) - c
+                    b, e = int(s[i]) + c, int(p[i]) - c + late
                     ok = peaks.try_add(b, e, cap_mc)
                     if not ok and not running.size and not admit:
                         ok = peaks.try_add(b, e, M)
@@ -148,6 +161,7 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
         if not admit and not tok.size:
             if nxt < n:
                 t = max(t, float(a[nxt]))
+                idle = True
                 continue
             status, reason = "stalled", f"{len(heap)} waiting requests can never be admitted"
             break

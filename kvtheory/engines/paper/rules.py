@@ -172,6 +172,8 @@ class PaperRun:
     promises_memory: bool
     energy_j: float | None
     sim_seconds: float
+    memory_timing: str = "code"      # "code" (the published projection) or "exact"
+    event_order: str = "code"        # "code" (one event at a time) or "exact"
 
     def frame(self):
         """The records as a pandas DataFrame (one row per request)."""
@@ -204,7 +206,31 @@ class PaperRunError(ValueError):
     """A paper-engine run violates its own rules (raised by :func:`check_paper_run`)."""
 
 
-def _validate(prompt, output, arrival_time, memory, prediction):
+#: Memory timings of :func:`simulate_paper` and the tokens each adds to ``s + o`` in the fit rule.
+MEMORY_TIMINGS = {"code": 1, "exact": 0}
+#: Event orders of :func:`simulate_paper`.
+EVENT_ORDERS = ("code", "exact")
+
+
+def fit_extra(memory_timing: str = "code") -> int:
+    """Tokens the fit rule adds to ``s + max(o, prediction)`` under ``memory_timing``.
+
+    A request fits alone in the paper engine iff ``s + max(o, prediction) + fit_extra <= M``:
+    the published code's projection counts a request at its own completion point as holding
+    ``s + o + 1`` (``"code"``, 1); our exact timing frees it there (``"exact"``, 0).
+
+    Examples
+    --------
+    >>> fit_extra("code"), fit_extra("exact")
+    (1, 0)
+    """
+    if memory_timing not in MEMORY_TIMINGS:
+        raise ValueError(f"memory_timing must be one of {', '.join(MEMORY_TIMINGS)}, got "
+                         f"{memory_timing!r}")
+    return MEMORY_TIMINGS[memory_timing]
+
+
+def _validate(prompt, output, arrival_time, memory, prediction, memory_timing="code"):
     s = np.asarray(prompt)
     o = np.asarray(output)
     a = np.asarray(arrival_time, dtype=float)
@@ -226,10 +252,16 @@ def _validate(prompt, output, arrival_time, memory, prediction):
         if not np.array_equal(raw, arr) or (arr < 1).any():
             i = int(np.flatnonzero((raw != arr) | (arr < 1))[0])
             raise ValueError(f"request {i}: {name} must be an integer >= 1, got {raw[i]!r}")
-    bad = np.flatnonzero((si + oi > M) | (si + pi > M))
+    x = fit_extra(memory_timing)
+    bad = np.flatnonzero((si + oi + x > M) | (si + pi + x > M))
     if bad.size:
         i = int(bad[0])
-        check_fits(i, int(si[i]), int(oi[i]), int(pi[i]), M)
+        if x == 0:
+            check_fits(i, int(si[i]), int(oi[i]), int(pi[i]), M)
+        worst, what = (int(oi[i]), "o") if oi[i] >= pi[i] else (int(pi[i]), "prediction")
+        raise ValueError(f"request {i} can never fit: s+{what}+1={int(si[i]) + worst + 1} > "
+                         f"M={M} (the published code's projection counts a request at its "
+                         f"completion point; memory_timing='exact' frees it there)")
     return si, oi, a, pi, M
 
 

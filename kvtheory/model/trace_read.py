@@ -1,0 +1,510 @@
+"""Reading trace files into named columns (the public face is :mod:`kvtheory.model.traces`).
+
+Three formats, chosen by the file name: CSV (any name not listed below), JSON lines
+(``.jsonl``, ``.ndjson``, ``.json``: one object per line) and Parquet (``.parquet``, ``.pq``);
+CSV and JSON lines may be gzip-compressed (``.gz`` appended).  Every file is read by pandas'
+or pyarrow's C readers (pyarrow reads JSON lines in blocks and Parquet in record batches of
+only the columns used).  When a fast reader fails or a column check rejects a value, a
+careful reader (pandas with every cell a string; the standard ``json`` module line by line; the
+Parquet values as Python objects) reads the file again to name the first offending line (text
+formats) or row (Parquet) and column.  Nothing here guesses: a malformed file raises a
+``ValueError`` of one line.
+
+A leading UTF-8 byte-order mark is ignored; blank lines are ignored in the text formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: The largest token count (prompt, output, prediction) a trace may hold: sums over 10^6
+#: requests stay far inside int64 and every count is exact as a float.
+MAX_TOKENS = 10**9
+TS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
+                r"\s*(Z|[+-]\d{2}:?\d{2})?")
+TS_HELP = "expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]"
+_BOM = b"\xef\xbb\xbf"
+_JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+class JNum(str):
+    """A JSON number kept as its literal text (so a message shows exactly what the file says)."""
+
+
+def show(value) -> str:
+    """A cell as a message shows it: strings quoted, JSON numbers and typed values as written."""
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, JNum):
+        return str(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (np.integer, int)):
+        return str(int(value))
+    if isinstance(value, (np.floating, float)):
+        return repr(float(value))
+    return repr(value)
+
+
+def file_format(path: Path) -> tuple[str, bool]:
+    """``(format, gzipped)`` of a trace file from its name."""
+    name = path.name.lower()
+    gz = name.endswith(".gz")
+    base = name[:-3] if gz else name
+    if base.endswith(_PARQUET_SUFFIXES):
+        if gz:
+            raise ValueError(f"{path}: gzip-compressed Parquet is not supported (Parquet files "
+                             f"compress internally); expected {path.name[:-3]}")
+        return "parquet", False
+    return ("jsonl" if base.endswith(_JSON_SUFFIXES) else "csv"), gz
+
+
+# ===================================================================== the table of cells
+@dataclass(frozen=True)
+class Table:
+    """Cells of the used columns (typed, or Python objects / strings), one location per row."""
+
+    path: Path
+    cells: pd.DataFrame
+    lines: np.ndarray
+    word: str = "line"
+    careful: Callable[[], "Table"] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(len(self.cells))
+
+    def where(self, row: int) -> str:
+        return f"{self.path} {self.word} {int(self.lines[row])}"
+
+    def fail(self, row: int, message: str):
+        raise ValueError(f"{self.where(row)}: {message}")
+
+    def _typed(self, column: str) -> bool:
+        return self.cells[column].dtype.kind in "iuf"
+
+    def _again(self) -> "Table | None":
+        return None if self.careful is None else self.careful()
+
+    def is_datetime(self, column: str) -> bool:
+        """Whether ``column`` holds datetimes: a timestamp type, or a first cell that is one."""
+        col = self.cells[column]
+        if col.dtype.kind == "M":
+            return True
+        if col.dtype.kind in "iufb" or not len(col):
+            return False
+        first = col.iloc[0]
+        return isinstance(first, str) and not isinstance(first, JNum) \
+            and TS.fullmatch(first.strip()) is not None
+
+    def numbers(self, column: str, *, integer: bool, minimum: float | None = 0,
+                maximum: float | None = None, hint: str = "") -> np.ndarray:
+        """Column as int64 (``integer``) or float; the first bad cell raises naming its row.
+
+        Integers must lie in ``[minimum, maximum or MAX_TOKENS]``; floats must be finite and
+        within ``[minimum, maximum]`` where given.
+        """
+        top = MAX_TOKENS if integer and maximum is None else maximum
+        col = self.cells[column]
+        if col.dtype.kind in "iuf":
+            num = col.to_numpy(dtype=float)
+            ok = self._ok(num, integer, minimum, top)
+            if ok.all():
+                return num.astype(np.int64) if integer else num
+            again = self._again()
+            if again is not None:
+                return again.numbers(column, integer=integer, minimum=minimum, maximum=maximum,
+                                     hint=hint)
+            col = pd.Series(col.to_numpy(dtype=object))
+        bad_type = col.map(lambda v: v is None or isinstance(v, (bool, np.bool_, dict, list)))
+        if col.dtype.kind == "M":
+            bad_type = pd.Series(True, index=col.index)
+        num = pd.to_numeric(col.where(~bad_type.to_numpy(dtype=bool), "x"),
+                            errors="coerce").to_numpy(dtype=float)
+        ok = self._ok(num, integer, minimum, top)
+        if not ok.all():
+            i = int(np.argmin(ok))
+            self.fail(i, self._why(column, col.iloc[i], num[i], integer, minimum, top, hint))
+        return num.astype(np.int64) if integer else num
+
+    @staticmethod
+    def _ok(num, integer, minimum, top) -> np.ndarray:
+        ok = np.isfinite(num)
+        with np.errstate(invalid="ignore"):
+            if integer:
+                ok &= num == np.floor(num)
+            if minimum is not None:
+                ok &= num >= minimum
+            if top is not None:
+                ok &= num <= top
+        return ok
+
+    @staticmethod
+    def _why(column, cell, value, integer, minimum, top, hint) -> str:
+        what = "an integer" if integer else ("a finite number" if minimum is None
+                                             else f"a finite number >= {minimum:g}")
+        text = show(cell)
+        if isinstance(cell, str) and not isinstance(cell, JNum) and TS.fullmatch(cell.strip()):
+            return f"column {column!r} must be {what}{hint}, got the datetime {text}"
+        if not np.isfinite(value) or (integer and value != np.floor(value)):
+            return f"column {column!r} must be {what}, got {text}"
+        if minimum is not None and value < minimum:
+            if not integer:
+                return f"column {column!r} must be {what}, got {text}"
+            tail = f" ({'negative' if value < 0 else 'too small'})"
+            shown = str(int(value)) if abs(value) <= 2**53 else text
+            return f"column {column!r} must be >= {minimum:g}, got {shown}{tail}"
+        limit = f"{int(top)}" if integer else f"{top:g}"
+        return f"column {column!r} must be <= {limit}, got {text}"
+
+    def datetimes(self, column: str, *, hint: str = "") -> np.ndarray:
+        """Column as int64 nanoseconds since the epoch (naive times are UTC)."""
+        col = self.cells[column]
+        if col.dtype.kind == "M":
+            stamps = pd.to_datetime(col, utc=True)
+            if stamps.isna().any():
+                self.fail(int(np.argmax(stamps.isna().to_numpy())),
+                          f"column {column!r} has no timestamp (null){hint}")
+            return stamps.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+        if col.dtype.kind in "iufb":
+            again = self._again()
+            if again is not None:
+                return again.datetimes(column, hint=hint)
+            self.fail(0, f"unparsable timestamp {show(col.iloc[0])}: {TS_HELP}{hint}")
+        text = col.map(lambda v: v.strip() if isinstance(v, str) and not isinstance(v, JNum)
+                       else None)
+        good = text.map(lambda v: isinstance(v, str) and TS.fullmatch(v) is not None)
+        stamps = pd.to_datetime(text.where(good.to_numpy(dtype=bool)), format="ISO8601",
+                                utc=True, errors="coerce")
+        if stamps.isna().any():
+            i = int(np.argmax(stamps.isna().to_numpy()))
+            cell = col.iloc[i]
+            number = _numeric(cell)
+            self.fail(i, f"unparsable timestamp {show(cell)}: {TS_HELP}{hint if number else ''}")
+        return stamps.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+
+
+def _numeric(cell) -> bool:
+    """Whether a cell holds a number (typed, a JSON number or numeric text)."""
+    if isinstance(cell, (bool, np.bool_)) or cell is None:
+        return False
+    if isinstance(cell, (int, float, np.number)):
+        return True
+    try:
+        float(cell)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# ===================================================================== sources
+@dataclass(frozen=True)
+class Source:
+    """An opened trace file: its format, its column names and a reader of chosen columns."""
+
+    path: Path
+    format: str
+    header: list[str]
+    header_line: int | None
+    reader: Callable[[Sequence[str], bool], Table] = field(repr=False)
+
+    @property
+    def at(self) -> str:
+        """Where the header is, for messages (``"path line 1"``, or ``"path"`` for Parquet)."""
+        return f"{self.path} line {self.header_line}" if self.header_line else f"{self.path}"
+
+    def table(self, columns: Sequence[str], *, strict: bool) -> Table:
+        """The used ``columns``; ``strict``: every field of every row must be present."""
+        return self.reader(list(columns), strict)
+
+
+def open_source(path, expected: str) -> Source:
+    """Open ``path`` (any supported format); ``expected`` describes the header for messages."""
+    path = Path(path)
+    kind, gz = file_format(path)
+    if kind == "parquet":
+        return _parquet_source(path)
+    data = path.read_bytes()
+    if gz:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{path} is not a readable gzip file ({exc})") from None
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         f"expected a {'JSON lines' if kind == 'jsonl' else 'CSV'} "
+                         f"file") from None
+    lines = _nonblank_lines(text)
+    if kind == "jsonl":
+        return _jsonl_source(path, data, text, lines)
+    if lines.size == 0:
+        raise ValueError(f"{path} is empty: expected a header line {expected}")
+    first = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str,
+                        keep_default_na=False, skip_blank_lines=True)
+    header = [c.strip() for c in first.iloc[0]]
+    return Source(path, "csv", header, int(lines[0]),
+                  lambda cols, strict: _csv_table(path, text, header, lines, cols, strict))
+
+
+def _nonblank_lines(text: str) -> np.ndarray:
+    """1-based numbers of the non-blank lines of ``text``."""
+    body = text.rstrip()
+    if body and not re.search(r"(?m)^[^\S\n]*$", body):     # no blank line: 1..k, no loop
+        return np.arange(1, body.count("\n") + 2)
+    return np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
+
+
+def check_header(source: Source) -> None:
+    """Duplicate column names are an error in every format."""
+    h = source.header
+    dup = sorted({c for c in h if h.count(c) > 1})
+    if dup:
+        raise ValueError(f"{source.at}: duplicate column(s) {', '.join(dup)}")
+
+
+# ----------------------------------------------------------------- CSV
+def _csv_table(path, text, header, lines, cols, strict) -> Table:
+    width = f"expected {len(header)} fields ({','.join(header)})"
+    fast = _csv_typed(path, text, header, lines, cols, strict, width)
+    return fast if fast is not None else _csv_strings(path, text, header, lines, cols, strict,
+                                                      width)
+
+
+def _csv_typed(path, text, header, lines, cols, strict, width) -> Table | None:
+    """Fast reader for clean files: typed columns straight from pandas' C parser.
+
+    Only for files without blank lines, quotes or empty cells; anything else (and any value a
+    column check rejects) goes to the careful string reader, which names the offending line.
+    """
+    if '"' in text or (lines.size and lines[-1] - lines[0] + 1 != lines.size):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # a too-long first row: pandas would warn
+            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
+                              names=header, index_col=False, skipinitialspace=True,
+                              keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
+        return None
+    used = raw if strict else raw[cols]
+    if len(raw) != lines.size - 1 or len(raw) == 0 or used.isna().to_numpy().any():
+        return None
+    cells = raw[cols].copy()
+    for c in cols:
+        if cells[c].dtype.kind not in "iuf":
+            cells[c] = cells[c].astype(object).map(lambda v: str(v).strip())
+    return Table(path, cells, lines[1:],
+                 careful=lambda: _csv_strings(path, text, header, lines, cols, strict, width))
+
+
+def _csv_strings(path, text, header, lines, cols, strict, width) -> Table:
+    """The careful reader: every cell as a stripped string, every problem named by its line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
+                              names=header, dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserWarning:             # pandas would drop the extra fields: name them
+        k, found = _too_long(text, lines, len(header))
+        raise ValueError(f"{path} line {k}: {width}, found {found}") from None
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
+        if m is None:
+            raise ValueError(f"{path}: {' '.join(str(exc).split())}") from None
+        raise ValueError(f"{path} line {m[1]}: {width}, found {m[2]}") from None
+    except pd.errors.EmptyDataError:
+        raw = pd.DataFrame(columns=header, dtype=str)
+    if len(raw) != lines.size - 1:
+        raise ValueError(f"{path}: a quoted field spans several lines; expected one request "
+                         f"per line")
+    cells = raw.astype(object).apply(lambda col: col.map(lambda v: str(v).strip()))
+    filled = (cells != "").to_numpy()
+    keep = filled.any(axis=1)                        # rows of empty cells count as blank
+    table = Table(path, cells[keep][cols].reset_index(drop=True), lines[1:][keep])
+    filled = filled[keep]
+    if not filled.any():
+        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
+    if strict:
+        short = ~filled[:, -1]
+        if short.any():
+            i = int(np.argmax(short))
+            n = int(np.flatnonzero(filled[i])[-1]) + 1
+            table.fail(i, f"{width}, found {n} non-empty")
+    else:
+        used = filled[:, [header.index(c) for c in cols]]
+        if not used.all():
+            i = int(np.argmin(used.all(axis=1)))
+            c = cols[int(np.argmin(used[i]))]
+            table.fail(i, f"column {c!r} is empty (or the row has fewer fields than the "
+                          f"{len(header)} of the header)")
+    return table
+
+
+def _too_long(text: str, lines: np.ndarray, width: int) -> tuple[int, int]:
+    """The first data line with more than ``width`` fields, and its field count."""
+    rows = text.split("\n")
+    for k in lines[1:].tolist():
+        found = len(next(csv.reader([rows[k - 1]])))
+        if found > width:
+            return k, found
+    return int(lines[1]), width + 1                 # not reached: pandas saw such a line
+
+
+# ----------------------------------------------------------------- JSON lines
+def _json_value(line: str):
+    return json.loads(line, parse_float=JNum, parse_int=JNum, parse_constant=JNum)
+
+
+def _jsonl_source(path: Path, data: bytes, text: str, lines: np.ndarray) -> Source:
+    if lines.size == 0:
+        raise ValueError(f"{path} is empty: expected JSON lines (one object per line)")
+    first_line = text.split("\n", int(lines[0]))[int(lines[0]) - 1]
+    if first_line.lstrip().startswith("["):
+        raise ValueError(f"{path} line {lines[0]}: a JSON array; expected JSON lines (one "
+                         f"object per line, no enclosing brackets)")
+    obj = _json_object(path, int(lines[0]), first_line)
+    header = list(obj)
+    return Source(path, "jsonl", header, int(lines[0]),
+                  lambda cols, strict: _jsonl_table(path, data, text, lines, header, cols,
+                                                    strict))
+
+
+def _json_object(path, line_no: int, line: str) -> dict:
+    try:
+        obj = _json_value(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = getattr(exc, "msg", "nested too deeply")
+        col = getattr(exc, "colno", None)
+        where = f" at character {col}" if col else ""
+        raise ValueError(f"{path} line {line_no}: not valid JSON ({msg}{where}); expected one "
+                         f"object per line") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path} line {line_no}: expected a JSON object, got {show(obj)}")
+    return obj
+
+
+def _jsonl_table(path, data, text, lines, header, cols, strict) -> Table:
+    fast = _jsonl_fast(path, data, lines, header, cols, strict)
+    return fast if fast is not None else _jsonl_careful(path, text, lines, header, cols, strict)
+
+
+def _jsonl_fast(path, data, lines, header, cols, strict) -> Table | None:
+    import pyarrow as pa
+    import pyarrow.json as pj
+    try:
+        tab = pj.read_json(io.BytesIO(data),
+                           read_options=pj.ReadOptions(block_size=1 << 24))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return None
+    names = tab.column_names
+    if tab.num_rows != lines.size or (strict and set(names) != set(header)) \
+            or any(c not in names for c in cols):
+        return None
+    cells = {}
+    for c in cols:
+        col = tab.column(c)
+        if col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                                  or pa.types.is_string(col.type)
+                                  or pa.types.is_large_string(col.type)
+                                  or pa.types.is_timestamp(col.type)):
+            return None
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            cells[c] = pd.Series(col.to_pylist(), dtype=object).map(str.strip)
+        else:
+            cells[c] = col.to_pandas()
+    return Table(path, pd.DataFrame(cells), lines,
+                 careful=lambda: _jsonl_careful(path, data.decode("utf-8"), lines, header, cols,
+                                                strict))
+
+
+def _jsonl_careful(path, text, lines, header, cols, strict) -> Table:
+    known = set(header)
+    all_lines = text.split("\n")
+    values = {c: [] for c in cols}
+    for k in lines.tolist():
+        obj = _json_object(path, k, all_lines[k - 1])
+        if strict:
+            extra = [key for key in obj if key not in known]
+            if extra:
+                raise ValueError(f"{path} line {k}: unknown field(s) {', '.join(extra)}; "
+                                 f"expected the fields of the first line, {','.join(header)}")
+        for c in cols:
+            if c not in obj:
+                raise ValueError(f"{path} line {k}: missing field {c!r}")
+            v = obj[c]
+            values[c].append(v.strip() if isinstance(v, str) and not isinstance(v, JNum)
+                             else v)
+    cells = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in values.items()})
+    return Table(path, cells, lines)
+
+
+# ----------------------------------------------------------------- Parquet
+def _parquet_source(path: Path) -> Source:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable Parquet file "
+                         f"({' '.join(str(exc).split())})") from None
+    header = list(pf.schema_arrow.names)
+    if pf.metadata.num_rows == 0:
+        raise ValueError(f"{path}: no data rows; expected at least one request")
+    return Source(path, "parquet", header, None,
+                  lambda cols, strict: _parquet_table(pf, path, cols))
+
+
+def _parquet_table(pf, path: Path, cols) -> Table:
+    import pyarrow as pa
+    chunks = {c: [] for c in cols}
+    try:
+        for batch in pf.iter_batches(batch_size=1 << 18, columns=list(cols)):
+            for c in cols:
+                chunks[c].append(batch.column(c))
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"{path} is not a readable Parquet file "
+                         f"({' '.join(str(exc).split())})") from None
+    arrays = {c: pa.chunked_array(v) if v else pa.chunked_array([], pf.schema_arrow.field(c).type)
+              for c, v in chunks.items()}
+    n = len(next(iter(arrays.values())))
+    rows = np.arange(1, n + 1)
+
+    def careful() -> Table:                 # Python values (None for null); times stay typed
+        return Table(path, pd.DataFrame({c: a.to_pandas() if pa.types.is_timestamp(a.type)
+                                         else pd.Series(a.to_pylist(), dtype=object)
+                                         for c, a in arrays.items()}), rows, "row")
+    cells = {}
+    for c, a in arrays.items():
+        t = a.type
+        if (a.null_count and not pa.types.is_timestamp(t)) or not (pa.types.is_integer(t) or pa.types.is_floating(t)
+                                or pa.types.is_timestamp(t) or pa.types.is_string(t)
+                                or pa.types.is_large_string(t)):
+            return careful()
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            cells[c] = pd.Series(a.to_pylist(), dtype=object).map(str.strip)
+        elif pa.types.is_timestamp(t):
+            cells[c] = a.to_pandas()
+        else:
+            cells[c] = pd.Series(a.to_numpy())
+    return Table(path, pd.DataFrame(cells), rows, "row", careful=careful)
