@@ -101,6 +101,21 @@ def test_grade_maps_methods_to_statuses():
     assert grade("clm_x", Reading("a", "b"), ok, searched="s", quick=True).full_status is False
 
 
+def test_grade_never_fails_without_a_counterexample():
+    """A check that did not pass but shows no counterexample object (a time-out, an error, a
+    trend not seen) is inconclusive, and says so; a counterexample that does not re-verify too."""
+    timeout = ClaimCheck("clm_x", False, 3, {"n": 4}, "optimum not proven (time-out)")
+    for method in ("exhaustive", "symbolic", "sample", "measured"):
+        v = grade("clm_x", Reading("a", "b", method), timeout, searched="s")
+        assert v.status == "inconclusive" and v.counterexample is None
+        assert "no counterexample object" in v.evidence and "counterexample" in v.decide
+    bad = ClaimCheck("clm_x", False, 3, {}, "broken", counterexample={"ratio": 0.5})
+    assert grade("clm_x", Reading("a", "b"), bad, searched="s",
+                 reverify=lambda ce: ce["ratio"] < 1).status == "fails"
+    v = grade("clm_x", Reading("a", "b"), bad, searched="s", reverify=lambda ce: False)
+    assert v.status == "inconclusive" and "did not re-verify" in v.evidence
+
+
 def test_claim_validation():
     r = (Reading("a", "b"),)
     with pytest.raises(ValueError, match="clm_word_word"):

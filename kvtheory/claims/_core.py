@@ -261,11 +261,21 @@ class Claim:
 
 def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
           evidence: str | None = None, quick: bool = False, full_status: bool | None = None,
-          seconds: float = 0.0, figures: Mapping | None = None) -> Verdict:
-    """Grade a check's outcome under a reading: ``fails``, else ``proved`` or ``supported``.
+          seconds: float = 0.0, figures: Mapping | None = None,
+          reverify: Callable[[object], bool] | None = None) -> Verdict:
+    """Grade a check's outcome under a reading by a fixed rule.
 
-    A check that found a violation fails (its counterexample is shown); otherwise an exhaustive
-    or symbolic reading is ``proved`` and a sampled or measured one ``supported``.
+    The rule, in order:
+
+    1. the check passed: an ``exhaustive`` or ``symbolic`` reading is ``proved``, a
+       ``sample`` or ``measured`` one ``supported``;
+    2. the check did not pass and shows a counterexample object (``rep.counterexample``: an
+       instance, a schedule or explicit figures) that ``reverify`` (an independent check,
+       when given) confirms: ``fails``, the counterexample shown;
+    3. otherwise (no counterexample: a time-out, an error, a trend not seen, or a
+       counterexample that does not re-verify): ``inconclusive``, with the check's summary
+       as the reason and "a counterexample object" as what would decide it.  A check that
+       did not pass never fails without its counterexample.
 
     In quick mode ``full_status`` defaults to whether the status must be the full run's: a
     quick sample is the start of the full sample (same seeds), so a counterexample found quickly
@@ -280,18 +290,35 @@ def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
     >>> v = grade("clm_x", Reading("s", "random", "sample"), bad, searched="5")
     >>> v.status, v.counterexample
     ('fails', '2 requests')
+    >>> timeout = ClaimCheck("clm_x", False, 5, {"n": 2}, "solver time-out at n=2")
+    >>> v = grade("clm_x", Reading("s", "random", "sample"), timeout, searched="5")
+    >>> v.status, v.evidence
+    ('inconclusive', 'no counterexample object: solver time-out at n=2')
+    >>> grade("clm_x", r, bad, searched="5", reverify=lambda ce: False).status
+    'inconclusive'
     """
+    decide = ""
+    ce = None
+    text = evidence or rep.summary
     if rep.holds:
         status = "proved" if reading.method in ("exhaustive", "symbolic") else "supported"
-        ce = None
+    elif rep.counterexample is None:
+        status = "inconclusive"
+        text = "no counterexample object: " + text
+        decide = ("a counterexample object re-verified by the independent checker (the check "
+                  "did not pass, but a time-out, an error or a missing trend refutes nothing)")
+    elif reverify is not None and not reverify(rep.counterexample):
+        status = "inconclusive"
+        text = "the counterexample did not re-verify: " + text
+        decide = "a counterexample that the independent check confirms"
     else:
         status = "fails"
-        ce = describe(rep.counterexample) if rep.counterexample is not None else str(rep.worst)
+        ce = describe(rep.counterexample)
     if full_status is None:
         full_status = (not quick) or status == "fails"
-    return Verdict(claim, reading.name, status, evidence or rep.summary, searched, seconds,
-                   dict(figures if figures is not None else rep.worst), ce, quick=quick,
-                   full_status=full_status)
+    return Verdict(claim, reading.name, status, text, searched, seconds,
+                   dict(figures if figures is not None else rep.worst), ce, decide=decide,
+                   quick=quick, full_status=full_status)
 
 
 def describe(instance) -> str:
