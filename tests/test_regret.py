@@ -72,3 +72,14 @@ def test_clm_constant_regret():
     assert all(v > 0.6 for v in exps.values()), exps          # at least linear growth
     assert max(exps[k] for k in exps if k.endswith("@ 0.9")) > 1.2, exps   # unstable at 0.9
     assert all(r["regret_opt"] >= 0 for r in rep.details["hindsight_rows"])
+
+
+def test_regret_status_rule():
+    """Bounded regret is supported by a flat band over enough horizons, never refuted."""
+    from kvtheory.claims.regret import regret_status
+    assert regret_status([10, 20, 40], [False]) == "supported"
+    assert regret_status([10, 20, 40], [True, False]) == "supported"     # some policy suffices
+    assert regret_status([10, 20, 40], [True, True]) == "inconclusive"   # growth is no refutation
+    assert regret_status([10, 20], [False]) == "inconclusive"            # too few horizons
+    assert regret_status([10, 12, 14], [False]) == "inconclusive"        # too short a span
+    assert regret_status([10, 20, 40], [None]) == "inconclusive"         # no band

@@ -153,7 +153,54 @@ _CODE = Reading("as the published code measures it", "the paper's published code
                 "'optimal' when the incumbent equals MC-SF", "measured")
 
 
+def code_reading_status(df, paper_mean: float) -> tuple[str, str | None, str]:
+    """Status of the "as the published code measures it" reading, by a fixed rule.
+
+    The procedure reports ``ratio = MC-SF / incumbent`` per trial (``df``: one row per trial,
+    columns ``ratio`` and ``proven`` as :func:`kvtheory.studies.code_reading.code_reading_trials`
+    gives them).
+
+    * some incumbent not proven optimal: ``inconclusive`` (the reported ratio measures the
+      time-limited solver; what it reports depends on that run);
+    * every incumbent proven: the ratios are exact, and the paper's mean must lie in the 95 %
+      Student-t interval of their mean (widened by the paper's rounding, 5e-4):
+      ``supported`` if it does, ``fails`` if not, the counterexample being the figures (the
+      mean, the interval, the side the paper's mean lies on and the trials' ratios).
+
+    Returns ``(status, counterexample, decide)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"ratio": [1.0, 1.01, 1.02], "proven": [True, True, True]})
+    >>> code_reading_status(df, 1.01)[0], code_reading_status(df, 1.2)[0]
+    ('supported', 'fails')
+    >>> code_reading_status(df, 1.2)[1][:52]
+    'paper mean 1.2 lies above the 95 % CI [0.9852, 1.034'
+    >>> code_reading_status(df.assign(proven=[True, False, True]), 1.01)[0]
+    'inconclusive'
+    """
+    from kvtheory.model.stats import t_halfwidth
+    r = df["ratio"].to_numpy(float)
+    proven = bool(len(df)) and bool(df["proven"].astype(bool).all())
+    if not proven:
+        return ("inconclusive", None,
+                "the paper's own solver run (Gurobi, its time limit and warm start): how often "
+                "it improved on MC-SF is a property of that run, which is not available; or "
+                "every incumbent proven optimal here")
+    mean, half = float(r.mean()), t_halfwidth(r)
+    half = half if half == half else 0.0          # one trial: the interval is its value
+    lo, hi = mean - half, mean + half
+    if lo - 5e-4 <= paper_mean <= hi + 5e-4:
+        return "supported", None, ""
+    side = "below" if paper_mean < lo else "above"
+    return ("fails", f"paper mean {paper_mean} lies {side} the 95 % CI [{lo:.4f}, {hi:.4f}] of "
+                     f"the mean of {len(r)} proven ratios (mean {mean:.4f}): "
+                     + ", ".join(f"{x:.4f}" for x in r), "")
+
+
 def _code_reading(model, quick):
+    """The code reading's verdict; its status by :func:`code_reading_status`."""
     from kvtheory.studies.code_reading import code_reading_summary, code_reading_trials
     cid = f"clm_synthetic_{model}"
     trials, limit, evals = (2, 2.0, 2000) if quick else (20, 10.0, 20_000)
@@ -161,6 +208,7 @@ def _code_reading(model, quick):
                              search_evals=evals)
     s = code_reading_summary(df)
     paper = PAPER_FIGURES[model]
+    status, ce, decide = code_reading_status(df, paper["mean"])
     searched = (f"{trials} paper-size trials (the book's seeds, shared prompt), HiGHS "
                 f"{limit:g} s per solve, local search {evals} orders per trial")
     ev = (f"the procedure reports MC-SF/'OPT' mean {s['mean']:.4f}, worst {s['worst']:.4f} "
@@ -172,11 +220,8 @@ def _code_reading(model, quick):
              if s["improved_count"] <= 0.2 * trials and s["mean_best"] > 1 else ""))
     figs = {k: s[k] for k in ("trials", "mean", "worst", "optimal_count", "improved_count",
                               "proven_count", "mean_best")}
-    return Verdict(cid, _CODE.name, "inconclusive", ev, searched, figures=figs,
-                   decide="the paper's own solver run (Gurobi, its time limit and warm start): "
-                          "how often it improved on MC-SF is a property of that run, which is "
-                          "not available",
-                   quick=quick, full_status=False)
+    return Verdict(cid, _CODE.name, status, ev, searched, figures=figs, counterexample=ce,
+                   decide=decide, quick=quick, full_status=not quick)
 
 
 def _both(model):
