@@ -70,6 +70,29 @@ def test_clm_clear_all_livelock():
         assert (cycle is not None) == name.endswith("-greedy"), name
 
 
+def test_clm_clear_all_livelock_alpha_classes():
+    """Proved for every alpha <= 1/2 (one alpha per class of equal behaviour); alpha > 1/2
+    finishes the witness, so the statement says alpha <= 1/2, not 'every alpha'."""
+    rep = mcsf.check_livelock_alphas()
+    assert rep.holds and rep.cases == 9
+    assert rep.details["finishes"] == [0.625, 0.75, 0.875, 0.9375]
+    for a in (0.1, 0.2, 0.25, 0.3, 0.5):                  # registered alphas and the edge
+        assert mcsf.alpha_classes()[int(8 * (1 - a) + 1e-9)] <= 0.5
+    v = grade("clm_clear_all_livelock", mcsf._LIVE, rep, searched="s")
+    assert v.status == "proved"
+    assert "alpha <= 1/2" in mcsf.CLAIMS[2].statement
+
+
+def test_clm_clear_all_livelock_fails_names_the_configuration(monkeypatch):
+    """Injected evidence: a witness that fits both requests finishes under every alpha; the
+    failing verdict names the configuration and shows the re-checked schedule."""
+    monkeypatch.setattr(mcsf, "WITNESS", ((0, 0), (1, 1), (2, 2), 8))
+    rep = mcsf.check_livelock_alphas({"a": 0.25, "b": 0.6})
+    assert not rep.holds and rep.counterexample["alpha"] == 0.25
+    v = grade("clm_clear_all_livelock", mcsf._LIVE, rep, searched="s")
+    assert v.status == "fails" and "0.25" in v.counterexample and "alpha = 0.25" in v.evidence
+
+
 def test_clm_mcsf_runtime():
     rep = mcsf.check_mcsf_runtime(np.random.default_rng(16), memories=(64, 128, 256))
     assert rep.cases == 3 and all(r["rounds"] > 0 for r in rep.details["rows"])
