@@ -55,6 +55,11 @@ def test_clm_peak_points():
 def test_clm_no_policy_beats_opt():
     rep = optimum.check_no_policy_beats_opt(np.random.default_rng(14), trials=15)
     assert rep.holds, rep.summary
+    # livelocked runs are counted in the figures and the text, not hidden behind "all valid"
+    w = rep.worst
+    assert w["runs"] == 15 * len(POLICIES) == w["livelocked runs"] + w["checked schedules"]
+    assert w["livelocked runs"] == sum(rep.details["livelocks"].values()) > 0
+    assert f"{w['livelocked runs']} of {w['runs']} runs livelocked" in rep.summary
 
 
 def test_clm_clear_all_livelock():
