@@ -75,6 +75,16 @@ def test_code_reading_status_rule():
     assert status == "inconclusive" and ce is None and decide
 
 
+def test_failed_mean_names_the_side_that_failed():
+    row = {"trials": 10, "proven": 10, "ci_low": 1.02, "ci_high": 1.03, "ci_high_upper": 1.03}
+    assert cs.verdict(row, "model1") == "fails"
+    assert "lies below" in cs.mean_outside(row, 1.005)
+    high = {**row, "ci_low": 1.0, "ci_high": 1.01}                  # 1.047 is above it
+    assert cs.verdict(high, "model2") == "fails"
+    text = cs.mean_outside(high, 1.047)
+    assert "lies above" in text and "1.0100" in text and "below" not in text
+
+
 def test_seeds_are_reproducible_and_prefix_stable():
     a = rp.trial_specs("model1", 5, seed=3)
     b = rp.trial_specs("model1", 8, seed=3)
