@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["STATUS", "PROVENANCE", "METHODS", "ClaimCheck", "Reading", "Verdict", "Claim", "grade"]
+__all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "ClaimCheck", "Reading", "Verdict", "Claim", "grade"]
 
 STATUS = ("proved", "supported", "fails", "inconclusive")
 PROVENANCE = ("paper", "second-hand", "reconstruction", "ours")
@@ -69,6 +69,14 @@ class ClaimCheck:
     details: Mapping = field(default_factory=dict)
 
 
+#: The statuses :func:`grade` can give a reading of each method (a check with its own rule
+#: declares its statuses on the :class:`Reading`).
+GRADED = {"exhaustive": ("proved", "fails", "inconclusive"),
+          "symbolic": ("proved", "fails", "inconclusive"),
+          "sample": ("supported", "fails", "inconclusive"),
+          "measured": ("supported", "fails", "inconclusive")}
+
+
 @dataclass(frozen=True)
 class Reading:
     """One setup under which a claim is checked.
@@ -81,25 +89,50 @@ class Reading:
         What exactly is assumed: instance family, engine, benchmark, parameters.
     method : str
         One of :data:`METHODS`.
+    statuses : tuple of str, optional
+        The statuses the reading's check can return (default: those :func:`grade` can give
+        its method, :data:`GRADED`).  :func:`kvtheory.claims.verify` refuses a verdict whose
+        status is not declared, and the tests reach every declared status.  A check that can
+        return one status only decides nothing: that status must be ``inconclusive``, unless
+        the check is a proof (``proved`` under an ``exhaustive`` or ``symbolic`` method).
 
     Examples
     --------
     >>> Reading("random tiny", "n <= 4, M <= 8", "sample").method
     'sample'
+    >>> Reading("random tiny", "n <= 4, M <= 8", "sample").statuses
+    ('supported', 'fails', 'inconclusive')
     >>> Reading("x", "y", "guess")
     Traceback (most recent call last):
     ...
     ValueError: reading 'x': method must be one of ('exhaustive', 'symbolic', 'sample', 'measured'), got 'guess'
+    >>> Reading("x", "y", "sample", statuses=("supported",))
+    Traceback (most recent call last):
+    ...
+    ValueError: reading 'x': a check with one status decides nothing: it must be ('inconclusive',) (or ('proved',) for an exhaustive or symbolic proof), got ('supported',)
     """
 
     name: str
     setup: str
     method: str = "sample"
+    statuses: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"reading {self.name!r}: method must be one of {METHODS}, "
                              f"got {self.method!r}")
+        if self.statuses is None:
+            object.__setattr__(self, "statuses", GRADED[self.method])
+        st = tuple(self.statuses)
+        object.__setattr__(self, "statuses", st)
+        if not st or any(x not in STATUS for x in st) or len(set(st)) != len(st):
+            raise ValueError(f"reading {self.name!r}: statuses must be distinct members of "
+                             f"{STATUS}, got {st}")
+        proof = self.method in ("exhaustive", "symbolic") and st == ("proved",)
+        if len(st) == 1 and st != ("inconclusive",) and not proof:
+            raise ValueError(f"reading {self.name!r}: a check with one status decides nothing: "
+                             f"it must be ('inconclusive',) (or ('proved',) for an exhaustive "
+                             f"or symbolic proof), got {st}")
 
 
 @dataclass(frozen=True)
@@ -255,8 +288,8 @@ class Claim:
         return {"id": self.id, "title": self.title, "statement": self.statement,
                 "versions": self.versions, "provenance": self.provenance,
                 "chapter": self.chapter, "label": self.label, "test": self.test,
-                "readings": [{"name": r.name, "setup": r.setup, "method": r.method}
-                             for r in self.readings]}
+                "readings": [{"name": r.name, "setup": r.setup, "method": r.method,
+                              "statuses": list(r.statuses)} for r in self.readings]}
 
 
 def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,

@@ -242,7 +242,8 @@ _PRE = Reading("preemptive (evict and recompute)", "algorithms that may evict a 
                "and restart it from scratch later, on the same construction", "exhaustive")
 _RAND = Reading("non-preemptive", "randomized non-preemptive algorithms on the same family: the "
                 "zero-sum game solved exactly by linear programming, and an explicit Yao "
-                "distribution whose bound tends to infinity like sqrt(n) (sympy limit)", "symbolic")
+                "distribution whose bound tends to infinity like sqrt(n) (sympy limit)", "symbolic",
+                statuses=("proved", "inconclusive"))
 _RPRE = Reading("preemptive (evict and recompute)", "randomized algorithms that may evict and "
                 "recompute, on the same family", "exhaustive")
 _DECIDE_PRE = ("an adversary that defeats algorithms which may preempt (a different "

@@ -314,9 +314,10 @@ _LIVE = Reading("witness", "2 x (a=0, s=1, o=5), M = 8, alpha-protection greedy 
                 "per class of equal behaviour (it compares integer memory with (1 - alpha) M, so "
                 "only floor(8 (1 - alpha)) matters): the classes cover every alpha in [0, 1), "
                 "the claim those with alpha <= 1/2; deterministic replay until the whole state "
-                "repeats", "exhaustive")
+                "repeats", "exhaustive", statuses=("proved", "fails"))
 _TIME = Reading("median decision time", "random instances with n = M requests, prompts 1-4, "
-                "outputs up to M/4; median seconds per MC-SF decision against M", "measured")
+                "outputs up to M/4; median seconds per MC-SF decision against M", "measured",
+                statuses=("supported", "inconclusive"))
 
 
 def _feasible(quick):

@@ -132,17 +132,19 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
 _MCSF = Reading("MC-SF is the algorithm", "MC-SF (shortest predicted output first, largest "
                 "feasible prefix) as the exact algorithm, all requests at round 0 with known "
                 "sizes; every instance of the bounded families of the three readings below",
-                "exhaustive")
+                "exhaustive", statuses=("proved", "fails"))
 _FAM = {x: Reading(x, f"{desc}: some polynomial rule exactly optimal; every instance with prompts "
                       f"1-2 up to the stated (n, o, M) bounds, compared with the exact optimum, "
                       f"for the rules MC-SF, MC-SF with skipping (by output or volume), per-round "
-                      f"caps and their best", "exhaustive")
+                      f"caps and their best", "exhaustive",
+                      statuses=("supported", "inconclusive"))
         for x, desc in READINGS.items()}
 _FAM["arbitrary"] = Reading("arbitrary", f"{READINGS['arbitrary']}: conditional statement 'no "
                             "polynomial-time algorithm is exact unless P = NP' (3-PARTITION "
                             "reduces to it), the reduction verified on every instance of a "
                             "stated 3-PARTITION family; without that, the rules as for the "
-                            "other readings", "exhaustive")
+                            "other readings", "exhaustive",
+                            statuses=("proved", "supported", "inconclusive"))
 _DECIDE = ("a hardness proof that works with equal prompt sizes (the 3-PARTITION reduction of "
            "the arbitrary reading needs distinct prompts) or an exact polynomial algorithm; v2's "
            "definition of 'semi-online' would fix the reading")
