@@ -25,7 +25,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "ClaimCheck", "Reading", "Verdict", "Claim", "grade"]
+__all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "ClaimCheck", "Reading", "Verdict",
+           "Claim", "grade"]
 
 STATUS = ("proved", "supported", "fails", "inconclusive")
 PROVENANCE = ("paper", "second-hand", "reconstruction", "ours")

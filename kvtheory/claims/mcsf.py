@@ -146,7 +146,8 @@ def check_clear_all_livelock(rng: np.random.Generator, trials: int = 100, *,
     """Claim ``clm_clear_all_livelock`` (our finding): livelocks of the registered policies.
 
     Informative figures for the claim (its status comes from :func:`check_livelock_alphas`,
-    the exact cycle detector on the witness).  ``holds`` is true if every clear-all configuration livelocks on the two-request instance
+    the exact cycle detector on the witness).  ``holds`` is true if every clear-all
+    configuration livelocks on the two-request instance
     ``(0, 1, 5), (0, 1, 5)`` with ``M = 8`` (each fits alone, not both together, and after each
     clearing both are readmitted), while the beta-clearing and vLLM-style rules finish it.
     ``details`` gives, per policy, the fraction of random small instances that livelock.
@@ -213,7 +214,7 @@ def alpha_classes(memory: int = WITNESS[3]) -> dict[int, float]:
 
 
 def check_livelock_alphas(alphas: dict | None = None) -> ClaimCheck:
-    """Claim ``clm_clear_all_livelock``: alpha-protection greedy livelocks on the witness for alpha <= 1/2.
+    """Claim ``clm_clear_all_livelock``: alpha-protection greedy livelocks for every alpha <= 1/2.
 
     On the witness ``2 x (a=0, s=1, o=5), M = 8`` both requests are admitted together iff
     ``4 <= (1 - alpha) 8``, i.e. ``alpha <= 1/2``; they overflow in round 4, the cache is
@@ -384,7 +385,8 @@ CLAIMS = (
     Claim("clm_clear_all_livelock", "Clearing the whole cache on overflow can livelock",
           "Alpha-protection greedy (clear the whole KV cache on overflow, readmit FCFS) can run "
           "forever without finishing a request, for every alpha <= 1/2 (witness: two requests "
-          "(0, 1, 5), M = 8; with alpha > 1/2 it admits them one at a time and finishes it).", "-", "ours", "book/mcsf",
+          "(0, 1, 5), M = 8; with alpha > 1/2 it admits them one at a time and finishes it).",
+          "-", "ours", "book/mcsf",
           (_LIVE,), _livelock, "tests/test_claims.py::test_clm_clear_all_livelock"),
     Claim("clm_mcsf_runtime", "MC-SF runs in polynomial time, O(M^2) per round",
           "Each MC-SF decision takes time polynomial in the input; the paper states O(M^2) work "

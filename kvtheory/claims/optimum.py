@@ -88,7 +88,7 @@ def check_ip_exact_exhaustive(max_n: int = 3, memories=(3, 4, 5, 6)) -> ClaimChe
 
 
 def _ip_against_brute_force(instances) -> ClaimCheck:
-    """IP against brute force; a difference is a counterexample, an unproven IP (a time-out) is not."""
+    """IP against brute force: a difference is a counterexample, an unproven IP (time-out) not."""
     worst, bad, biggest, cases, unproven = {"difference": 0}, None, 0, 0, 0
     for inst in instances:
         cases += 1

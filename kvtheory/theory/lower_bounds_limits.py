@@ -1,4 +1,4 @@
-"""Symbolic limits of the lower-bound constructions (claims ``clm_lb_deterministic``, ``clm_lb_randomized``).
+"""Symbolic limits of the lower-bound constructions (``clm_lb_deterministic``, ``clm_lb_randomized``).
 
 The finite-size checks of :mod:`kvtheory.theory.lower_bounds` and
 :mod:`kvtheory.theory.lower_bounds_game` measure the adversary's ratio for a few ``n``; growth over
@@ -56,7 +56,7 @@ class LimitDerivation:
 
 
 def deterministic_limit() -> LimitDerivation:
-    """Claim ``clm_lb_deterministic``: every non-preemptive deterministic ratio is ``>= (n^2+2n-2)/(3n)``.
+    """Claim ``clm_lb_deterministic``: each non-preemptive deterministic ratio is >= (n^2+2n-2)/(3n).
 
     On the family ``L = (0, n^2, n)`` plus ``n`` shorts ``(r, n, 1)``, ``M = n(n+1)``, an
     algorithm that starts ``L`` alone at round ``d`` and meets shorts released at ``r = d + 1``
