@@ -253,7 +253,8 @@ def test_regret_readings_reach(monkeypatch):
 
     def fake_separate(grows):
         def check(rng, **kw):
-            g = {"grows": grows, "T": (20, 40), "first": (0.1, 0.3), "last": (0.5, 0.9)}
+            g = {"grows": grows, "T": (20, 40), "first": (0.1, 0.3),
+                 "last": (0.5, 0.9) if grows else (0.1, 0.3)}
             return ClaimCheck("clm_constant_regret", not grows, 1, {}, "injected", None,
                               {"grows": {"best online (MDP)": g, "lp re-solve": g},
                                "model": "injected", "rows": []})

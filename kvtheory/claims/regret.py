@@ -145,17 +145,19 @@ def check_separate_regret(rng: np.random.Generator, *, rate: float = 0.3, memory
 MIN_HORIZONS, MIN_SPAN = 3, 4
 
 
-def regret_status(horizons: Sequence[int], grows: Sequence[bool | None]) -> str:
+def regret_status(horizons: Sequence[int], flat: Sequence[bool | None]) -> str:
     """Status of a measured reading of "the regret is bounded in T", by a fixed rule.
 
-    ``grows`` has one entry per policy tested (the claim needs *some* efficient policy):
-    ``True`` when its 95 % band at the largest horizon lies above its band at the reference
-    horizon (the smallest ``>= T_max / 2``, see :func:`_growth`), ``False`` when not,
+    ``flat`` has one entry per policy tested (the claim needs *some* efficient policy):
+    ``True`` when the upper end of its 95 % band at the largest horizon is at most the upper
+    end of its band at the reference horizon (the smallest ``>= T_max / 2``, see
+    :func:`_growth`): positive evidence that the regret did not rise over the last doubling
+    of ``T``; ``False`` when it is higher (the regret rose, or the data are too noisy to say);
     ``None`` when no band is known (fewer than two samples).
 
-    * ``supported`` if some policy does not grow and the horizons are at least
+    * ``supported`` if some policy is flat and the horizons are at least
       :data:`MIN_HORIZONS` spanning a factor of at least :data:`MIN_SPAN`;
-    * ``inconclusive`` otherwise: every policy grows (growth over finitely many horizons does
+    * ``inconclusive`` otherwise: no policy is flat (a rise over finitely many horizons does
       not refute "bounded by some constant"), or the horizons are too few or too short.
 
     It is never ``fails``: no finite measurement is a counterexample to a bound by an
@@ -163,23 +165,23 @@ def regret_status(horizons: Sequence[int], grows: Sequence[bool | None]) -> str:
 
     Examples
     --------
-    >>> regret_status([10, 20, 40], [True, False]), regret_status([10, 20, 40], [True, True])
+    >>> regret_status([10, 20, 40], [False, True]), regret_status([10, 20, 40], [False, False])
     ('supported', 'inconclusive')
-    >>> regret_status([10, 20], [False]), regret_status([10, 20, 40], [None])
+    >>> regret_status([10, 20], [True]), regret_status([10, 20, 40], [None])
     ('inconclusive', 'inconclusive')
     """
     hs = sorted(set(int(h) for h in horizons))
     enough = len(hs) >= MIN_HORIZONS and hs[-1] >= MIN_SPAN * hs[0]
-    return "supported" if enough and any(g is False for g in grows) else "inconclusive"
+    return "supported" if enough and any(f is True for f in flat) else "inconclusive"
 
 
 def _bands(rows, policy):
-    """(reference row, last row, grows or None) of :func:`_growth` for rows with ``ci95``."""
+    """(reference row, last row, flat or None) over the last doubling, rows with ``ci95``."""
     rs = [dict(r, band_lo=r["regret_opt"] - r["ci95"], band_hi=r["regret_opt"] + r["ci95"])
           for r in rows if r["policy"] == policy]
-    ref, last, g = _growth(rs, policy)
+    ref, last, _ = _growth(rs, policy)
     known = all(np.isfinite(r["ci95"]) for r in (ref, last))
-    return ref, last, (bool(g) if known else None)
+    return ref, last, (bool(last["band_hi"] <= ref["band_hi"]) if known else None)
 
 
 # --------------------------------------------------------------------------- the claims
@@ -225,11 +227,14 @@ def _separate(quick):
             text += " (a lower bound on every online policy's expected regret)"
         horizons = [h for h in kw["bayes_horizons"]] + (
             [h for h in kw["horizons"]] if pol == "lp re-solve" else [])
-        status = regret_status(horizons, [g["grows"]])
+        flat = g["last"][1] <= g["first"][1]
+        status = regret_status(horizons, [flat])
         grown = (": it grows over the last doubling of T (95 % bands disjoint), measured over "
                  "these horizons, not proved unbounded" if g["grows"] else
-                 ": no significant growth over the measured horizons")
-        if status == "inconclusive" and not g["grows"]:
+                 ": the upper 95 % band does not rise over the last doubling of T" if flat else
+                 ": no significant growth, but the upper 95 % band rises over the last doubling "
+                 "of T")
+        if status == "inconclusive" and flat:
             grown += (f" (too few horizons to support a bound: the rule needs "
                       f"{MIN_HORIZONS} spanning a factor {MIN_SPAN})")
         decide = ("a proof that this regret is unbounded in T (e.g. a regeneration argument: "
@@ -285,13 +290,13 @@ def _regret(quick):
     hind = rep.details["hindsight_rows"]
     bands = {p: _bands(hind, p) for p in dict.fromkeys(r["policy"] for r in hind)}
     status = regret_status([r["T"] for r in hind], [b[2] for b in bands.values()])
-    flat = [p for p, b in bands.items() if b[2] is False]
-    why = (f"; no significant growth over the last doubling of T for {', '.join(flat)}"
-           if status == "supported" else
+    flat = [p for p, b in bands.items() if b[2] is True]
+    why = (f"; the upper 95 % band does not rise over the last doubling of T for "
+           f"{', '.join(flat)}" if status == "supported" else
            "; too few horizons (the optimum is exact only for small T) to tell bounded from "
-           "growing" if not any(b[2] for b in bands.values()) else
-           "; every tested policy's regret grows over the last doubling of T (measured, not "
-           "proved unbounded)")
+           "growing" if flat else
+           "; for every tested policy the upper 95 % band rises over the last doubling of T "
+           "(measured, not proved unbounded)")
     v2 = Verdict("clm_constant_regret", _HIND.name, status,
                  "regret against the exact hindsight optimum: " + ", ".join(
                      f"{r['policy']} T={r['T']}: {r['regret_opt']:.2f}" for r in hind) + why,
