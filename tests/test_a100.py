@@ -39,6 +39,39 @@ def test_clm_kv_capacity():
     assert kv_capacity_tokens(reserve_bytes=d["reserve_gb_per_gpu"] * 1e9 - 1e6) >= 16_492
 
 
+def test_book_kv_sentence_matches_the_computed_figures():
+    """The chapter's sentence on the standard accountings quotes the computed capacities."""
+    from pathlib import Path
+    from kvtheory.studies.a100 import kv_capacity_readings
+    text = " ".join((Path(__file__).resolve().parents[1] / "book" / "a100.md").read_text().split())
+    assert "still three times larger" not in text
+    for r in kv_capacity_readings():
+        if r["reading"].startswith(("vLLM", "Vidur", "decimal")):
+            assert f"{r['tokens']:,}" in text and f"{r['ratio_to_paper']:.2f} times" in text
+
+
+def _kv_with(monkeypatch, extra):
+    from kvtheory.claims import a100 as ca
+    from kvtheory.studies.a100 import kv_capacity_readings
+    monkeypatch.setattr(ca, "kv_capacity_readings", lambda: kv_capacity_readings() + [extra])
+    return ca._kv(True)
+
+
+def test_clm_kv_capacity_statuses_follow_the_figures(monkeypatch):
+    """Injected accountings reach every declared status of both symbolic readings; the solved
+    reserve (16,492 by construction) is never compared."""
+    from kvtheory.claims import a100 as ca
+    fit, std = ca._kv(True)
+    assert (fit.status, std.status) == ("proved", "fails")
+    assert "solved" not in std.counterexample and "18,453" in std.counterexample
+    fit, std = _kv_with(monkeypatch, {"reading": "tiny GPU", "tokens": 9_000,
+                                      "ratio_to_paper": 9_000 / 16_492})
+    assert fit.status == "fails" and "tiny GPU" in fit.counterexample and "9000" in fit.counterexample
+    fit, std = _kv_with(monkeypatch, {"reading": "exact", "tokens": 16_500,
+                                      "ratio_to_paper": 16_500 / 16_492})
+    assert (fit.status, std.status) == ("proved", "proved")
+
+
 def test_clm_real_latency(high_demand):
     rep = check_real_latency(result=high_demand)
     assert rep.holds, rep.summary

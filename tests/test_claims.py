@@ -55,6 +55,11 @@ def test_clm_peak_points():
 def test_clm_no_policy_beats_opt():
     rep = optimum.check_no_policy_beats_opt(np.random.default_rng(14), trials=15)
     assert rep.holds, rep.summary
+    # livelocked runs are counted in the figures and the text, not hidden behind "all valid"
+    w = rep.worst
+    assert w["runs"] == 15 * len(POLICIES) == w["livelocked runs"] + w["checked schedules"]
+    assert w["livelocked runs"] == sum(rep.details["livelocks"].values()) > 0
+    assert f"{w['livelocked runs']} of {w['runs']} runs livelocked" in rep.summary
 
 
 def test_clm_clear_all_livelock():
@@ -68,6 +73,29 @@ def test_clm_clear_all_livelock():
     for name in POLICIES:
         cycle = state_cycle(witness, POLICIES[name])
         assert (cycle is not None) == name.endswith("-greedy"), name
+
+
+def test_clm_clear_all_livelock_alpha_classes():
+    """Proved for every alpha <= 1/2 (one alpha per class of equal behaviour); alpha > 1/2
+    finishes the witness, so the statement says alpha <= 1/2, not 'every alpha'."""
+    rep = mcsf.check_livelock_alphas()
+    assert rep.holds and rep.cases == 9
+    assert rep.details["finishes"] == [0.625, 0.75, 0.875, 0.9375]
+    for a in (0.1, 0.2, 0.25, 0.3, 0.5):                  # registered alphas and the edge
+        assert mcsf.alpha_classes()[int(8 * (1 - a) + 1e-9)] <= 0.5
+    v = grade("clm_clear_all_livelock", mcsf._LIVE, rep, searched="s")
+    assert v.status == "proved"
+    assert "alpha <= 1/2" in mcsf.CLAIMS[2].statement
+
+
+def test_clm_clear_all_livelock_fails_names_the_configuration(monkeypatch):
+    """Injected evidence: a witness that fits both requests finishes under every alpha; the
+    failing verdict names the configuration and shows the re-checked schedule."""
+    monkeypatch.setattr(mcsf, "WITNESS", ((0, 0), (1, 1), (2, 2), 8))
+    rep = mcsf.check_livelock_alphas({"a": 0.25, "b": 0.6})
+    assert not rep.holds and rep.counterexample["alpha"] == 0.25
+    v = grade("clm_clear_all_livelock", mcsf._LIVE, rep, searched="s")
+    assert v.status == "fails" and "0.25" in v.counterexample and "alpha = 0.25" in v.evidence
 
 
 def test_clm_mcsf_runtime():
@@ -99,6 +127,21 @@ def test_grade_maps_methods_to_statuses():
     v = grade("clm_x", Reading("a", "b", "measured"), bad, searched="s", quick=True)
     assert (v.status, v.counterexample, v.full_status) == ("fails", "two requests", True)
     assert grade("clm_x", Reading("a", "b"), ok, searched="s", quick=True).full_status is False
+
+
+def test_grade_never_fails_without_a_counterexample():
+    """A check that did not pass but shows no counterexample object (a time-out, an error, a
+    trend not seen) is inconclusive, and says so; a counterexample that does not re-verify too."""
+    timeout = ClaimCheck("clm_x", False, 3, {"n": 4}, "optimum not proven (time-out)")
+    for method in ("exhaustive", "symbolic", "sample", "measured"):
+        v = grade("clm_x", Reading("a", "b", method), timeout, searched="s")
+        assert v.status == "inconclusive" and v.counterexample is None
+        assert "no counterexample object" in v.evidence and "counterexample" in v.decide
+    bad = ClaimCheck("clm_x", False, 3, {}, "broken", counterexample={"ratio": 0.5})
+    assert grade("clm_x", Reading("a", "b"), bad, searched="s",
+                 reverify=lambda ce: ce["ratio"] < 1).status == "fails"
+    v = grade("clm_x", Reading("a", "b"), bad, searched="s", reverify=lambda ce: False)
+    assert v.status == "inconclusive" and "did not re-verify" in v.evidence
 
 
 def test_claim_validation():

@@ -41,6 +41,55 @@ def test_clm_lb_randomized():
         assert row["analytic bound"] <= row["yao bound"] <= row["value"] < row["deterministic"]
 
 
+def test_lb_limits_are_derived_symbolically():
+    """The asymptotic statements come from sympy (closed form and limit), not from finite n."""
+    import sympy as sp
+    from kvtheory.theory.lower_bounds_limits import deterministic_limit, randomized_limit
+    d, r = deterministic_limit(), randomized_limit()
+    assert d.limit == sp.oo and d.slope == sp.Rational(1, 3)
+    assert r.limit == sp.oo and r.slope > 0
+    for n in (2, 3, 5, 8, 13, 64, 257):          # lower bounds on the exact figures
+        assert d.at(n) <= deterministic_bound(n) + 1e-12
+        assert r.at(n) <= yao_analytic_bound(n) + 1e-12
+        assert d.at(n) == pytest.approx((n * n + 2 * n - 2) / (3 * n))
+
+
+def _raises(state):
+    raise ValueError("this policy is broken")
+
+
+def test_lb_deterministic_error_is_inconclusive_not_fails():
+    from kvtheory.claims import grade
+    from kvtheory.claims.lower_bounds import _NONPRE
+    rep = check_lb_deterministic(ns=(3,), policies={"broken": _raises, "mc-sf": mc_sf})
+    assert not rep.holds and rep.counterexample is None
+    assert any("raised" in p for p in rep.details["problems"])
+    v = grade("clm_lb_deterministic", _NONPRE, rep, searched="n = 3")
+    assert v.status == "inconclusive" and v.decide
+
+
+def test_lb_deterministic_fails_only_with_a_reverified_counterexample(monkeypatch):
+    """Injected evidence: a bound above every ratio makes every run a counterexample, which is
+    re-verified (fresh simulation, checker, exact optimum) and shown."""
+    from kvtheory.claims import grade, lower_bounds as lb
+    from kvtheory.claims.lower_bounds import _NONPRE
+    monkeypatch.setattr(lb, "deterministic_bound", lambda n: 100.0)
+    rep = check_lb_deterministic(ns=(3,), policies={"mc-sf": mc_sf})
+    assert not rep.holds and rep.counterexample["policy"] == "mc-sf"
+    assert rep.counterexample["ratio"] < rep.counterexample["bound"] == 100.0
+    v = grade("clm_lb_deterministic", _NONPRE, rep, searched="n = 3")
+    assert v.status == "fails" and "mc-sf" in v.counterexample
+
+
+def test_lb_randomized_failure_is_inconclusive(monkeypatch):
+    from kvtheory.claims import grade, lower_bounds as lb
+    from kvtheory.claims.lower_bounds import _RAND
+    monkeypatch.setattr(lb, "yao_bound", lambda n: 1e6)      # injected: value below "Yao"
+    rep = check_lb_randomized(ns=(3, 4), validate=())
+    assert not rep.holds and rep.counterexample is None
+    assert grade("clm_lb_randomized", _RAND, rep, searched="s").status == "inconclusive"
+
+
 # ----------------------------------------------------------------------------- closed forms
 def _brute(n, release, start=None):
     """Least total latency over all start vectors (L's start fixed to ``start`` if given)."""

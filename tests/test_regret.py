@@ -72,3 +72,20 @@ def test_clm_constant_regret():
     assert all(v > 0.6 for v in exps.values()), exps          # at least linear growth
     assert max(exps[k] for k in exps if k.endswith("@ 0.9")) > 1.2, exps   # unstable at 0.9
     assert all(r["regret_opt"] >= 0 for r in rep.details["hindsight_rows"])
+
+
+def test_regret_status_rule():
+    """Bounded regret is supported by a flat upper band over enough horizons, never refuted."""
+    from kvtheory.claims.regret import _bands, regret_status
+    assert regret_status([10, 20, 40], [True]) == "supported"
+    assert regret_status([10, 20, 40], [False, True]) == "supported"     # some policy suffices
+    assert regret_status([10, 20, 40], [False, False]) == "inconclusive" # a rise is no refutation
+    assert regret_status([10, 20], [True]) == "inconclusive"             # too few horizons
+    assert regret_status([10, 12, 14], [True]) == "inconclusive"         # too short a span
+    assert regret_status([10, 20, 40], [None]) == "inconclusive"         # no band
+    # noise is not flatness: a mean that rises inside a wide band is not flat
+    rows = [{"policy": "p", "T": T, "regret_opt": m, "ci95": c}
+            for T, m, c in ((10, 0.0, 0.0), (20, 0.0, 0.0), (40, 0.38, 0.5))]
+    assert _bands(rows, "p")[2] is False
+    rows[-1].update(regret_opt=0.0, ci95=0.0)
+    assert _bands(rows, "p")[2] is True

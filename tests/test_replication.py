@@ -62,6 +62,29 @@ def test_verdict_logic():
     assert cs.verdict({**unproven, "ci_low": 1.1}, "model2") == "fails"   # above 1.047 for sure
 
 
+def test_code_reading_status_rule():
+    """The code reading's status follows its figures: unproven incumbents decide nothing."""
+    import pandas as pd
+    df = pd.DataFrame({"ratio": [1.0, 1.004, 1.01, 1.006], "proven": [True] * 4})
+    assert cs.code_reading_status(df, 1.005)[0] == "supported"
+    status, ce, _ = cs.code_reading_status(df, 1.047)
+    assert status == "fails" and "above" in ce and "1.0470" not in ce
+    status, ce, _ = cs.code_reading_status(df.assign(ratio=[1.1, 1.12, 1.09, 1.11]), 1.005)
+    assert status == "fails" and "lies below" in ce
+    status, ce, decide = cs.code_reading_status(df.assign(proven=[True, True, False, True]), 1.5)
+    assert status == "inconclusive" and ce is None and decide
+
+
+def test_failed_mean_names_the_side_that_failed():
+    row = {"trials": 10, "proven": 10, "ci_low": 1.02, "ci_high": 1.03, "ci_high_upper": 1.03}
+    assert cs.verdict(row, "model1") == "fails"
+    assert "lies below" in cs.mean_outside(row, 1.005)
+    high = {**row, "ci_low": 1.0, "ci_high": 1.01}                  # 1.047 is above it
+    assert cs.verdict(high, "model2") == "fails"
+    text = cs.mean_outside(high, 1.047)
+    assert "lies above" in text and "1.0100" in text and "below" not in text
+
+
 def test_seeds_are_reproducible_and_prefix_stable():
     a = rp.trial_specs("model1", 5, seed=3)
     b = rp.trial_specs("model1", 8, seed=3)

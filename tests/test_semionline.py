@@ -6,6 +6,7 @@ import pytest
 from kvtheory import Instance, check_schedule, mc_sf, simulate
 from kvtheory.optimum.exact import brute_force_optimal, solve_optimal
 from kvtheory.claims.semionline import check_identical_exact, check_semionline_optimal
+from kvtheory.claims import claim
 from kvtheory.theory.semionline import (exact_optimum_at_zero, family, identical_optimal, mc_sf_skip,
                                  rule_costs)
 from kvtheory.model.workloads import random_instance
@@ -90,3 +91,39 @@ def test_clm_identical_exact():
     assert rep.holds, rep.summary
     assert rep.cases == 25
     assert rep.details["mcsf_optimal"] < 25 or rep.worst["mc-sf/opt"] == 1.0
+
+
+def test_semionline_mcsf_reading_uses_random_counterexamples():
+    """Families too small to catch MC-SF: the random instances' counterexample is used
+    (confirmed by the integer program) instead of grading the reading proved."""
+    from kvtheory.claims.semionline import _smallest_mcsf
+    tiny = {"equal-prompt-2M": (1, 2, 4), "equal-prompt": (1, 2, 4), "arbitrary": (1, 2, 4)}
+    rep = check_semionline_optimal(np.random.default_rng(0), sizes=tiny, random_trials=20,
+                                   random_n=6)
+    per, rand = rep.details["readings"], rep.details["random"]
+    assert all(per[x].smallest["mc-sf"] is None for x in per)
+    s, inst, x, src = _smallest_mcsf(per, rand)
+    assert src == "random" and s["rule"] > s["opt"] == solve_optimal(inst).objective
+
+
+def _fake_semionline(monkeypatch, hard_holds):
+    from kvtheory.claims import semionline as cso
+    real = check_semionline_optimal          # the original (imported above)
+    small = {"equal-prompt-2M": (2, 2, 6), "equal-prompt": (3, 3, 5), "arbitrary": (2, 2, 4)}
+    monkeypatch.setattr(cso, "check_semionline_optimal",
+                        lambda rng, sizes, random_trials: real(rng, sizes=small,
+                                                               random_trials=2, random_n=3))
+    monkeypatch.setattr(cso, "_hardness", lambda quick: {
+        "holds": hard_holds, "instances": 4, "yes": 2, "no": 2, "searched": "injected"})
+    return {v.reading: v for v in cso._semionline(True)}
+
+
+def test_semionline_hardness_is_conditional_never_fails(monkeypatch):
+    got = _fake_semionline(monkeypatch, True)
+    v = got["arbitrary"]
+    assert v.status == "proved" and v.counterexample is None
+    assert "unless P = NP" in v.evidence and "only if P != NP" in v.evidence
+    assert "unless P = NP" in claim("clm_semionline_optimal").readings[3].setup
+    got = _fake_semionline(monkeypatch, False)          # reduction not verified: other rules
+    assert got["arbitrary"].status in ("supported", "inconclusive")
+    assert all(v.status != "fails" for k, v in got.items() if k != "MC-SF is the algorithm")

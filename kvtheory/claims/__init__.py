@@ -16,7 +16,10 @@ book import it.
 Statuses (:data:`STATUS`), one per reading: ``proved`` (a symbolic derivation, or exhaustive over
 a stated finite family), ``supported`` (numerical evidence, no counterexample, the search stated),
 ``fails`` (a counterexample, the smallest found, shown), ``inconclusive`` (the evidence cannot
-decide; the verdict says what would).  Statuses are computed by :func:`verify`, never written.
+decide; the verdict says what would).  Statuses are computed by :func:`verify`, never written;
+each reading declares the statuses its check can return (:attr:`Reading.statuses`), ``verify``
+refuses any other, and a check that did not pass fails only with a counterexample object
+(:func:`grade`: a time-out or an error is ``inconclusive``).
 
 Provenance (:data:`PROVENANCE`): ``paper`` (the paper states it and we have the statement),
 ``second-hand`` (known from third-party summaries), ``reconstruction`` (our reading of a claim
@@ -32,8 +35,8 @@ Examples
 
 from __future__ import annotations
 
-from kvtheory.claims._core import (METHODS, PROVENANCE, STATUS, Claim, ClaimCheck, Reading, Verdict, describe,
-                    grade)
+from kvtheory.claims._core import (GRADED, METHODS, PROVENANCE, STATUS, Claim, ClaimCheck, Reading,
+                                   Verdict, describe, grade)
 from kvtheory.claims.registry import CLAIMS, claim, claims_frame, claims_table
 from kvtheory.claims._run import (CheckFailed, cache_dir, code_key, html_table, status_box, verdict_frame,
                    verdict_rows, verify)
@@ -43,5 +46,5 @@ from kvtheory.claims._page import (claim_anchor, claim_matrix, definitions_table
 __all__ = ["CLAIMS", "claim", "claims_table", "claims_frame", "verify", "status_box",
            "verdict_rows", "verdict_frame", "html_table", "code_key", "cache_dir", "CheckFailed", "Claim",
            "ClaimCheck", "Reading", "Verdict", "grade", "describe", "STATUS", "PROVENANCE",
-           "METHODS", "status_counts", "claim_anchor", "status_badge", "glance", "claim_matrix",
-           "definitions_table", "verdict_table", "successor_table"]
+           "METHODS", "GRADED", "status_counts", "claim_anchor", "status_badge", "glance",
+           "claim_matrix", "definitions_table", "verdict_table", "successor_table"]

@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["STATUS", "PROVENANCE", "METHODS", "ClaimCheck", "Reading", "Verdict", "Claim", "grade"]
+__all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "ClaimCheck", "Reading", "Verdict",
+           "Claim", "grade"]
 
 STATUS = ("proved", "supported", "fails", "inconclusive")
 PROVENANCE = ("paper", "second-hand", "reconstruction", "ours")
@@ -70,6 +71,14 @@ class ClaimCheck:
     details: Mapping = field(default_factory=dict)
 
 
+#: The statuses :func:`grade` can give a reading of each method (a check with its own rule
+#: declares its statuses on the :class:`Reading`).
+GRADED = {"exhaustive": ("proved", "fails", "inconclusive"),
+          "symbolic": ("proved", "fails", "inconclusive"),
+          "sample": ("supported", "fails", "inconclusive"),
+          "measured": ("supported", "fails", "inconclusive")}
+
+
 @dataclass(frozen=True)
 class Reading:
     """One setup under which a claim is checked.
@@ -82,25 +91,50 @@ class Reading:
         What exactly is assumed: instance family, engine, benchmark, parameters.
     method : str
         One of :data:`METHODS`.
+    statuses : tuple of str, optional
+        The statuses the reading's check can return (default: those :func:`grade` can give
+        its method, :data:`GRADED`).  :func:`kvtheory.claims.verify` refuses a verdict whose
+        status is not declared, and the tests reach every declared status.  A check that can
+        return one status only decides nothing: that status must be ``inconclusive``, unless
+        the check is a proof (``proved`` under an ``exhaustive`` or ``symbolic`` method).
 
     Examples
     --------
     >>> Reading("random tiny", "n <= 4, M <= 8", "sample").method
     'sample'
+    >>> Reading("random tiny", "n <= 4, M <= 8", "sample").statuses
+    ('supported', 'fails', 'inconclusive')
     >>> Reading("x", "y", "guess")
     Traceback (most recent call last):
     ...
     ValueError: reading 'x': method must be one of ('exhaustive', 'symbolic', 'sample', 'measured'), got 'guess'
+    >>> Reading("x", "y", "sample", statuses=("supported",))
+    Traceback (most recent call last):
+    ...
+    ValueError: reading 'x': a check with one status decides nothing: it must be ('inconclusive',) (or ('proved',) for an exhaustive or symbolic proof), got ('supported',)
     """
 
     name: str
     setup: str
     method: str = "sample"
+    statuses: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"reading {self.name!r}: method must be one of {METHODS}, "
                              f"got {self.method!r}")
+        if self.statuses is None:
+            object.__setattr__(self, "statuses", GRADED[self.method])
+        st = tuple(self.statuses)
+        object.__setattr__(self, "statuses", st)
+        if not st or any(x not in STATUS for x in st) or len(set(st)) != len(st):
+            raise ValueError(f"reading {self.name!r}: statuses must be distinct members of "
+                             f"{STATUS}, got {st}")
+        proof = self.method in ("exhaustive", "symbolic") and st == ("proved",)
+        if len(st) == 1 and st != ("inconclusive",) and not proof:
+            raise ValueError(f"reading {self.name!r}: a check with one status decides nothing: "
+                             f"it must be ('inconclusive',) (or ('proved',) for an exhaustive "
+                             f"or symbolic proof), got {st}")
 
 
 @dataclass(frozen=True)
@@ -264,17 +298,27 @@ class Claim:
                 "versions": self.versions, "provenance": self.provenance,
                 "chapter": self.chapter, "label": self.label, "test": self.test,
                 "arxiv": self.source,
-                "readings": [{"name": r.name, "setup": r.setup, "method": r.method}
-                             for r in self.readings]}
+                "readings": [{"name": r.name, "setup": r.setup, "method": r.method,
+                              "statuses": list(r.statuses)} for r in self.readings]}
 
 
 def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
           evidence: str | None = None, quick: bool = False, full_status: bool | None = None,
-          seconds: float = 0.0, figures: Mapping | None = None) -> Verdict:
-    """Grade a check's outcome under a reading: ``fails``, else ``proved`` or ``supported``.
+          seconds: float = 0.0, figures: Mapping | None = None,
+          reverify: Callable[[object], bool] | None = None) -> Verdict:
+    """Grade a check's outcome under a reading by a fixed rule.
 
-    A check that found a violation fails (its counterexample is shown); otherwise an exhaustive
-    or symbolic reading is ``proved`` and a sampled or measured one ``supported``.
+    The rule, in order:
+
+    1. the check passed: an ``exhaustive`` or ``symbolic`` reading is ``proved``, a
+       ``sample`` or ``measured`` one ``supported``;
+    2. the check did not pass and shows a counterexample object (``rep.counterexample``: an
+       instance, a schedule or explicit figures) that ``reverify`` (an independent check,
+       when given) confirms: ``fails``, the counterexample shown;
+    3. otherwise (no counterexample: a time-out, an error, a trend not seen, or a
+       counterexample that does not re-verify): ``inconclusive``, with the check's summary
+       as the reason and "a counterexample object" as what would decide it.  A check that
+       did not pass never fails without its counterexample.
 
     In quick mode ``full_status`` defaults to whether the status must be the full run's: a
     quick sample is the start of the full sample (same seeds), so a counterexample found quickly
@@ -289,18 +333,35 @@ def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
     >>> v = grade("clm_x", Reading("s", "random", "sample"), bad, searched="5")
     >>> v.status, v.counterexample
     ('fails', '2 requests')
+    >>> timeout = ClaimCheck("clm_x", False, 5, {"n": 2}, "solver time-out at n=2")
+    >>> v = grade("clm_x", Reading("s", "random", "sample"), timeout, searched="5")
+    >>> v.status, v.evidence
+    ('inconclusive', 'no counterexample object: solver time-out at n=2')
+    >>> grade("clm_x", r, bad, searched="5", reverify=lambda ce: False).status
+    'inconclusive'
     """
+    decide = ""
+    ce = None
+    text = evidence or rep.summary
     if rep.holds:
         status = "proved" if reading.method in ("exhaustive", "symbolic") else "supported"
-        ce = None
+    elif rep.counterexample is None:
+        status = "inconclusive"
+        text = "no counterexample object: " + text
+        decide = ("a counterexample object re-verified by the independent checker (the check "
+                  "did not pass, but a time-out, an error or a missing trend refutes nothing)")
+    elif reverify is not None and not reverify(rep.counterexample):
+        status = "inconclusive"
+        text = "the counterexample did not re-verify: " + text
+        decide = "a counterexample that the independent check confirms"
     else:
         status = "fails"
-        ce = describe(rep.counterexample) if rep.counterexample is not None else str(rep.worst)
+        ce = describe(rep.counterexample)
     if full_status is None:
         full_status = (not quick) or status == "fails"
-    return Verdict(claim, reading.name, status, evidence or rep.summary, searched, seconds,
-                   dict(figures if figures is not None else rep.worst), ce, quick=quick,
-                   full_status=full_status)
+    return Verdict(claim, reading.name, status, text, searched, seconds,
+                   dict(figures if figures is not None else rep.worst), ce, decide=decide,
+                   quick=quick, full_status=full_status)
 
 
 def describe(instance) -> str:

@@ -70,6 +70,11 @@ def _check_one(claim_id: str, quick: bool) -> list[Verdict]:
     if names != [r.name for r in c.readings]:
         raise CheckFailed(c.id, RuntimeError(
             f"verdicts for readings {names}, expected {[r.name for r in c.readings]}"))
+    for v, r in zip(got, c.readings):
+        if v.status not in r.statuses:
+            raise CheckFailed(c.id, RuntimeError(
+                f"reading {r.name!r} returned {v.status!r}, which it does not declare "
+                f"(it declares {r.statuses})"))
     return [_with_seconds(v, seconds, quick) for v in got]
 
 

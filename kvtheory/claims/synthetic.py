@@ -102,6 +102,31 @@ def verdict(summary_row: dict, model: str) -> str:
 
 
 
+def mean_outside(summary_row: dict, paper_mean: float) -> str:
+    """The counterexample text of a failed mean: the side of the interval the paper's mean lies on.
+
+    :func:`verdict` fails when the paper's mean lies below the 95 % CI of MC-SF against the
+    best schedule found (``ci_low``: MC-SF is worse than the paper says) or above the upper
+    end (``ci_high`` when every trial is proven, else ``ci_high_upper``, the CI of MC-SF
+    against the lower bound: MC-SF is better than the paper says).
+
+    Examples
+    --------
+    >>> row = {"trials": 4, "proven": 4, "ci_low": 1.02, "ci_high": 1.03, "ci_high_upper": 1.03}
+    >>> mean_outside(row, 1.005)
+    'the mean: paper 1.005 lies below the 95 % CI of MC-SF/best-found (low 1.0200)'
+    >>> mean_outside({**row, "proven": 3, "ci_high_upper": 1.04}, 1.047)
+    'the mean: paper 1.047 lies above the 95 % CI of MC-SF/lower bound (high 1.0400)'
+    """
+    if paper_mean < summary_row["ci_low"]:
+        return (f"the mean: paper {paper_mean} lies below the 95 % CI of MC-SF/best-found "
+                f"(low {summary_row['ci_low']:.4f})")
+    proven = summary_row["trials"] and summary_row["proven"] == summary_row["trials"]
+    high, what = ((summary_row["ci_high"], "MC-SF/OPT") if proven else
+                  (summary_row["ci_high_upper"], "MC-SF/lower bound"))
+    return (f"the mean: paper {paper_mean} lies above the 95 % CI of {what} (high {high:.4f})")
+
+
 # --------------------------------------------------------------------------- the claims
 _DESC = Reading("generator as described", "the paper's generator as described (M ~ U[30, 50], "
                 "s_i ~ U[1, 5] per request, o_i ~ U[1, M - s_i]; model 1: n ~ U[40, 60] at round "
@@ -129,11 +154,11 @@ def _synthetic(model):
         if v == "fails":
             beaten = [r for r in rep.details["rows"] if r["policy"] == "mc-sf" and r.get("beaten")]
             r = min(beaten, key=lambda r: (r["n"], r["trial"])) if beaten else None
-            ce = (f"the mean: paper {paper['mean']} lies below the 95 % CI of MC-SF/best-found "
-                  f"(low {mc['ci_low']:.4f})" + (
-                      f"; e.g. trial {r['trial']} (n = {r['n']}, M = {r['M']}): MC-SF "
-                      f"{r['total_latency']} against a checked schedule of {r['opt']}"
-                      if r else ""))
+            below = paper["mean"] < mc["ci_low"]
+            ce = mean_outside(mc, paper["mean"]) + (
+                f"; e.g. trial {r['trial']} (n = {r['n']}, M = {r['M']}): MC-SF "
+                f"{r['total_latency']} against a checked schedule of {r['opt']}"
+                if r and below else "")
         elif v == "inconclusive":
             decide = _DECIDE
         ev = (f"MC-SF/OPT >= {mc['mean']:.4f} on average (95 % CI low {mc['ci_low']:.4f}; paper "
@@ -153,7 +178,54 @@ _CODE = Reading("as the published code measures it", "the paper's published code
                 "'optimal' when the incumbent equals MC-SF", "measured")
 
 
+def code_reading_status(df, paper_mean: float) -> tuple[str, str | None, str]:
+    """Status of the "as the published code measures it" reading, by a fixed rule.
+
+    The procedure reports ``ratio = MC-SF / incumbent`` per trial (``df``: one row per trial,
+    columns ``ratio`` and ``proven`` as :func:`kvtheory.studies.code_reading.code_reading_trials`
+    gives them).
+
+    * some incumbent not proven optimal: ``inconclusive`` (the reported ratio measures the
+      time-limited solver; what it reports depends on that run);
+    * every incumbent proven: the ratios are exact, and the paper's mean must lie in the 95 %
+      Student-t interval of their mean (widened by the paper's rounding, 5e-4):
+      ``supported`` if it does, ``fails`` if not, the counterexample being the figures (the
+      mean, the interval, the side the paper's mean lies on and the trials' ratios).
+
+    Returns ``(status, counterexample, decide)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"ratio": [1.0, 1.01, 1.02], "proven": [True, True, True]})
+    >>> code_reading_status(df, 1.01)[0], code_reading_status(df, 1.2)[0]
+    ('supported', 'fails')
+    >>> code_reading_status(df, 1.2)[1][:52]
+    'paper mean 1.2 lies above the 95 % CI [0.9852, 1.034'
+    >>> code_reading_status(df.assign(proven=[True, False, True]), 1.01)[0]
+    'inconclusive'
+    """
+    from kvtheory.model.stats import t_halfwidth
+    r = df["ratio"].to_numpy(float)
+    proven = bool(len(df)) and bool(df["proven"].astype(bool).all())
+    if not proven:
+        return ("inconclusive", None,
+                "the paper's own solver run (Gurobi, its time limit and warm start): how often "
+                "it improved on MC-SF is a property of that run, which is not available; or "
+                "every incumbent proven optimal here")
+    mean, half = float(r.mean()), t_halfwidth(r)
+    half = half if half == half else 0.0          # one trial: the interval is its value
+    lo, hi = mean - half, mean + half
+    if lo - 5e-4 <= paper_mean <= hi + 5e-4:
+        return "supported", None, ""
+    side = "below" if paper_mean < lo else "above"
+    return ("fails", f"paper mean {paper_mean} lies {side} the 95 % CI [{lo:.4f}, {hi:.4f}] of "
+                     f"the mean of {len(r)} proven ratios (mean {mean:.4f}): "
+                     + ", ".join(f"{x:.4f}" for x in r), "")
+
+
 def _code_reading(model, quick):
+    """The code reading's verdict; its status by :func:`code_reading_status`."""
     from kvtheory.studies.code_reading import code_reading_summary, code_reading_trials
     cid = f"clm_synthetic_{model}"
     trials, limit, evals = (2, 2.0, 2000) if quick else (20, 10.0, 20_000)
@@ -161,6 +233,7 @@ def _code_reading(model, quick):
                              search_evals=evals)
     s = code_reading_summary(df)
     paper = PAPER_FIGURES[model]
+    status, ce, decide = code_reading_status(df, paper["mean"])
     searched = (f"{trials} paper-size trials (the book's seeds, shared prompt), HiGHS "
                 f"{limit:g} s per solve, local search {evals} orders per trial")
     ev = (f"the procedure reports MC-SF/'OPT' mean {s['mean']:.4f}, worst {s['worst']:.4f} "
@@ -172,11 +245,8 @@ def _code_reading(model, quick):
              if s["improved_count"] <= 0.2 * trials and s["mean_best"] > 1 else ""))
     figs = {k: s[k] for k in ("trials", "mean", "worst", "optimal_count", "improved_count",
                               "proven_count", "mean_best")}
-    return Verdict(cid, _CODE.name, "inconclusive", ev, searched, figures=figs,
-                   decide="the paper's own solver run (Gurobi, its time limit and warm start): "
-                          "how often it improved on MC-SF is a property of that run, which is "
-                          "not available",
-                   quick=quick, full_status=False)
+    return Verdict(cid, _CODE.name, status, ev, searched, figures=figs, counterexample=ce,
+                   decide=decide, quick=quick, full_status=not quick)
 
 
 def _both(model):
