@@ -254,6 +254,10 @@ class Claim:
     source : str
         The paper the claim is checked against, as an arXiv id (``"2502.07115"``, the paper this
         project is about; a successor paper's id for the claims of the part *After the paper*).
+    machine_dependent : bool
+        Whether a verdict can depend on the machine (timings, time-limited solvers): its
+        evidence then names the machine it was measured on, and cached verdicts are keyed by
+        the machine (:func:`kvtheory.model.cache.code_key`).
 
     Examples
     --------
@@ -273,6 +277,7 @@ class Claim:
     check: Callable[[bool], tuple[Verdict, ...]]
     test: str
     source: str = "2502.07115"
+    machine_dependent: bool = False
 
     def __post_init__(self):
         if not self.id.startswith("clm_") or not self.id.replace("_", "").isalnum():
@@ -297,7 +302,7 @@ class Claim:
         return {"id": self.id, "title": self.title, "statement": self.statement,
                 "versions": self.versions, "provenance": self.provenance,
                 "chapter": self.chapter, "label": self.label, "test": self.test,
-                "arxiv": self.source,
+                "arxiv": self.source, "machine_dependent": self.machine_dependent,
                 "readings": [{"name": r.name, "setup": r.setup, "method": r.method,
                               "statuses": list(r.statuses)} for r in self.readings]}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from kvtheory.claims._core import Verdict
-from kvtheory.model.cache import cache_dir, code_key
+from kvtheory.model.cache import cache_dir, code_key, machine
 
 __all__ = ["CheckFailed", "verify", "code_key", "cache_dir", "verdict_rows", "verdict_frame",
            "status_box", "html_table"]
@@ -75,7 +75,13 @@ def _check_one(claim_id: str, quick: bool) -> list[Verdict]:
             raise CheckFailed(c.id, RuntimeError(
                 f"reading {r.name!r} returned {v.status!r}, which it does not declare "
                 f"(it declares {r.statuses})"))
-    return [_with_seconds(v, seconds, quick) for v in got]
+    out = [_with_seconds(v, seconds, quick) for v in got]
+    if c.machine_dependent:          # timings or time-limited solvers: say where
+        from dataclasses import replace
+        where = f"measured on {machine()}"
+        out = [replace(v, searched=f"{v.searched}; {where}" if v.searched else where)
+               for v in out]
+    return out
 
 
 def _check_group(ids: Sequence[str], quick: bool) -> list[tuple[str, object]]:

@@ -239,13 +239,15 @@ _NONPRE = Reading("non-preemptive", "deterministic algorithms that never evict; 
                   "(n^2 + 2n - 2)/(3n) -> oo), the closed forms checked against the exact "
                   "program and every registered policy", "symbolic")
 _PRE = Reading("preemptive (evict and recompute)", "algorithms that may evict a running request "
-               "and restart it from scratch later, on the same construction", "exhaustive")
+               "and restart it from scratch later, on the same construction", "exhaustive",
+               statuses=("proved", "fails", "inconclusive"))
 _RAND = Reading("non-preemptive", "randomized non-preemptive algorithms on the same family: the "
                 "zero-sum game solved exactly by linear programming, and an explicit Yao "
                 "distribution whose bound tends to infinity like sqrt(n) (sympy limit)", "symbolic",
                 statuses=("proved", "inconclusive"))
 _RPRE = Reading("preemptive (evict and recompute)", "randomized algorithms that may evict and "
-                "recompute, on the same family", "exhaustive")
+                "recompute, on the same family", "exhaustive",
+                statuses=("proved", "fails", "inconclusive"))
 _DECIDE_PRE = ("an adversary that defeats algorithms which may preempt (a different "
                "construction), or a constant-ratio preemptive algorithm")
 

@@ -196,7 +196,8 @@ _RATIO = Reading("conditions (a)-(d), worst ratio as n grows",
                  f"{_COND}; an adversarial search at each size (n, M) = (8, 16), (16, 32), "
                  "(32, 64), (64, 128) maximising a proven lower bound on MC-SF / OPT (MC-SF over "
                  "the best checked schedule known), bracketed; the trivial bound n beside it; "
-                 "plus random instances with n <= 7, M <= 20 against the exact optimum", "sample")
+                 "plus random instances with n <= 7, M <= 20 against the exact optimum", "sample",
+                 statuses=("supported", "inconclusive", "fails"))
 _L44 = Reading("exact predictions", "conditions (a)-(c), exact predictions; random instances "
                "with n <= 40, M <= 60 (no optimum needed)", "sample")
 _L45 = Reading("exact predictions", "conditions (a)-(c), exact predictions; every power-of-two "
@@ -293,7 +294,7 @@ CLAIMS = (
           "(d) o <= õ <= alpha o, MC-SF's total latency is at most a constant times the optimum "
           "(1536 x 6 = 9216 with exact predictions; growing about like alpha^3).", "v4-v5",
           "second-hand", "book/ratio", (_RATIO,), _mcsf_ratio,
-          "tests/test_ratio.py::test_clm_mcsf_ratio"),
+          "tests/test_ratio.py::test_clm_mcsf_ratio", machine_dependent=True),
     Claim("clm_lemma_4_4", "Lemma 4.4: upper bound on MC-SF's total latency",
           "Under (a)-(c) with exact predictions, MC-SF <= (1536/M) sum_o n_o sum_{o' <= o} n_o' "
           "vol_o' + 24 sum_o n_o o.", "v4-v5", "second-hand", "book/ratio", (_L44,),
@@ -309,5 +310,5 @@ CLAIMS = (
           "Under (a)-(c), OPT >= (1/(6M)) sum_o n_o sum_{o' <= o} n_o' vol_o' + (1/6) sum_o n_o o.",
           "v4-v5", "second-hand", "book/ratio", (_L47,),
           _lemma(check_lemma_4_7, _L47, 30, 120, 43, max_n=7, max_memory=20),
-          "tests/test_ratio.py::test_clm_lemma_4_7"),
+          "tests/test_ratio.py::test_clm_lemma_4_7", machine_dependent=True),
 )

@@ -17,6 +17,8 @@ tolerance), else ``inconclusive`` (finite horizons cannot refute an asymptotic `
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Sequence
 
 import numpy as np
@@ -556,3 +558,20 @@ CLAIMS = (
                    "b_max = 512", "measured"),), _mcsf,
           "tests/test_token_budget.py::test_clm_budget_mcsf", source="2504.07347"),
 )
+
+#: The statuses each reading's rule can return (readings graded by ``grade`` keep its default).
+STATUSES = {
+    **{("clm_wait_rates", r.name): ("supported", "inconclusive") for r in _RATES},
+    **{("clm_fcfs_gap", r.name): ("supported", "inconclusive") for r in _FCFS},
+    ("clm_nested_wait", "two decode lengths, unknown"): ("supported", "inconclusive"),
+    ("clm_budget_stability", "work-conserving below capacity"): ("supported", "fails",
+                                                                 "inconclusive"),
+    ("clm_budget_stability", "every scheduler above capacity"): ("supported", "inconclusive"),
+    ("clm_budget_stability", "non-work-conserving below capacity"): ("supported",
+                                                                     "inconclusive"),
+    ("clm_budget_kmax", "vertex C, k_max = 100"): ("supported", "inconclusive"),
+    ("clm_budget_mcsf", "MC-SF on a token budget, overloaded"): ("supported", "inconclusive"),
+}
+CLAIMS = tuple(replace(c, readings=tuple(replace(r, statuses=STATUSES.get((c.id, r.name),
+                                                                           r.statuses))
+                                         for r in c.readings)) for c in CLAIMS)

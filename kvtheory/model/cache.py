@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-__all__ = ["cached", "result_path", "code_key", "cache_dir", "RESULT_LIBRARIES"]
+__all__ = ["cached", "result_path", "code_key", "cache_dir", "machine", "RESULT_LIBRARIES"]
 
 _PKG = Path(__file__).resolve().parents[1]
 
@@ -46,18 +46,41 @@ def _version(dist: str) -> str:
         return "absent"
 
 
+def machine() -> str:
+    """The machine results are computed on: architecture, CPU count and CPU model (one line).
+
+    Time-limited solvers and timings depend on it, so it is part of :func:`code_key`.
+
+    Examples
+    --------
+    >>> m = machine()
+    >>> "CPU" in m and m == machine()
+    True
+    """
+    model = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                         model)
+    except OSError:
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} CPUs" + (f", {model}" if model else "")
+
+
 def code_key() -> str:
-    """A hash of every source file of the package, the Python version and the result libraries' versions.
+    """A hash of the package's source, the Python and library versions and the machine.
 
     Anything that can change a computed result is in the key: the package's code, the Python
-    implementation and version, and :data:`RESULT_LIBRARIES`.
+    implementation and version, :data:`RESULT_LIBRARIES`, and the machine (:func:`machine`),
+    since timings and time-limited solvers can decide differently on another one.
 
     Examples
     --------
     >>> len(code_key()), code_key() == code_key()
     (16, True)
     """
-    versions = [f"python {platform.python_implementation()} {platform.python_version()}"]
+    versions = [f"python {platform.python_implementation()} {platform.python_version()}",
+                f"machine {machine()}"]
     versions += [f"{d} {_version(d)}" for d in RESULT_LIBRARIES]
     h = hashlib.sha256("; ".join(versions).encode())
     for path in sorted(_PKG.rglob("*.py")):
