@@ -7,8 +7,9 @@ formats in :mod:`~kvtheory.model.trace_read`, their columns in
 :mod:`~kvtheory.model.trace_columns`), workload
 generators (:mod:`~kvtheory.model.workloads`), input validation
 (:mod:`~kvtheory.model.validation`), text tables (:mod:`~kvtheory.model.tables`), statistics
-helpers (:mod:`~kvtheory.model.stats`) and the code-versioned result cache
-(:mod:`~kvtheory.model.cache`).
+helpers (:mod:`~kvtheory.model.stats`), the code-versioned result cache
+(:mod:`~kvtheory.model.cache`), and the stage model of the fluid-batching successor paper with its
+independent checker (:mod:`~kvtheory.model.fluid_checker`).
 
 Layer 1 of 8: imports nothing else from kvtheory.
 """
