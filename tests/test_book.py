@@ -136,10 +136,12 @@ def test_book_builds_strictly(tmp_path):
         pytest.fail("jupyter-book is not installed: install the project with the [book] extra")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
-    # figures are cell outputs, so without execution their labels do not exist: {numref} to a
-    # figure is checked by the executed build (make book), which is strict as well
+    # figures and glued values are cell outputs, so without execution their labels and keys do
+    # not exist: {numref} to a figure and {glue} of a value are checked by the executed build
+    # (make book), which is strict as well
     sphinx_config = config["sphinx"]["config"]
-    sphinx_config["suppress_warnings"] = [*sphinx_config.get("suppress_warnings", []), "ref.numref"]
+    sphinx_config["suppress_warnings"] = [*sphinx_config.get("suppress_warnings", []), "ref.numref",
+                                          "mystnb.glue"]
     # local extension paths are relative to the configuration file, which moves to tmp_path
     local = config["sphinx"].get("local_extensions") or {}
     config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in local.items()}
