@@ -41,6 +41,25 @@ def _reverify_below(policy, run, bound: float) -> bool:
     return bool(opt.proven_optimal and sched.total_latency / opt.objective < bound - 1e-9)
 
 
+def _against_limit(limit, per_n, key, what, problems):
+    """Check each row's bound against the derived limit (None if a derivation step failed).
+
+    Adds ``"symbolic bound"`` to every row and appends to ``problems`` a failed derivation and
+    every row whose ``key`` lies below the derived bound.
+    """
+    try:
+        lim = limit()
+    except AssertionError as err:                        # a derivation step failed
+        problems.append(f"the symbolic derivation failed: {err!r}")
+        return None
+    for row in per_n:
+        row["symbolic bound"] = lim.at(row["n"])
+        if row[key] < row["symbolic bound"] - 1e-9:
+            problems.append(f"n={row['n']}: {what} {row[key]:.4f} below the derived "
+                            f"{row['symbolic bound']:.4f}")
+    return lim
+
+
 def check_lb_deterministic(ns: Sequence[int] = (4, 8, 16, 32),
                            policies: Mapping[str, Callable] | None = None, *,
                            time_limit: float | None = None) -> ClaimCheck:
@@ -105,17 +124,7 @@ def check_lb_deterministic(ns: Sequence[int] = (4, 8, 16, 32),
                       "preemptive": sum(r.preemptive for r in group)})
     mins = [row["min ratio"] for row in per_n]
     grows = all(b > a for a, b in zip(mins, mins[1:]))
-    try:
-        lim = deterministic_limit()
-    except AssertionError as err:                        # a derivation step failed
-        lim = None
-        problems.append(f"the symbolic derivation failed: {err!r}")
-    if lim is not None:
-        for row in per_n:
-            row["symbolic bound"] = lim.at(row["n"])
-            if row["bound"] < row["symbolic bound"] - 1e-9:
-                problems.append(f"n={row['n']}: closed-form bound {row['bound']:.4f} below the "
-                                f"derived {row['symbolic bound']:.4f}")
+    _against_limit(deterministic_limit, per_n, "bound", "closed-form bound", problems)
     holds = not problems
     last = per_n[-1]
     worst = {"n": last["n"], "min ratio": last["min ratio"], "bound": last["bound"],
@@ -202,17 +211,7 @@ def check_lb_randomized(ns: Sequence[int] = (4, 8, 16, 32, 64), *,
     vals = [r["value"] for r in per_n]
     steps = [b / a for a, b in zip(vals, vals[1:])]
     grows = all(s > 1 for s in steps)
-    try:
-        lim = randomized_limit()
-    except AssertionError as err:                        # a derivation step failed
-        lim = None
-        problems.append(f"the symbolic derivation failed: {err!r}")
-    if lim is not None:
-        for row in per_n:
-            row["symbolic bound"] = lim.at(row["n"])
-            if row["analytic bound"] < row["symbolic bound"] - 1e-9:
-                problems.append(f"n={row['n']}: analytic bound {row['analytic bound']:.4f} below "
-                                f"the derived {row['symbolic bound']:.4f}")
+    _against_limit(randomized_limit, per_n, "analytic bound", "analytic bound", problems)
     holds = not problems
     slope = (math.log(vals[-1] / vals[-2]) / math.log(ns[-1] / ns[-2])) if len(ns) > 1 else math.nan
     k = int(np.argmin(steps)) if steps else 0
