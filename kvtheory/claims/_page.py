@@ -189,6 +189,11 @@ SUCCESSORS = {
 }
 
 
+#: The book's words for each provenance.
+_PROVENANCE_WORDS = {"paper": "the paper states", "second-hand": "second-hand",
+                     "reconstruction": "our reconstruction", "ours": "our finding"}
+
+
 def successor_table(verdicts: Sequence[Verdict]):
     """The part *After the paper* at a glance: paper, claim, our reading, status, link.
 
@@ -211,7 +216,7 @@ def successor_table(verdicts: Sequence[Verdict]):
         paper = (f'<a href="https://arxiv.org/abs/{c.source}">arXiv {c.source}</a><br>'
                  f'{html.escape(who)}: {html.escape(topic)}')
         rows.append([paper, f"{_claim_link(v.claim)}<br>{html.escape(c.title)}",
-                     f"{html.escape(v.reading)}<br><i>{html.escape(c.provenance)}</i>",
+                     f"{html.escape(v.reading)}<br><i>{_PROVENANCE_WORDS[c.provenance]}</i>",
                      status_badge(v.status, href=claim_anchor(v.claim))])
     return _html(_table(["paper", "claim", "our reading (provenance)", "status"], rows,
                         "successors"))
