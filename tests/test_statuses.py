@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from kvtheory.claims import CLAIMS, ClaimCheck, Verdict, claim, grade
-from kvtheory.claims import _run
+from kvtheory.claims import _run, successors_a
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = "tests/test_statuses.py"
@@ -111,8 +111,7 @@ for _r in ("preemptive (evict and recompute)",):
 for _st in ("supported", "inconclusive", "fails"):
     CUSTOM[("clm_mcsf_ratio", "conditions (a)-(d), worst ratio as n grows", _st)] = \
         "tests/test_ratio.py::test_clm_mcsf_ratio_trend_reaches_every_status"
-for (_cid, _name), _sts in __import__("kvtheory.claims.successors_a",
-                                      fromlist=["DECLARED"]).DECLARED.items():
+for (_cid, _name), _sts in successors_a.DECLARED.items():
     for _st in _sts:
         CUSTOM[(_cid, _name, _st)] = \
             "tests/test_successors_a.py::test_every_declared_status_is_reached_by_this_file"
