@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 __all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "ClaimCheck", "Reading", "Verdict",
+           "with_statuses",
            "Claim", "grade"]
 
 STATUS = ("proved", "supported", "fails", "inconclusive")
@@ -387,3 +388,22 @@ def describe(instance) -> str:
         for a, s, o, p in zip(instance.arrival, instance.prompt, instance.output,
                               instance.prediction))
     return f"M={instance.memory}: {reqs}"
+
+
+def with_statuses(claims, statuses) -> tuple:
+    """``claims`` with each reading's declared statuses taken from ``statuses`` where it lists them.
+
+    ``statuses`` maps ``(claim id, reading name)`` to the statuses that reading's own rule can
+    return; readings it does not list keep theirs.
+
+    Examples
+    --------
+    >>> c = Claim("clm_demo", "demo", "s", "-", "ours", "book/model",
+    ...           (Reading("r", "x", "measured"),), lambda quick: (), "tests/x.py::t")
+    >>> with_statuses((c,), {("clm_demo", "r"): ("supported", "inconclusive")})[0].readings[0].statuses
+    ('supported', 'inconclusive')
+    """
+    from dataclasses import replace
+    return tuple(replace(c, readings=tuple(replace(r, statuses=statuses.get((c.id, r.name),
+                                                                            r.statuses))
+                                           for r in c.readings)) for c in claims)

@@ -8,8 +8,6 @@ status a reading declares (:data:`DECLARED`).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import math
 from typing import Mapping
 
@@ -30,7 +28,7 @@ from kvtheory.theory.successors_intervals import (a_max_upper_bound, amax_family
                                     amax_family_derivation, grade_growth, interval_ratios,
                                     interval_search, interval_sweep)
 from kvtheory.engines.policies.successors import sorted_f, svf
-from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade, with_statuses
 
 __all__ = ["CLAIMS", "DECLARED", "check_mcsf_prompts", "check_sortedf_ratio",
            "check_interval_growth", "check_svf_volume_bound", "check_svf_ratio",
@@ -545,5 +543,4 @@ CLAIMS = (
 )
 
 # every reading carries the statuses its rule can return (DECLARED), reached by the tests
-CLAIMS = tuple(replace(c, readings=tuple(replace(r, statuses=DECLARED[(c.id, r.name)])
-                                         for r in c.readings)) for c in CLAIMS)
+CLAIMS = with_statuses(CLAIMS, DECLARED)

@@ -17,7 +17,6 @@ tolerance), else ``inconclusive`` (finite horizons cannot refute an asymptotic `
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from typing import Sequence
 
@@ -32,7 +31,7 @@ from kvtheory.engines.fluid_policies import STAGE_POLICIES, make_stage_policy, n
 from kvtheory.theory.fluid import budget_derivation, fluid_derivation
 from kvtheory.engines.token_budget import (BUDGET_POLICIES, WORK_CONSERVING, BudgetConfig, capacity,
                             stability_rows, vertex_c)
-from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade, with_statuses
 
 __all__ = ["CLAIMS", "grade_rate", "wait_rate_fits", "fcfs_example", "check_fluid",
            "check_wait_no_overflow", "budget_stability", "grade_budget", "fcfs_statuses",
@@ -572,6 +571,4 @@ STATUSES = {
     ("clm_budget_kmax", "vertex C, k_max = 100"): ("supported", "inconclusive"),
     ("clm_budget_mcsf", "MC-SF on a token budget, overloaded"): ("supported", "inconclusive"),
 }
-CLAIMS = tuple(replace(c, readings=tuple(replace(r, statuses=STATUSES.get((c.id, r.name),
-                                                                           r.statuses))
-                                         for r in c.readings)) for c in CLAIMS)
+CLAIMS = with_statuses(CLAIMS, STATUSES)
