@@ -17,7 +17,6 @@ tolerance), else ``inconclusive`` (finite horizons cannot refute an asymptotic `
 
 from __future__ import annotations
 
-
 from typing import Sequence
 
 import numpy as np
