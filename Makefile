@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book notebooks test bench replicate clean
+.PHONY: setup book check-book notebooks test bench replicate clean
 
 # constraints.txt pins every dependency to the versions the book and the tests were checked with
 $(STAMP): pyproject.toml constraints.txt
@@ -25,6 +25,11 @@ book: setup
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 	touch _build/.jupyter_cache/kvtheory.stamp
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+## The built book in a real browser (headless Chromium through Playwright): every page at
+## 1280 px and 390 px; screenshots in _build/screenshots/. Run after `make book`.
+check-book: setup
+	KVTHEORY_BOOK_HTML=$(CURDIR)/_build/html $(PY) -m pytest tests/test_browser.py
 
 ## Runnable Jupyter notebooks (.ipynb, no outputs) of every chapter in _build/notebooks/.
 notebooks: setup
