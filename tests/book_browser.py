@@ -223,18 +223,20 @@ def resolve(html: Path, base: str, url: str) -> tuple[Path | None, str, str | No
 
 
 def link_problems(html: Path, base: str, links: list[str]) -> list[str]:
-    """Internal links (same origin) whose file or anchor does not exist; citations must land on
-    an entry of the reference list, registry badges on a claim's box."""
+    """Internal links (same origin) whose file or anchor does not exist."""
+    return [p for url in sorted(set(u for u in links if u.startswith(base)))
+            for p in [resolve(html, base, url)[2]] if p]
+
+
+def citation_problems(page, html: Path, base: str) -> list[str]:
+    """Citations in a chapter's text that do not land on an entry of the reference list."""
+    hrefs = page.evaluate("""() => Array.from(document.querySelectorAll(
+        'article a.reference.internal[href*="references.html#"]'), a => a.href)""")
     out = []
-    for url in sorted(set(u for u in links if u.startswith(base))):
+    for url in sorted(set(hrefs)):
         path, frag, problem = resolve(html, base, url)
-        if problem:
-            out.append(problem)
-            continue
-        target = anchors(path).get(frag, "") if frag else ""
-        if path.name == "references.html" and frag and "citation" not in target \
-                and not frag.startswith(("references", "id")):
-            out.append(f"citation does not land on a reference entry: {url} ({target})")
+        if problem or "citation" not in anchors(path).get(frag, ""):
+            out.append(problem or f"citation does not land on a reference entry: {url}")
     return out
 
 
@@ -252,13 +254,14 @@ def badge_problems(page, html: Path, base: str) -> list[str]:
 
 
 # ===================================================================== the chrome of the page
-def download_problems(page, html: Path, base: str) -> list[str]:
-    """The header's download menu must offer the page's ``.md`` and ``.ipynb``, both present."""
+def download_problems(page, html: Path, base: str, notebook: bool = True) -> list[str]:
+    """The header's download menu must offer the page's ``.md`` and, for a notebook, its
+    ``.ipynb``; both must be there."""
     hrefs = page.evaluate("""() => Array.from(
         document.querySelectorAll('.dropdown-download-buttons a[href], a.btn-download-source-button,'
                                   + ' a.btn-download-notebook-button'), a => a.href)""")
     out = []
-    for ext in (".md", ".ipynb"):
+    for ext in (".md", ".ipynb") if notebook else (".md",):
         found = [h for h in hrefs if urlsplit(h).path.endswith(ext)]
         if not found:
             out.append(f"the download menu offers no {ext}")

@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from book_browser import (INSTALL_HINT, REQUIRE, ROOT, WIDTHS, badge_problems, chromium_path,
-                          download_problems, layout_problems, link_problems, open_page,
-                          page_links, search_hits, serve)
+                          citation_problems, download_problems, layout_problems, link_problems,
+                          open_page, page_links, search_hits, serve)
+from conftest import book_notebooks
 
 HTML = Path(os.environ.get("KVTHEORY_BOOK_HTML") or ROOT / "_build" / "html")
 SHOTS = ROOT / "_build" / "screenshots"
@@ -31,6 +32,7 @@ def _toc_pages() -> list[str]:
 
 
 PAGES = _toc_pages()
+NOTEBOOKS = {f"book/{p.stem}.html" for p in book_notebooks()}
 
 
 def _missing(why: str, required: bool):
@@ -77,8 +79,9 @@ def test_page_reads_cleanly(browser, site, name, width):
     problems = log.problems + layout_problems(page)
     if width == WIDTHS[0]:
         problems += link_problems(html, base, page_links(page))
-        if name.startswith("book/") and name != "book/references.html":
-            problems += download_problems(page, html, base)
+        problems += citation_problems(page, html, base)
+        if name.startswith("book/"):
+            problems += download_problems(page, html, base, notebook=name in NOTEBOOKS)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(name).stem}-{width}.png"), full_page=True)
     context.close()
@@ -114,6 +117,7 @@ PLANTED = """<!doctype html><html><head><meta charset="utf-8">
 <div style="overflow-x: auto"><div style="width: 2000px">a wide block in its scroll box</div></div>
 <a href="other.html#nowhere">a broken anchor</a> <a href="gone.html">a missing page</a>
 <a href="other.html#here">a good link</a>
+<a class="reference internal" href="references.html#here">(Nobody, 2025)</a>
 <script>throw new Error("planted");</script>
 </article></main></body></html>"""
 
@@ -121,11 +125,13 @@ PLANTED = """<!doctype html><html><head><meta charset="utf-8">
 def test_checks_find_planted_problems(browser, tmp_path):
     (tmp_path / "index.html").write_text(PLANTED)
     (tmp_path / "other.html").write_text('<html><body><p id="here">x</p></body></html>')
+    (tmp_path / "references.html").write_text('<html><body><p id="here">x</p></body></html>')
     with serve(tmp_path) as base:
         context = _context(browser, 390)
         page, log = open_page(context, base + "index.html")
         layout = layout_problems(page)
         links = link_problems(tmp_path, base, page_links(page))
+        links += citation_problems(page, tmp_path, base)
         downloads = download_problems(page, tmp_path, base)
         context.close()
     text = "\n".join(log.problems + layout + links + downloads)
@@ -133,7 +139,8 @@ def test_checks_find_planted_problems(browser, tmp_path):
                      "image did not load", "figure without a caption", "raw TeX in the text",
                      "1 math elements not typeset", "wider than the screen: div", "scrolls sideways",
                      "missing anchor: " + base + "other.html#nowhere",
-                     "missing file: " + base + "gone.html", "offers no .md", "offers no .ipynb"):
+                     "missing file: " + base + "gone.html",
+                     "citation does not land on a reference entry: " + base + "references.html#here", "offers no .md", "offers no .ipynb"):
         assert expected in text, f"{expected!r} not found in:\n{text}"
-    assert "scroll box" not in text and "#here" not in text
+    assert "scroll box" not in text and "other.html#here" not in text
     assert sum("wider than the screen" in p for p in layout) == 1
