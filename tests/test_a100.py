@@ -246,3 +246,18 @@ def test_kv_capacity_readings_and_vidur_rule():
     # Vidur's count: 13 requests of 4,096 tokens, as its planner floors to whole requests
     assert vidur_kv_capacity_tokens() // 4096 == 13
     assert vidur_kv_capacity_tokens(4) > 9 * vidur_kv_capacity_tokens(2)
+
+
+def test_a100_command_runs_every_policy_on_an_azure_trace(tmp_path, capsys):
+    from kvtheory.studies.a100 import main
+    p = tmp_path / "az.csv"
+    p.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                 "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n"
+                 "2023-11-16 18:15:51.2224670,879,55\n")
+    assert main(["--trace", str(p)]) is None
+    out = capsys.readouterr().out
+    assert all(name in out for name in BASE_POLICIES)
+    rounds = tmp_path / "r.csv"
+    rounds.write_text("arrival,prompt,output\n0,2,3\n1,1,1\n")
+    with pytest.raises(ValueError, match="arrivals in rounds"):
+        main(["--trace", str(rounds)])

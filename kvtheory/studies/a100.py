@@ -48,7 +48,7 @@ __all__ = [
     "noisy_predictions", "BatchTimer", "batch_timer", "BatchComposition", "batch_composition",
     "EnergyReport", "batch_durations", "energy_report", "latency_slope", "run_timed", "ReplicationResult",
     "run_replication", "replication_table", "paper_comparison", "energy_table",
-    "prediction_table", "kv_capacity_readings", "main",
+    "prediction_table", "kv_capacity_readings", "trace_table", "main",
 ]
 
 #: The paper's reported real-data figures (v4/v5, second-hand): average
@@ -597,18 +597,53 @@ def _decimal_a100():
 
 
 # ===================================================================== figures
+def trace_table(trace: Trace, policies: Sequence[str] | None = None, *,
+                memory: int = PAPER_KV_CAPACITY) -> list[dict]:
+    """Every policy (default: every registered one) on one trace in seconds, timed on 2 x A100.
+
+    Each policy runs through :func:`run_timed` (calibrated batch time, checked schedule) under
+    the default power model; one row per policy with the main table's columns but the rate.
+
+    Parameters
+    ----------
+    trace : Trace
+        In seconds, prompt and output lengths >= 1 (e.g. a loaded Azure trace).
+    policies : sequence of str, optional
+        Keys of :data:`kvtheory.POLICIES` (default every base policy).
+    memory : int
+        KV capacity ``M`` (default 16,492).
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = trace_table(lmsys_trace(np.random.default_rng(0), 100, rate=10),
+    ...                    ("mc-sf", "vllm"))
+    >>> [(r["policy"], r["status"]) for r in rows]
+    [('mc-sf', 'ok'), ('vllm', 'ok')]
+    """
+    names = tuple(BASE_POLICIES) if policies is None else tuple(policies)
+    rows = [run_timed(trace, name, memory=memory, power_models={"default": DEFAULT_POWER})[0]
+            for name in names]
+    return [{c: r.get(c, "") for c in _MAIN_COLUMNS if c != "rate"} for r in rows]
+
+
 # ===================================================================== command line
 def main(argv: Sequence[str] | None = None) -> ReplicationResult:
     """``kvtheory a100``: the full replication, printed as tables.
 
     Options: ``--n`` (10000), ``--seed`` (0), ``--workers`` (CPUs), ``--rates 50 10``,
-    ``--trace FILE`` (a timed CSV, see :func:`kvtheory.model.traces.load_trace_csv`: runs every
-    policy on that trace instead of the generated one and prints its table).
+    ``--trace FILE`` (a trace in seconds in any format :func:`kvtheory.model.traces.load_trace`
+    recognises, e.g. the Azure LLM inference trace: runs every policy on it instead of the
+    generated one and prints its table, :func:`trace_table`).
     """
     import argparse
 
     from kvtheory.model.tables import format_table
-    from kvtheory.model.traces import load_trace_csv
+    from kvtheory.model.traces import load_trace
 
     ap = argparse.ArgumentParser(prog="kvtheory a100",
                                  description="Real-data replication on Llama2-70B / 2 x A100")
@@ -619,12 +654,12 @@ def main(argv: Sequence[str] | None = None) -> ReplicationResult:
     ap.add_argument("--trace", default=None)
     args = ap.parse_args(argv)
     if args.trace:
-        tr = load_trace_csv(args.trace)
+        tr = load_trace(args.trace)
+        if tr.unit != "s":
+            raise ValueError(f"{args.trace} gives arrivals in rounds; kvtheory a100 needs "
+                             f"arrival times in seconds")
         tr = tr.select((tr.prompt > 0) & (tr.output > 0))
-        rows = [run_timed(tr, name, power_models={"default": DEFAULT_POWER})[0]
-                for name in BASE_POLICIES]
-        print(format_table([{c: r.get(c, "") for c in _MAIN_COLUMNS if c != "rate"}
-                            for r in rows]))
+        print(format_table(trace_table(tr)))
         return None
     res = run_replication(np.random.default_rng(args.seed), args.n, rates=args.rates,
                           workers=args.workers)
