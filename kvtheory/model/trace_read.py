@@ -3,24 +3,23 @@
 Three formats, chosen by the file name: CSV (any name not listed below), JSON lines
 (``.jsonl``, ``.ndjson``, ``.json``: one object per line) and Parquet (``.parquet``, ``.pq``);
 CSV and JSON lines may be gzip-compressed (``.gz`` appended).  Every file is read by pandas'
-or pyarrow's C readers (pyarrow reads JSON lines in blocks and Parquet in record batches of
-only the columns used).  When a fast reader fails or a column check rejects a value, a
-careful reader (pandas with every cell a string; the standard ``json`` module line by line; the
-Parquet values as Python objects) reads the file again to name the first offending line (text
-formats) or row (Parquet) and column.  Nothing here guesses: a malformed file raises a
-``ValueError`` of one line.
+or pyarrow's C readers: CSV in chunks of lines, each turned at once into compact typed columns
+of only the columns used (:mod:`kvtheory.model.trace_csv`); pyarrow reads JSON lines in blocks
+and Parquet in record batches of only the columns used.  When a fast reader fails or a column
+check rejects a value, a careful reader (pandas with every cell a string, chunk by chunk; the
+standard ``json`` module line by line; the Parquet values as Python objects) reads the file
+again to name the first offending line (text formats) or row (Parquet) and column.  Nothing
+here guesses: a malformed file raises a ``ValueError`` of one line.
 
 A leading UTF-8 byte-order mark is ignored; blank lines are ignored in the text formats.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import json
 import re
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +28,11 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from kvtheory.model.trace_csv import TS, TS_HELP, csv_careful, csv_fast, csv_header
+
 #: The largest token count (prompt, output, prediction) a trace may hold: sums over 10^6
 #: requests stay far inside int64 and every count is exact as a float.
 MAX_TOKENS = 10**9
-TS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
-                r"\s*(Z|[+-]\d{2}:?\d{2})?")
-TS_HELP = "expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]"
 _BOM = b"\xef\xbb\xbf"
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -121,6 +119,9 @@ class Table:
         """
         top = MAX_TOKENS if integer and maximum is None else maximum
         col = self.cells[column]
+        if col.dtype.kind == "M" and self.careful is not None:    # CSV: the cells as text
+            return self.careful().numbers(column, integer=integer, minimum=minimum,
+                                          maximum=maximum, hint=hint)
         if col.dtype.kind in "iuf":
             num = col.to_numpy(dtype=float)
             ok = self._ok(num, integer, minimum, top)
@@ -239,6 +240,10 @@ def open_source(path, expected: str) -> Source:
     kind, gz = file_format(path)
     if kind == "parquet":
         return _parquet_source(path)
+    if kind == "csv":
+        header, line = csv_header(path, gz, expected)
+        return Source(path, "csv", header, line,
+                      lambda cols, strict: _csv_table(path, gz, header, list(cols), strict))
     data = path.read_bytes()
     if gz:
         try:
@@ -251,18 +256,8 @@ def open_source(path, expected: str) -> Source:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         f"expected a {'JSON lines' if kind == 'jsonl' else 'CSV'} "
-                         f"file") from None
-    lines = _nonblank_lines(text)
-    if kind == "jsonl":
-        return _jsonl_source(path, data, text, lines)
-    if lines.size == 0:
-        raise ValueError(f"{path} is empty: expected a header line {expected}")
-    first = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str,
-                        keep_default_na=False, skip_blank_lines=True)
-    header = [c.strip() for c in first.iloc[0]]
-    return Source(path, "csv", header, int(lines[0]),
-                  lambda cols, strict: _csv_table(path, text, header, lines, cols, strict))
+                         f"expected a JSON lines file") from None
+    return _jsonl_source(path, data, text, _nonblank_lines(text))
 
 
 def _nonblank_lines(text: str) -> np.ndarray:
@@ -282,91 +277,12 @@ def check_header(source: Source) -> None:
 
 
 # ----------------------------------------------------------------- CSV
-def _csv_table(path, text, header, lines, cols, strict) -> Table:
-    width = f"expected {len(header)} fields ({','.join(header)})"
-    fast = _csv_typed(path, text, header, lines, cols, strict, width)
-    return fast if fast is not None else _csv_strings(path, text, header, lines, cols, strict,
-                                                      width)
-
-
-def _csv_typed(path, text, header, lines, cols, strict, width) -> Table | None:
-    """Fast reader for clean files: typed columns straight from pandas' C parser.
-
-    Only for files without blank lines, quotes or empty cells; anything else (and any value a
-    column check rejects) goes to the careful string reader, which names the offending line.
-    """
-    if '"' in text or (lines.size and lines[-1] - lines[0] + 1 != lines.size):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")          # a too-long first row: pandas would warn
-            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
-                              names=header, index_col=False, skipinitialspace=True,
-                              keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
-        return None
-    used = raw if strict else raw[cols]
-    if len(raw) != lines.size - 1 or len(raw) == 0 or used.isna().to_numpy().any():
-        return None
-    cells = raw[cols].copy()
-    for c in cols:
-        if cells[c].dtype.kind not in "iuf":
-            cells[c] = cells[c].astype(object).map(lambda v: str(v).strip())
-    return Table(path, cells, lines[1:],
-                 careful=lambda: _csv_strings(path, text, header, lines, cols, strict, width))
-
-
-def _csv_strings(path, text, header, lines, cols, strict, width) -> Table:
-    """The careful reader: every cell as a stripped string, every problem named by its line."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
-                              names=header, dtype=str, keep_default_na=False, index_col=False)
-    except pd.errors.ParserWarning:             # pandas would drop the extra fields: name them
-        k, found = _too_long(text, lines, len(header))
-        raise ValueError(f"{path} line {k}: {width}, found {found}") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
-        if m is None:
-            raise ValueError(f"{path}: {' '.join(str(exc).split())}") from None
-        raise ValueError(f"{path} line {m[1]}: {width}, found {m[2]}") from None
-    except pd.errors.EmptyDataError:
-        raw = pd.DataFrame(columns=header, dtype=str)
-    if len(raw) != lines.size - 1:
-        raise ValueError(f"{path}: a quoted field spans several lines; expected one request "
-                         f"per line")
-    cells = raw.astype(object).apply(lambda col: col.map(lambda v: str(v).strip()))
-    filled = (cells != "").to_numpy()
-    keep = filled.any(axis=1)                        # rows of empty cells count as blank
-    table = Table(path, cells[keep][cols].reset_index(drop=True), lines[1:][keep])
-    filled = filled[keep]
-    if not filled.any():
-        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
-    if strict:
-        short = ~filled[:, -1]
-        if short.any():
-            i = int(np.argmax(short))
-            n = int(np.flatnonzero(filled[i])[-1]) + 1
-            table.fail(i, f"{width}, found {n} non-empty")
-    else:
-        used = filled[:, [header.index(c) for c in cols]]
-        if not used.all():
-            i = int(np.argmin(used.all(axis=1)))
-            c = cols[int(np.argmin(used[i]))]
-            table.fail(i, f"column {c!r} is empty (or the row has fewer fields than the "
-                          f"{len(header)} of the header)")
-    return table
-
-
-def _too_long(text: str, lines: np.ndarray, width: int) -> tuple[int, int]:
-    """The first data line with more than ``width`` fields, and its field count."""
-    rows = text.split("\n")
-    for k in lines[1:].tolist():
-        found = len(next(csv.reader([rows[k - 1]])))
-        if found > width:
-            return k, found
-    return int(lines[1]), width + 1                 # not reached: pandas saw such a line
+def _csv_table(path: Path, gz: bool, header: list[str], cols, strict) -> Table:
+    """The used columns of a CSV file, read in chunks (:mod:`kvtheory.model.trace_csv`)."""
+    def careful() -> Table:
+        return Table(path, *csv_careful(path, gz, header, cols, strict))
+    fast = csv_fast(path, gz, header, cols, strict)
+    return careful() if fast is None else Table(path, *fast, careful=careful)
 
 
 # ----------------------------------------------------------------- JSON lines
