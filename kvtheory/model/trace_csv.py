@@ -225,7 +225,7 @@ def csv_careful(path: Path, gz: bool, header: Sequence[str], cols: Sequence[str]
         except pd.errors.ParserError as exc:
             m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
             if m is None or not 0 < int(m[1]) <= nums.size:
-                raise ValueError(f"{path}: {' '.join(str(exc).split())}") from None
+                raise ValueError(f"{path}: {_whole_file(str(exc), nums)}") from None
             raise ValueError(f"{path} line {nums[int(m[1]) - 1]}: {width}, found "
                              f"{m[2]}") from None
         if len(raw) != nums.size:
@@ -264,10 +264,20 @@ def csv_careful(path: Path, gz: bool, header: Sequence[str], cols: Sequence[str]
     return cells, np.concatenate(where)
 
 
+def _whole_file(message: str, nums: np.ndarray) -> str:
+    """pandas' message on one line, a chunk's row (0-based) made the file's (0-based) line."""
+    def row(m: re.Match) -> str:
+        r = int(m[2])
+        return f"{m[1]}{nums[r] - 1 if r < nums.size else r}"
+    return re.sub(r"(starting at row )(\d+)", row, " ".join(message.split()))
+
+
 def _too_long(lines: list[str], nums: np.ndarray, width: int) -> tuple[int, int]:
-    """The first line with more than ``width`` fields, and its field count."""
-    for k, line in zip(nums.tolist(), lines):
-        found = len(next(csv.reader([line])))
-        if found > width:
-            return k, found
-    return int(nums[0]), width + 1              # not reached: pandas saw such a line
+    """The first row with more than ``width`` fields: its first line and its field count."""
+    reader = csv.reader(lines)
+    start = 0
+    for row in reader:
+        if len(row) > width:
+            return int(nums[start]), len(row)
+        start = reader.line_num
+    return int(nums[0]), width + 1              # not reached: pandas saw such a row
