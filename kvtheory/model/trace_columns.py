@@ -159,16 +159,17 @@ def _columns(src: Source, roles: dict, fmt: _Format, time_unit, *, strict: bool)
                   f"supported")
     out = {r: t.numbers(c, integer=True, minimum=fmt.token_min)
            for r, c in roles.items() if r != "arrival"}
+    lines = t.lines
     if fmt.order == "sort":
-        order = np.argsort(times, kind="stable")
-    else:
-        order = np.arange(times.size)
-        if fmt.order == "check":
-            dec = np.flatnonzero(np.diff(times) < 0)
-            if dec.size:
-                i = int(dec[0]) + 1
-                t.fail(i, f"column {acol!r} goes back in time ({float(times[i]):g} after "
-                          f"{float(times[i - 1]):g}); expected rows sorted by arrival")
-    out = {r: v[order] for r, v in out.items()}
-    out.update(arrival=times[order], unit=unit, origin=t.lines[order], word=t.word)
+        if (times[1:] < times[:-1]).any():      # already sorted: no reordered copies
+            order = np.argsort(times, kind="stable")
+            out = {r: v[order] for r, v in out.items()}
+            times, lines = times[order], lines[order]
+    elif fmt.order == "check":
+        dec = np.flatnonzero(np.diff(times) < 0)
+        if dec.size:
+            i = int(dec[0]) + 1
+            t.fail(i, f"column {acol!r} goes back in time ({float(times[i]):g} after "
+                      f"{float(times[i - 1]):g}); expected rows sorted by arrival")
+    out.update(arrival=times, unit=unit, origin=lines, word=t.word)
     return out
