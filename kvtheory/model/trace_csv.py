@@ -44,56 +44,114 @@ Chunk = tuple[list[str], np.ndarray]          # non-blank lines and their 1-base
 
 
 # ===================================================================== lines of the file
-def _pieces(path: Path, gz: bool) -> Iterator[Chunk]:
-    """The non-blank lines of the file, a block of bytes at a time, with their numbers."""
-    offset, number, rest, start = 0, 1, b"", True
+def _blocks(path: Path, gz: bool) -> Iterator[bytes]:
+    """The (decompressed) bytes of the file, :data:`READ_BYTES` at a time; ``b""`` ends it."""
     with (gzip.open if gz else open)(path, "rb") as f:
         while True:
             try:
                 block = f.read(READ_BYTES)
             except (OSError, EOFError, zlib.error) as exc:
                 raise ValueError(f"{path} is not a readable gzip file ({exc})") from None
-            data = rest + block
-            if start and (len(data) >= len(_BOM) or not block):
-                start = False
-                if data.startswith(_BOM):
-                    data = data[len(_BOM):]
-            elif start:                         # fewer than 3 bytes so far: read on
-                rest = data
-                continue
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            piece, rest = data[:cut], data[cut:]
-            try:
-                text = piece.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte "
-                                 f"{offset + exc.start}); expected a CSV file") from None
-            offset += len(piece)
-            if text:
-                body = text[:-1] if text.endswith("\n") else text
-                lines = body.split("\n")
-                if _BLANK.search(body) is None:
-                    nums = np.arange(number, number + len(lines))
-                else:
-                    keep = [i for i, s in enumerate(lines) if s.strip()]
-                    lines = [lines[i] for i in keep]
-                    nums = number + np.array(keep, dtype=np.int64)
-                number += body.count("\n") + 1
-                if lines:
-                    yield lines, nums.astype(np.int64)
+            yield block
             if not block:
                 return
 
 
+def line_bound(path: Path, gz: bool) -> int:
+    """An upper bound on the number of lines of the file (its newlines plus one)."""
+    return 1 + sum(block.count(b"\n") for block in _blocks(path, gz))
+
+
+def pieces(path: Path, gz: bool, kind: str = "a CSV file") -> Iterator[Chunk]:
+    """The non-blank lines of the file, a block of bytes at a time, with their numbers.
+
+    ``kind`` names the expected format in the message for text that is not UTF-8.
+    """
+    offset, number, rest, start = 0, 1, b"", True
+    for block in _blocks(path, gz):
+        data = rest + block
+        if start and (len(data) >= len(_BOM) or not block):
+            start = False
+            if data.startswith(_BOM):
+                data = data[len(_BOM):]
+        elif start:                             # fewer than 3 bytes so far: read on
+            rest = data
+            continue
+        cut = data.rfind(b"\n") + 1 if block else len(data)
+        piece, rest = data[:cut], data[cut:]
+        try:
+            text = piece.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte "
+                             f"{offset + exc.start}); expected {kind}") from None
+        offset += len(piece)
+        if text:
+            body = text[:-1] if text.endswith("\n") else text
+            lines = body.split("\n")
+            if _BLANK.search(body) is None:
+                nums = np.arange(number, number + len(lines), dtype=np.int64)
+            else:
+                keep = [i for i, s in enumerate(lines) if s.strip()]
+                lines = [lines[i] for i in keep]
+                nums = number + np.array(keep, dtype=np.int64)
+            number += body.count("\n") + 1
+            if lines:
+                yield lines, nums
+
+
+class Columns:
+    """Typed columns filled chunk by chunk into arrays allocated once, for at most ``bound`` rows.
+
+    Each column takes the dtype of its first chunk (``int64`` for integers, else ``float64``;
+    a later float chunk turns an integer column into floats, once).  Pages past the rows
+    written are never touched, so an over-estimate of ``bound`` costs no resident memory.
+    """
+
+    def __init__(self, bound: int):
+        self.bound, self.n = int(bound), 0
+        self.data: dict[str, np.ndarray] = {}
+        self.lines = np.empty(self.bound, dtype=np.int64)
+
+    def add(self, values: dict[str, np.ndarray], nums: np.ndarray) -> None:
+        """Append one chunk: an array per column and the chunk's line numbers."""
+        n, k = self.n, nums.size
+        if n + k > self.bound:                  # not reached with a true bound: double
+            self.bound = max(2 * self.bound, n + k)
+            self.lines = _moved(self.lines, n, self.bound, np.int64)
+            self.data = {c: _moved(a, n, self.bound, a.dtype) for c, a in self.data.items()}
+        for c, v in values.items():
+            kind = np.int64 if v.dtype.kind == "i" else np.float64
+            buf = self.data.get(c)
+            if buf is None:
+                buf = self.data[c] = np.empty(self.bound, dtype=kind)
+            elif buf.dtype == np.int64 and kind is np.float64:
+                buf = self.data[c] = _moved(buf, n, self.bound, np.float64)
+            buf[n:n + k] = v
+        self.lines[n:n + k] = nums
+        self.n = n + k
+
+    def frame(self, times: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray]:
+        """The columns written (``times``: int64 nanoseconds, shown as ``datetime64[ns]``)."""
+        n = self.n
+        cells = {c: a[:n].view("M8[ns]") if c in times else a[:n] for c, a in self.data.items()}
+        return pd.DataFrame(cells, copy=False), self.lines[:n]
+
+
+def _moved(a: np.ndarray, n: int, size: int, dtype) -> np.ndarray:
+    out = np.empty(size, dtype=dtype)
+    out[:n] = a[:n]
+    return out
+
+
 def csv_header(path: Path, gz: bool, expected: str) -> tuple[list[str], int]:
     """The header (stripped names) and its line number; an empty file raises."""
-    pieces = _pieces(path, gz)
+    chunks = pieces(path, gz)
     try:
-        lines, nums = next(pieces)
+        lines, nums = next(chunks)
     except StopIteration:
         raise ValueError(f"{path} is empty: expected a header line {expected}") from None
     finally:
-        pieces.close()
+        chunks.close()
     first = pd.read_csv(io.StringIO(lines[0]), header=None, nrows=1, dtype=str,
                         keep_default_na=False)
     return [c.strip() for c in first.iloc[0]], int(nums[0])
@@ -105,7 +163,7 @@ def _chunks(path: Path, gz: bool) -> Iterator[Chunk]:
     lines: list[str] = []
     nums = np.zeros(0, dtype=np.int64)
     header = True
-    for new, new_nums in _pieces(path, gz):
+    for new, new_nums in pieces(path, gz):
         if header:                              # the first non-blank line is the header
             new, new_nums, header = new[1:], new_nums[1:], False
         lines += new
@@ -151,8 +209,7 @@ def csv_fast(path: Path, gz: bool, header: Sequence[str], cols: Sequence[str],
     field over several lines, a cell that is not a number (or not a datetime, in a column
     whose first row holds one), no data rows.
     """
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
-    where: list[np.ndarray] = []
+    acc = Columns(line_bound(path, gz))
     kinds: dict[str, str] = {}
     for lines, nums in _chunks(path, gz):
         try:
@@ -163,23 +220,19 @@ def csv_fast(path: Path, gz: bool, header: Sequence[str], cols: Sequence[str],
         used = raw if strict else raw[list(cols)]
         if len(raw) != nums.size or used.isna().to_numpy().any():
             return None
+        values = {}
         for c in cols:
-            values = _compact(raw[c], kinds, c)
-            if values is None:
+            values[c] = compact(raw[c], kinds, c)
+            if values[c] is None:
                 return None
-            parts[c].append(values)
-        where.append(nums)
-    if not where:
+        del raw, used
+        acc.add(values, nums)
+    if not acc.n:
         return None
-    cells = {}
-    for c in cols:
-        cells[c] = np.concatenate(parts.pop(c))
-        if kinds[c] == "time":
-            cells[c] = cells[c].view("M8[ns]")
-    return pd.DataFrame(cells, copy=False), np.concatenate(where)
+    return acc.frame([c for c in cols if kinds[c] == "time"])
 
 
-def _compact(col: pd.Series, kinds: dict, name: str) -> np.ndarray | None:
+def compact(col: pd.Series, kinds: dict, name: str) -> np.ndarray | None:
     """A chunk of a column as float/int numbers or int64 nanoseconds (``kinds[name]``)."""
     typed = col.dtype.kind in "iuf"
     if name not in kinds:                       # the first row decides, as for every format

@@ -3,9 +3,11 @@
 Three formats, chosen by the file name: CSV (any name not listed below), JSON lines
 (``.jsonl``, ``.ndjson``, ``.json``: one object per line) and Parquet (``.parquet``, ``.pq``);
 CSV and JSON lines may be gzip-compressed (``.gz`` appended).  Every file is read by pandas'
-or pyarrow's C readers: CSV in chunks of lines, each turned at once into compact typed columns
-of only the columns used (:mod:`kvtheory.model.trace_csv`); pyarrow reads JSON lines in blocks
-and Parquet in record batches of only the columns used.  When a fast reader fails or a column
+or pyarrow's C readers: CSV in chunks of lines (:mod:`kvtheory.model.trace_csv`) and JSON
+lines in blocks of whole lines (:mod:`kvtheory.model.trace_jsonl`), each turned at once into
+compact typed columns of only the columns used, and Parquet in record batches of only the
+columns used.  Column checks go :data:`BLOCK` values at a time and return the typed columns
+without copies where the dtype is already right.  When a fast reader fails or a column
 check rejects a value, a careful reader (pandas with every cell a string, chunk by chunk; the
 standard ``json`` module line by line; the Parquet values as Python objects) reads the file
 again to name the first offending line (text formats) or row (Parquet) and column.  Nothing
@@ -16,11 +18,6 @@ A leading UTF-8 byte-order mark is ignored; blank lines are ignored in the text 
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
-import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,34 +26,16 @@ import numpy as np
 import pandas as pd
 
 from kvtheory.model.trace_csv import TS, TS_HELP, csv_careful, csv_fast, csv_header
+from kvtheory.model.trace_jsonl import JNum, jsonl_careful, jsonl_fast, jsonl_header, show
 
 #: The largest token count (prompt, output, prediction) a trace may hold: sums over 10^6
 #: requests stay far inside int64 and every count is exact as a float.
 MAX_TOKENS = 10**9
-_BOM = b"\xef\xbb\xbf"
+#: Values checked at a time, so a check's temporaries do not grow with the file.
+BLOCK = 1 << 16
+_NAT = np.datetime64("NaT", "ns").view(np.int64)
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-class JNum(str):
-    """A JSON number kept as its literal text (so a message shows exactly what the file says)."""
-
-
-def show(value) -> str:
-    """A cell as a message shows it: strings quoted, JSON numbers and typed values as written."""
-    if value is None:
-        return "null"
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, JNum):
-        return str(value)
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (np.integer, int)):
-        return str(int(value))
-    if isinstance(value, (np.floating, float)):
-        return repr(float(value))
-    return repr(value)
 
 
 def file_format(path: Path) -> tuple[str, bool]:
@@ -123,10 +102,12 @@ class Table:
             return self.careful().numbers(column, integer=integer, minimum=minimum,
                                           maximum=maximum, hint=hint)
         if col.dtype.kind in "iuf":
-            num = col.to_numpy(dtype=float)
-            ok = self._ok(num, integer, minimum, top)
-            if ok.all():
-                return num.astype(np.int64) if integer else num
+            values = col.to_numpy()
+            if self._all_ok(values, integer, minimum, top):
+                want = np.int64 if integer else np.float64
+                if values.dtype.kind == "i" or not integer:
+                    return values.astype(want, copy=False)
+                return values.astype(float, copy=False).astype(np.int64)
             again = self._again()
             if again is not None:
                 return again.numbers(column, integer=integer, minimum=minimum, maximum=maximum,
@@ -142,6 +123,15 @@ class Table:
             i = int(np.argmin(ok))
             self.fail(i, self._why(column, col.iloc[i], num[i], integer, minimum, top, hint))
         return num.astype(np.int64) if integer else num
+
+    @classmethod
+    def _all_ok(cls, values, integer, minimum, top) -> bool:
+        """Whether every value passes :meth:`_ok`, checked :data:`BLOCK` values at a time."""
+        for start in range(0, values.size, BLOCK):
+            num = values[start:start + BLOCK].astype(float, copy=False)
+            if not cls._ok(num, integer, minimum, top).all():
+                return False
+        return True
 
     @staticmethod
     def _ok(num, integer, minimum, top) -> np.ndarray:
@@ -176,6 +166,10 @@ class Table:
     def datetimes(self, column: str, *, hint: str = "") -> np.ndarray:
         """Column as int64 nanoseconds since the epoch (naive times are UTC)."""
         col = self.cells[column]
+        if col.dtype == np.dtype("M8[ns]"):    # naive nanoseconds (UTC): no copy if no NaT
+            ns = col.to_numpy().view(np.int64)
+            if not any((ns[i:i + BLOCK] == _NAT).any() for i in range(0, ns.size, BLOCK)):
+                return ns
         if col.dtype.kind == "M":
             stamps = pd.to_datetime(col, utc=True)
             if stamps.isna().any():
@@ -244,28 +238,9 @@ def open_source(path, expected: str) -> Source:
         header, line = csv_header(path, gz, expected)
         return Source(path, "csv", header, line,
                       lambda cols, strict: _csv_table(path, gz, header, list(cols), strict))
-    data = path.read_bytes()
-    if gz:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path} is not a readable gzip file ({exc})") from None
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         f"expected a JSON lines file") from None
-    return _jsonl_source(path, data, text, _nonblank_lines(text))
-
-
-def _nonblank_lines(text: str) -> np.ndarray:
-    """1-based numbers of the non-blank lines of ``text``."""
-    body = text.rstrip()
-    if body and not re.search(r"(?m)^[^\S\n]*$", body):     # no blank line: 1..k, no loop
-        return np.arange(1, body.count("\n") + 2)
-    return np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
+    header, line = jsonl_header(path, gz)
+    return Source(path, "jsonl", header, line,
+                  lambda cols, strict: _jsonl_table(path, gz, header, list(cols), strict))
 
 
 def check_header(source: Source) -> None:
@@ -286,91 +261,12 @@ def _csv_table(path: Path, gz: bool, header: list[str], cols, strict) -> Table:
 
 
 # ----------------------------------------------------------------- JSON lines
-def _json_value(line: str):
-    return json.loads(line, parse_float=JNum, parse_int=JNum, parse_constant=JNum)
-
-
-def _jsonl_source(path: Path, data: bytes, text: str, lines: np.ndarray) -> Source:
-    if lines.size == 0:
-        raise ValueError(f"{path} is empty: expected JSON lines (one object per line)")
-    first_line = text.split("\n", int(lines[0]))[int(lines[0]) - 1]
-    if first_line.lstrip().startswith("["):
-        raise ValueError(f"{path} line {lines[0]}: a JSON array; expected JSON lines (one "
-                         f"object per line, no enclosing brackets)")
-    obj = _json_object(path, int(lines[0]), first_line)
-    header = list(obj)
-    return Source(path, "jsonl", header, int(lines[0]),
-                  lambda cols, strict: _jsonl_table(path, data, text, lines, header, cols,
-                                                    strict))
-
-
-def _json_object(path, line_no: int, line: str) -> dict:
-    try:
-        obj = _json_value(line)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        msg = getattr(exc, "msg", "nested too deeply")
-        col = getattr(exc, "colno", None)
-        where = f" at character {col}" if col else ""
-        raise ValueError(f"{path} line {line_no}: not valid JSON ({msg}{where}); expected one "
-                         f"object per line") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path} line {line_no}: expected a JSON object, got {show(obj)}")
-    return obj
-
-
-def _jsonl_table(path, data, text, lines, header, cols, strict) -> Table:
-    fast = _jsonl_fast(path, data, lines, header, cols, strict)
-    return fast if fast is not None else _jsonl_careful(path, text, lines, header, cols, strict)
-
-
-def _jsonl_fast(path, data, lines, header, cols, strict) -> Table | None:
-    import pyarrow as pa
-    import pyarrow.json as pj
-    try:
-        tab = pj.read_json(io.BytesIO(data),
-                           read_options=pj.ReadOptions(block_size=1 << 24))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-        return None
-    names = tab.column_names
-    if tab.num_rows != lines.size or (strict and set(names) != set(header)) \
-            or any(c not in names for c in cols):
-        return None
-    cells = {}
-    for c in cols:
-        col = tab.column(c)
-        if col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
-                                  or pa.types.is_string(col.type)
-                                  or pa.types.is_large_string(col.type)
-                                  or pa.types.is_timestamp(col.type)):
-            return None
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            cells[c] = pd.Series(col.to_pylist(), dtype=object).map(str.strip)
-        else:
-            cells[c] = col.to_pandas()
-    return Table(path, pd.DataFrame(cells), lines,
-                 careful=lambda: _jsonl_careful(path, data.decode("utf-8"), lines, header, cols,
-                                                strict))
-
-
-def _jsonl_careful(path, text, lines, header, cols, strict) -> Table:
-    known = set(header)
-    all_lines = text.split("\n")
-    values = {c: [] for c in cols}
-    for k in lines.tolist():
-        obj = _json_object(path, k, all_lines[k - 1])
-        if strict:
-            extra = [key for key in obj if key not in known]
-            if extra:
-                raise ValueError(f"{path} line {k}: unknown field(s) {', '.join(extra)}; "
-                                 f"expected the fields of the first line, {','.join(header)}")
-        for c in cols:
-            if c not in obj:
-                raise ValueError(f"{path} line {k}: missing field {c!r}")
-            v = obj[c]
-            values[c].append(v.strip() if isinstance(v, str) and not isinstance(v, JNum)
-                             else v)
-    cells = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in values.items()})
-    return Table(path, cells, lines)
+def _jsonl_table(path: Path, gz: bool, header: list[str], cols, strict) -> Table:
+    """The used columns of a JSON-lines file, read in blocks (:mod:`kvtheory.model.trace_jsonl`)."""
+    def careful() -> Table:
+        return Table(path, *jsonl_careful(path, gz, header, cols, strict))
+    fast = jsonl_fast(path, gz, header, cols, strict)
+    return careful() if fast is None else Table(path, *fast, careful=careful)
 
 
 # ----------------------------------------------------------------- Parquet
