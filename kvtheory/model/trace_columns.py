@@ -177,7 +177,31 @@ def _columns(src: Source, roles: dict, fmt: _Format, time_unit, *, strict: bool)
             i = int(dec[0]) + 1
             t.fail(i, f"column {acol!r} goes back in time ({float(times[i]):g} after "
                       f"{float(times[i - 1]):g}); expected rows sorted by arrival")
+    if times.dtype == np.int64 and list(roles.values()).count(acol) == 1 \
+            and _writable(times):
+        times = _float_in_place(times)          # rounds: no second arrival column
     for a in (times, lines, *out.values()):     # read-only: Trace takes them without a copy
         a.flags.writeable = False
     out.update(arrival=times, unit=unit, origin=lines, word=t.word)
+    return out
+
+
+def _writable(a: np.ndarray) -> bool:
+    """Make ``a`` writeable if its memory allows (a read-only view of a pandas column of this
+    read does; memory of pyarrow's does not)."""
+    try:
+        a.flags.writeable = True
+    except ValueError:
+        return False
+    return True
+
+
+def _float_in_place(a: np.ndarray) -> np.ndarray:
+    """The int64 array ``a`` turned into float64 in its own memory, a block at a time.
+
+    The values are those of ``a.astype(float)``; ``a`` must not be used afterwards.
+    """
+    out = a.view(np.float64)
+    for i in range(0, a.size, BLOCK):
+        out[i:i + BLOCK] = a[i:i + BLOCK]
     return out

@@ -6,8 +6,11 @@ dropped and every other line keeps its 1-based number.  The data lines go to pan
 :data:`CHUNK_ROWS` at a time (a chunk is extended while it holds an odd number of ``"``, so a
 quoted field never straddles two chunks).  Each chunk is converted at once to compact typed
 columns (``float64``/``int64`` numbers, ``datetime64[ns]`` datetimes) of the used columns
-only; the text, the other columns and the parsed frame of a chunk are dropped before the
-next.  Whether a column holds datetimes is decided by its first data row.
+only and written into arrays allocated once (:class:`Columns`, sized by a first pass that
+counts the file's lines); the text, the other columns and the parsed frame of a chunk are
+dropped before the next.  Whether a column holds datetimes is decided by its first data row.
+The JSON-lines reader (:mod:`kvtheory.model.trace_jsonl`) shares the block reader and
+:class:`Columns`.
 
 :func:`csv_fast` gives up (returns ``None``) at anything unusual; :func:`csv_careful` then
 reads the file again, chunk by chunk, with every cell a string and names the first offending
@@ -34,9 +37,9 @@ TS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
                 r"\s*(Z|[+-]\d{2}:?\d{2})?")
 TS_HELP = "expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]"
 #: Data lines handed to pandas at a time (a chunk may be longer to close a quoted field).
-CHUNK_ROWS = 1 << 18
+CHUNK_ROWS = 1 << 16
 #: Bytes read from the (decompressed) file at a time.
-READ_BYTES = 1 << 22
+READ_BYTES = 1 << 21
 _BOM = b"\xef\xbb\xbf"
 _BLANK = re.compile(r"(?m)^[^\S\n]*$")
 
