@@ -123,14 +123,13 @@ def test_predicted_memory_matches_direct_sum(inst):
     simulate(inst, spy)
 
 
-def test_mcsf_fast_on_lmsys_scale():
-    """10,000 LMSYS-like requests, M = 16,492: well under a minute (benchmarks/ has the figures)."""
-    import time
+def test_mcsf_valid_on_lmsys_scale():
+    """10,000 LMSYS-like requests, M = 16,492: a valid schedule without evictions.  Its speed
+    (target: under a minute) is measured by benchmarks/bench_mcsf.py, not asserted here."""
     inst = lmsys_like(np.random.default_rng(0), 10_000, rate=50)
-    t0 = time.perf_counter()
     sched = simulate(inst, mc_sf)
-    assert time.perf_counter() - t0 < 60
     assert sched.evictions == 0 and sched.peak_memory <= inst.memory
+    check_schedule(inst, sched)
 
 
 def test_timed_simulation_matches_round_simulation_with_unit_batches():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kvtheory.model.trace_read import Source, check_header
+from kvtheory.model.trace_read import BLOCK, Source, check_header
 
 __all__ = ["HEADERS", "TIME_UNITS", "ROLES", "MAX_ARRIVAL", "parse_columns"]
 
@@ -134,7 +134,10 @@ def _columns(src: Source, roles: dict, fmt: _Format, time_unit, *, strict: bool)
                              f"columns; column {acol!r} holds datetimes (drop the time unit)")
         ns = t.datetimes(acol, hint=hint)
         base = int(ns.min())
-        times, unit = (ns - base) / 1e9, "s"
+        times, unit = np.empty(ns.size), "s"
+        for i in range(0, ns.size, BLOCK):     # (ns - base) / 1e9 without an int64 copy
+            times[i:i + BLOCK] = (ns[i:i + BLOCK] - base) / 1e9
+        del ns
     else:
         unit_key = time_unit or fmt.unit
         scale = TIME_UNITS[unit_key]
@@ -145,10 +148,13 @@ def _columns(src: Source, roles: dict, fmt: _Format, time_unit, *, strict: bool)
             times = t.numbers(acol, integer=True, minimum=low, maximum=2**62, hint=why)
             unit = "round"
         else:
-            times = t.numbers(acol, integer=False, minimum=low, hint=why) * scale
+            times = t.numbers(acol, integer=False, minimum=low, hint=why)
+            if scale != 1:
+                times = times * scale
             unit = "s"
-        if fmt.shift:
-            times = times - times.min()
+        low_time = times.min() if fmt.shift and times.size else 0
+        if low_time != 0 or np.signbit(low_time):
+            times = times - low_time
     span = MAX_ARRIVAL
     late = np.flatnonzero(times > span)
     if late.size:
@@ -159,16 +165,43 @@ def _columns(src: Source, roles: dict, fmt: _Format, time_unit, *, strict: bool)
                   f"supported")
     out = {r: t.numbers(c, integer=True, minimum=fmt.token_min)
            for r, c in roles.items() if r != "arrival"}
+    lines = t.lines
     if fmt.order == "sort":
-        order = np.argsort(times, kind="stable")
-    else:
-        order = np.arange(times.size)
-        if fmt.order == "check":
-            dec = np.flatnonzero(np.diff(times) < 0)
-            if dec.size:
-                i = int(dec[0]) + 1
-                t.fail(i, f"column {acol!r} goes back in time ({float(times[i]):g} after "
-                          f"{float(times[i - 1]):g}); expected rows sorted by arrival")
-    out = {r: v[order] for r, v in out.items()}
-    out.update(arrival=times[order], unit=unit, origin=t.lines[order], word=t.word)
+        if (times[1:] < times[:-1]).any():      # already sorted: no reordered copies
+            order = np.argsort(times, kind="stable")
+            out = {r: v[order] for r, v in out.items()}
+            times, lines = times[order], lines[order]
+    elif fmt.order == "check":
+        dec = np.flatnonzero(times[1:] < times[:-1])
+        if dec.size:
+            i = int(dec[0]) + 1
+            t.fail(i, f"column {acol!r} goes back in time ({float(times[i]):g} after "
+                      f"{float(times[i - 1]):g}); expected rows sorted by arrival")
+    if times.dtype == np.int64 and list(roles.values()).count(acol) == 1 \
+            and _writable(times):
+        times = _float_in_place(times)          # rounds: no second arrival column
+    for a in (times, lines, *out.values()):     # read-only: Trace takes them without a copy
+        a.flags.writeable = False
+    out.update(arrival=times, unit=unit, origin=lines, word=t.word)
+    return out
+
+
+def _writable(a: np.ndarray) -> bool:
+    """Make ``a`` writeable if its memory allows (a read-only view of a pandas column of this
+    read does; memory of pyarrow's does not)."""
+    try:
+        a.flags.writeable = True
+    except ValueError:
+        return False
+    return True
+
+
+def _float_in_place(a: np.ndarray) -> np.ndarray:
+    """The int64 array ``a`` turned into float64 in its own memory, a block at a time.
+
+    The values are those of ``a.astype(float)``; ``a`` must not be used afterwards.
+    """
+    out = a.view(np.float64)
+    for i in range(0, a.size, BLOCK):
+        out[i:i + BLOCK] = a[i:i + BLOCK]
     return out

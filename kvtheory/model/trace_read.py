@@ -3,25 +3,21 @@
 Three formats, chosen by the file name: CSV (any name not listed below), JSON lines
 (``.jsonl``, ``.ndjson``, ``.json``: one object per line) and Parquet (``.parquet``, ``.pq``);
 CSV and JSON lines may be gzip-compressed (``.gz`` appended).  Every file is read by pandas'
-or pyarrow's C readers (pyarrow reads JSON lines in blocks and Parquet in record batches of
-only the columns used).  When a fast reader fails or a column check rejects a value, a
-careful reader (pandas with every cell a string; the standard ``json`` module line by line; the
-Parquet values as Python objects) reads the file again to name the first offending line (text
-formats) or row (Parquet) and column.  Nothing here guesses: a malformed file raises a
-``ValueError`` of one line.
+or pyarrow's C readers: CSV in chunks of lines (:mod:`kvtheory.model.trace_csv`) and JSON
+lines in blocks of whole lines (:mod:`kvtheory.model.trace_jsonl`), each turned at once into
+compact typed columns of only the columns used, and Parquet in record batches of only the
+columns used.  Column checks go :data:`BLOCK` values at a time and return the typed columns
+without copies where the dtype is already right.  When a fast reader fails or a column
+check rejects a value, a careful reader (pandas with every cell a string, chunk by chunk; the
+standard ``json`` module line by line; the Parquet values as Python objects) reads the file
+again to name the first offending line (text formats) or row (Parquet) and column.  Nothing
+here guesses: a malformed file raises a ``ValueError`` of one line.
 
 A leading UTF-8 byte-order mark is ignored; blank lines are ignored in the text formats.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
-import re
-import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,36 +25,17 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from kvtheory.model.trace_csv import TS, TS_HELP, csv_careful, csv_fast, csv_header
+from kvtheory.model.trace_jsonl import JNum, jsonl_careful, jsonl_fast, jsonl_header, show
+
 #: The largest token count (prompt, output, prediction) a trace may hold: sums over 10^6
 #: requests stay far inside int64 and every count is exact as a float.
 MAX_TOKENS = 10**9
-TS = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?"
-                r"\s*(Z|[+-]\d{2}:?\d{2})?")
-TS_HELP = "expected YYYY-MM-DD HH:MM:SS[.fraction][timezone]"
-_BOM = b"\xef\xbb\xbf"
+#: Values checked at a time, so a check's temporaries do not grow with the file.
+BLOCK = 1 << 16
+_NAT = np.datetime64("NaT", "ns").view(np.int64)
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-class JNum(str):
-    """A JSON number kept as its literal text (so a message shows exactly what the file says)."""
-
-
-def show(value) -> str:
-    """A cell as a message shows it: strings quoted, JSON numbers and typed values as written."""
-    if value is None:
-        return "null"
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, JNum):
-        return str(value)
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (np.integer, int)):
-        return str(int(value))
-    if isinstance(value, (np.floating, float)):
-        return repr(float(value))
-    return repr(value)
 
 
 def file_format(path: Path) -> tuple[str, bool]:
@@ -121,11 +98,16 @@ class Table:
         """
         top = MAX_TOKENS if integer and maximum is None else maximum
         col = self.cells[column]
+        if col.dtype.kind == "M" and self.careful is not None:    # CSV: the cells as text
+            return self.careful().numbers(column, integer=integer, minimum=minimum,
+                                          maximum=maximum, hint=hint)
         if col.dtype.kind in "iuf":
-            num = col.to_numpy(dtype=float)
-            ok = self._ok(num, integer, minimum, top)
-            if ok.all():
-                return num.astype(np.int64) if integer else num
+            values = col.to_numpy()
+            if self._all_ok(values, integer, minimum, top):
+                want = np.int64 if integer else np.float64
+                if values.dtype.kind == "i" or not integer:
+                    return values.astype(want, copy=False)
+                return values.astype(float, copy=False).astype(np.int64)
             again = self._again()
             if again is not None:
                 return again.numbers(column, integer=integer, minimum=minimum, maximum=maximum,
@@ -141,6 +123,15 @@ class Table:
             i = int(np.argmin(ok))
             self.fail(i, self._why(column, col.iloc[i], num[i], integer, minimum, top, hint))
         return num.astype(np.int64) if integer else num
+
+    @classmethod
+    def _all_ok(cls, values, integer, minimum, top) -> bool:
+        """Whether every value passes :meth:`_ok`, checked :data:`BLOCK` values at a time."""
+        for start in range(0, values.size, BLOCK):
+            num = values[start:start + BLOCK].astype(float, copy=False)
+            if not cls._ok(num, integer, minimum, top).all():
+                return False
+        return True
 
     @staticmethod
     def _ok(num, integer, minimum, top) -> np.ndarray:
@@ -175,6 +166,10 @@ class Table:
     def datetimes(self, column: str, *, hint: str = "") -> np.ndarray:
         """Column as int64 nanoseconds since the epoch (naive times are UTC)."""
         col = self.cells[column]
+        if col.dtype == np.dtype("M8[ns]"):    # naive nanoseconds (UTC): no copy if no NaT
+            ns = col.to_numpy().view(np.int64)
+            if not any((ns[i:i + BLOCK] == _NAT).any() for i in range(0, ns.size, BLOCK)):
+                return ns
         if col.dtype.kind == "M":
             stamps = pd.to_datetime(col, utc=True)
             if stamps.isna().any():
@@ -239,38 +234,13 @@ def open_source(path, expected: str) -> Source:
     kind, gz = file_format(path)
     if kind == "parquet":
         return _parquet_source(path)
-    data = path.read_bytes()
-    if gz:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path} is not a readable gzip file ({exc})") from None
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         f"expected a {'JSON lines' if kind == 'jsonl' else 'CSV'} "
-                         f"file") from None
-    lines = _nonblank_lines(text)
-    if kind == "jsonl":
-        return _jsonl_source(path, data, text, lines)
-    if lines.size == 0:
-        raise ValueError(f"{path} is empty: expected a header line {expected}")
-    first = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str,
-                        keep_default_na=False, skip_blank_lines=True)
-    header = [c.strip() for c in first.iloc[0]]
-    return Source(path, "csv", header, int(lines[0]),
-                  lambda cols, strict: _csv_table(path, text, header, lines, cols, strict))
-
-
-def _nonblank_lines(text: str) -> np.ndarray:
-    """1-based numbers of the non-blank lines of ``text``."""
-    body = text.rstrip()
-    if body and not re.search(r"(?m)^[^\S\n]*$", body):     # no blank line: 1..k, no loop
-        return np.arange(1, body.count("\n") + 2)
-    return np.flatnonzero([bool(s.strip()) for s in text.split("\n")]) + 1
+    if kind == "csv":
+        header, line = csv_header(path, gz, expected)
+        return Source(path, "csv", header, line,
+                      lambda cols, strict: _csv_table(path, gz, header, list(cols), strict))
+    header, line = jsonl_header(path, gz)
+    return Source(path, "jsonl", header, line,
+                  lambda cols, strict: _jsonl_table(path, gz, header, list(cols), strict))
 
 
 def check_header(source: Source) -> None:
@@ -282,179 +252,21 @@ def check_header(source: Source) -> None:
 
 
 # ----------------------------------------------------------------- CSV
-def _csv_table(path, text, header, lines, cols, strict) -> Table:
-    width = f"expected {len(header)} fields ({','.join(header)})"
-    fast = _csv_typed(path, text, header, lines, cols, strict, width)
-    return fast if fast is not None else _csv_strings(path, text, header, lines, cols, strict,
-                                                      width)
-
-
-def _csv_typed(path, text, header, lines, cols, strict, width) -> Table | None:
-    """Fast reader for clean files: typed columns straight from pandas' C parser.
-
-    Only for files without blank lines, quotes or empty cells; anything else (and any value a
-    column check rejects) goes to the careful string reader, which names the offending line.
-    """
-    if '"' in text or (lines.size and lines[-1] - lines[0] + 1 != lines.size):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")          # a too-long first row: pandas would warn
-            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
-                              names=header, index_col=False, skipinitialspace=True,
-                              keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, Warning):
-        return None
-    used = raw if strict else raw[cols]
-    if len(raw) != lines.size - 1 or len(raw) == 0 or used.isna().to_numpy().any():
-        return None
-    cells = raw[cols].copy()
-    for c in cols:
-        if cells[c].dtype.kind not in "iuf":
-            cells[c] = cells[c].astype(object).map(lambda v: str(v).strip())
-    return Table(path, cells, lines[1:],
-                 careful=lambda: _csv_strings(path, text, header, lines, cols, strict, width))
-
-
-def _csv_strings(path, text, header, lines, cols, strict, width) -> Table:
-    """The careful reader: every cell as a stripped string, every problem named by its line."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            raw = pd.read_csv(io.StringIO(text), header=None, skiprows=int(lines[0]),
-                              names=header, dtype=str, keep_default_na=False, index_col=False)
-    except pd.errors.ParserWarning:             # pandas would drop the extra fields: name them
-        k, found = _too_long(text, lines, len(header))
-        raise ValueError(f"{path} line {k}: {width}, found {found}") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected \d+ fields in line (\d+), saw (\d+)", str(exc))
-        if m is None:
-            raise ValueError(f"{path}: {' '.join(str(exc).split())}") from None
-        raise ValueError(f"{path} line {m[1]}: {width}, found {m[2]}") from None
-    except pd.errors.EmptyDataError:
-        raw = pd.DataFrame(columns=header, dtype=str)
-    if len(raw) != lines.size - 1:
-        raise ValueError(f"{path}: a quoted field spans several lines; expected one request "
-                         f"per line")
-    cells = raw.astype(object).apply(lambda col: col.map(lambda v: str(v).strip()))
-    filled = (cells != "").to_numpy()
-    keep = filled.any(axis=1)                        # rows of empty cells count as blank
-    table = Table(path, cells[keep][cols].reset_index(drop=True), lines[1:][keep])
-    filled = filled[keep]
-    if not filled.any():
-        raise ValueError(f"{path}: no data rows after the header; expected at least one request")
-    if strict:
-        short = ~filled[:, -1]
-        if short.any():
-            i = int(np.argmax(short))
-            n = int(np.flatnonzero(filled[i])[-1]) + 1
-            table.fail(i, f"{width}, found {n} non-empty")
-    else:
-        used = filled[:, [header.index(c) for c in cols]]
-        if not used.all():
-            i = int(np.argmin(used.all(axis=1)))
-            c = cols[int(np.argmin(used[i]))]
-            table.fail(i, f"column {c!r} is empty (or the row has fewer fields than the "
-                          f"{len(header)} of the header)")
-    return table
-
-
-def _too_long(text: str, lines: np.ndarray, width: int) -> tuple[int, int]:
-    """The first data line with more than ``width`` fields, and its field count."""
-    rows = text.split("\n")
-    for k in lines[1:].tolist():
-        found = len(next(csv.reader([rows[k - 1]])))
-        if found > width:
-            return k, found
-    return int(lines[1]), width + 1                 # not reached: pandas saw such a line
+def _csv_table(path: Path, gz: bool, header: list[str], cols, strict) -> Table:
+    """The used columns of a CSV file, read in chunks (:mod:`kvtheory.model.trace_csv`)."""
+    def careful() -> Table:
+        return Table(path, *csv_careful(path, gz, header, cols, strict))
+    fast = csv_fast(path, gz, header, cols, strict)
+    return careful() if fast is None else Table(path, *fast, careful=careful)
 
 
 # ----------------------------------------------------------------- JSON lines
-def _json_value(line: str):
-    return json.loads(line, parse_float=JNum, parse_int=JNum, parse_constant=JNum)
-
-
-def _jsonl_source(path: Path, data: bytes, text: str, lines: np.ndarray) -> Source:
-    if lines.size == 0:
-        raise ValueError(f"{path} is empty: expected JSON lines (one object per line)")
-    first_line = text.split("\n", int(lines[0]))[int(lines[0]) - 1]
-    if first_line.lstrip().startswith("["):
-        raise ValueError(f"{path} line {lines[0]}: a JSON array; expected JSON lines (one "
-                         f"object per line, no enclosing brackets)")
-    obj = _json_object(path, int(lines[0]), first_line)
-    header = list(obj)
-    return Source(path, "jsonl", header, int(lines[0]),
-                  lambda cols, strict: _jsonl_table(path, data, text, lines, header, cols,
-                                                    strict))
-
-
-def _json_object(path, line_no: int, line: str) -> dict:
-    try:
-        obj = _json_value(line)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        msg = getattr(exc, "msg", "nested too deeply")
-        col = getattr(exc, "colno", None)
-        where = f" at character {col}" if col else ""
-        raise ValueError(f"{path} line {line_no}: not valid JSON ({msg}{where}); expected one "
-                         f"object per line") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path} line {line_no}: expected a JSON object, got {show(obj)}")
-    return obj
-
-
-def _jsonl_table(path, data, text, lines, header, cols, strict) -> Table:
-    fast = _jsonl_fast(path, data, lines, header, cols, strict)
-    return fast if fast is not None else _jsonl_careful(path, text, lines, header, cols, strict)
-
-
-def _jsonl_fast(path, data, lines, header, cols, strict) -> Table | None:
-    import pyarrow as pa
-    import pyarrow.json as pj
-    try:
-        tab = pj.read_json(io.BytesIO(data),
-                           read_options=pj.ReadOptions(block_size=1 << 24))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-        return None
-    names = tab.column_names
-    if tab.num_rows != lines.size or (strict and set(names) != set(header)) \
-            or any(c not in names for c in cols):
-        return None
-    cells = {}
-    for c in cols:
-        col = tab.column(c)
-        if col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
-                                  or pa.types.is_string(col.type)
-                                  or pa.types.is_large_string(col.type)
-                                  or pa.types.is_timestamp(col.type)):
-            return None
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            cells[c] = pd.Series(col.to_pylist(), dtype=object).map(str.strip)
-        else:
-            cells[c] = col.to_pandas()
-    return Table(path, pd.DataFrame(cells), lines,
-                 careful=lambda: _jsonl_careful(path, data.decode("utf-8"), lines, header, cols,
-                                                strict))
-
-
-def _jsonl_careful(path, text, lines, header, cols, strict) -> Table:
-    known = set(header)
-    all_lines = text.split("\n")
-    values = {c: [] for c in cols}
-    for k in lines.tolist():
-        obj = _json_object(path, k, all_lines[k - 1])
-        if strict:
-            extra = [key for key in obj if key not in known]
-            if extra:
-                raise ValueError(f"{path} line {k}: unknown field(s) {', '.join(extra)}; "
-                                 f"expected the fields of the first line, {','.join(header)}")
-        for c in cols:
-            if c not in obj:
-                raise ValueError(f"{path} line {k}: missing field {c!r}")
-            v = obj[c]
-            values[c].append(v.strip() if isinstance(v, str) and not isinstance(v, JNum)
-                             else v)
-    cells = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in values.items()})
-    return Table(path, cells, lines)
+def _jsonl_table(path: Path, gz: bool, header: list[str], cols, strict) -> Table:
+    """The used columns of a JSON-lines file, read in blocks (:mod:`kvtheory.model.trace_jsonl`)."""
+    def careful() -> Table:
+        return Table(path, *jsonl_careful(path, gz, header, cols, strict))
+    fast = jsonl_fast(path, gz, header, cols, strict)
+    return careful() if fast is None else Table(path, *fast, careful=careful)
 
 
 # ----------------------------------------------------------------- Parquet

@@ -85,7 +85,7 @@ class Trace:
     def __post_init__(self):
         if self.unit not in ("s", "round"):
             raise ValueError(f"unit must be 's' or 'round', got {self.unit!r}")
-        t = np.array(self.arrival_time, dtype=float)
+        t = _frozen(self.arrival_time, np.float64)
         names = ("prompt", "output") + (("prediction",) if self.prediction is not None else ())
         cols = {f: _counts(getattr(self, f), f) for f in names}
         sizes = [a.size for a in (t, *cols.values())]
@@ -98,7 +98,7 @@ class Trace:
             raise ValueError("arrival_time must be finite")
         if t.size and t[0] < 0:
             raise ValueError(f"arrival_time must be >= 0, got {t[0]}")
-        dec = np.flatnonzero(np.diff(t) < 0)
+        dec = np.flatnonzero(t[1:] < t[:-1])
         if dec.size:
             i = int(dec[0]) + 1
             raise ValueError(f"arrival_time must be sorted (non-decreasing); first decrease at "
@@ -107,7 +107,7 @@ class Trace:
         for f, arr in (("arrival_time", t), *cols.items()):
             object.__setattr__(self, f, arr)
         if self.origin is not None:
-            where = np.array(self.origin, dtype=np.int64)
+            where = _frozen(self.origin, np.int64)
             if where.shape != t.shape:
                 raise ValueError(f"origin must have {t.size} entries, got {where.size}")
             where.flags.writeable = False
@@ -220,17 +220,29 @@ class Trace:
                                     name=self.name if name is None else name)
 
 
+def _frozen(values, dtype) -> np.ndarray:
+    """``values`` as a read-only array of ``dtype``: a copy, unless it already is one.
+
+    A read-only, C-contiguous array of the right dtype (as :func:`load_trace` passes) is taken
+    as it is, so loading a trace makes no second copy of its columns.
+    """
+    arr = np.asarray(values)
+    if arr.dtype != dtype or arr.flags.writeable or not arr.flags.c_contiguous:
+        arr = np.array(arr, dtype=dtype)
+    arr.flags.writeable = False
+    return arr
+
+
 def _counts(values, name: str) -> np.ndarray:
     """A read-only int64 array of token counts >= 0, or a ValueError naming ``name``."""
     raw = np.asarray(values)
     if raw.size and not (np.issubdtype(raw.dtype, np.integer)
                          or np.all(np.mod(raw.astype(float), 1) == 0)):
         raise ValueError(f"{name} must hold integers, got {raw.dtype} values")
-    arr = raw.astype(np.int64)
-    if (arr < 0).any():
+    arr = _frozen(raw, np.int64)
+    if arr.size and arr.min() < 0:
         i = int(np.flatnonzero(arr < 0)[0])
         raise ValueError(f"{name} must be >= 0, got {int(arr.flat[i])} at index {i}")
-    arr.flags.writeable = False
     return arr
 
 
