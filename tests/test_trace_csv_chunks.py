@@ -3,9 +3,7 @@ size, a malformed cell in a later chunk still named by its line, and no read of 
 
 from __future__ import annotations
 
-import gzip
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ import pytest
 
 from kvtheory.model import trace_csv
 from kvtheory.model.traces import load_trace
+from trace_files import arrays, write
 
 MAP = "arrival=t,prompt=p,output=o"
 SIZES = (1, 7, trace_csv.CHUNK_ROWS)
@@ -29,12 +28,6 @@ def lines_of(n: int, *, blank_every: int = 0) -> list[str]:
     return out
 
 
-def write(path: Path, lines: list[str], *, bom: bool = False) -> Path:
-    raw = (("\ufeff" if bom else "") + "\n".join(lines) + "\n").encode()
-    path.write_bytes(gzip.compress(raw) if path.name.endswith(".gz") else raw)
-    return path
-
-
 def load(monkeypatch, path, rows, *, read_bytes=None, **kwargs):
     monkeypatch.setattr(trace_csv, "CHUNK_ROWS", rows)
     if read_bytes is not None:
@@ -46,11 +39,6 @@ def message(monkeypatch, path, rows, **kwargs) -> str:
     with pytest.raises(ValueError) as info:
         load(monkeypatch, path, rows, **kwargs)
     return str(info.value)
-
-
-def arrays(tr) -> tuple:
-    return (tr.arrival_time.tolist(), tr.prompt.tolist(), tr.output.tolist(),
-            tr.origin.tolist(), tr.unit)
 
 
 # ----------------------------------------------------------------- the same trace

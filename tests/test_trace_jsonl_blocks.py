@@ -3,7 +3,6 @@ malformed value in a later block still named by its line, and no read of the who
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from kvtheory.model import trace_csv, trace_jsonl
 from kvtheory.model.traces import load_trace
+from trace_files import arrays, write
 
 MAP = "arrival=t,prompt=p,output=o"
 BLOCKS = (3, 64, 256, 1 << 22)
@@ -31,12 +31,6 @@ def lines_of(n: int, *, blank_every: int = 0) -> list[str]:
     return out
 
 
-def write(path: Path, lines: list[str], *, bom: bool = False) -> Path:
-    raw = (("\ufeff" if bom else "") + "\n".join(lines) + "\n").encode()
-    path.write_bytes(gzip.compress(raw) if path.name.endswith(".gz") else raw)
-    return path
-
-
 def load(monkeypatch, path, read_bytes, **kwargs):
     monkeypatch.setattr(trace_csv, "READ_BYTES", read_bytes)
     return load_trace(path, **kwargs)
@@ -46,11 +40,6 @@ def message(monkeypatch, path, read_bytes, **kwargs) -> str:
     with pytest.raises(ValueError) as info:
         load(monkeypatch, path, read_bytes, **kwargs)
     return str(info.value)
-
-
-def arrays(tr) -> tuple:
-    return (tr.arrival_time.tolist(), tr.prompt.tolist(), tr.output.tolist(),
-            tr.origin.tolist(), tr.unit)
 
 
 @pytest.mark.parametrize("name", ["j.jsonl", "j.jsonl.gz"])

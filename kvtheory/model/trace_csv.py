@@ -146,18 +146,24 @@ def _moved(a: np.ndarray, n: int, size: int, dtype) -> np.ndarray:
     return out
 
 
-def csv_header(path: Path, gz: bool, expected: str) -> tuple[list[str], int]:
-    """The header (stripped names) and its line number; an empty file raises."""
-    chunks = pieces(path, gz)
+def first_line(path: Path, gz: bool, kind: str, empty: str) -> tuple[str, int]:
+    """The file's first non-blank line and its number; an empty file raises ``empty``."""
+    chunks = pieces(path, gz, kind)
     try:
         lines, nums = next(chunks)
     except StopIteration:
-        raise ValueError(f"{path} is empty: expected a header line {expected}") from None
+        raise ValueError(f"{path} is empty: {empty}") from None
     finally:
         chunks.close()
-    first = pd.read_csv(io.StringIO(lines[0]), header=None, nrows=1, dtype=str,
+    return lines[0], int(nums[0])
+
+
+def csv_header(path: Path, gz: bool, expected: str) -> tuple[list[str], int]:
+    """The header (stripped names) and its line number; an empty file raises."""
+    line, number = first_line(path, gz, "a CSV file", f"expected a header line {expected}")
+    first = pd.read_csv(io.StringIO(line), header=None, nrows=1, dtype=str,
                         keep_default_na=False)
-    return [c.strip() for c in first.iloc[0]], int(nums[0])
+    return [c.strip() for c in first.iloc[0]], number
 
 
 def _chunks(path: Path, gz: bool) -> Iterator[Chunk]:

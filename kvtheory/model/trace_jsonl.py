@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from kvtheory.model.trace_csv import Columns, compact, line_bound, pieces
+from kvtheory.model.trace_csv import Columns, compact, first_line, line_bound, pieces
 
 KIND = "a JSON lines file"
 
@@ -64,14 +64,7 @@ def json_object(path, line_no: int, line: str) -> dict:
 
 def jsonl_header(path: Path, gz: bool) -> tuple[list[str], int]:
     """The fields of the first object and its line number; an empty file or an array raises."""
-    chunks = pieces(path, gz, KIND)
-    try:
-        lines, nums = next(chunks)
-    except StopIteration:
-        raise ValueError(f"{path} is empty: expected JSON lines (one object per line)") from None
-    finally:
-        chunks.close()
-    first, number = lines[0], int(nums[0])
+    first, number = first_line(path, gz, KIND, "expected JSON lines (one object per line)")
     if first.lstrip().startswith("["):
         raise ValueError(f"{path} line {number}: a JSON array; expected JSON lines (one object "
                          f"per line, no enclosing brackets)")
