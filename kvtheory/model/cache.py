@@ -24,7 +24,8 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-__all__ = ["cached", "result_path", "code_key", "cache_dir", "machine", "RESULT_LIBRARIES"]
+__all__ = ["cached", "result_path", "load_result", "store_result", "code_key", "cache_dir",
+           "machine", "RESULT_LIBRARIES"]
 
 _PKG = Path(__file__).resolve().parents[1]
 
@@ -120,8 +121,12 @@ def result_path(fn: Callable, *args: Any, **kwargs: Any) -> Path:
     >>> p == result_path(divmod, 7, 3)
     False
     """
+    return _result_path(code_key(), fn, args, kwargs)
+
+
+def _result_path(key: str, fn: Callable, args: tuple, kwargs: dict) -> Path:
     h = _hex16(hashlib.sha256(pickle.dumps(_key_args(args, kwargs))))
-    return cache_dir() / code_key() / "results" / f"{fn.__module__}.{fn.__qualname__}-{h}.pkl"
+    return cache_dir() / key / "results" / f"{fn.__module__}.{fn.__qualname__}-{h}.pkl"
 
 
 def cached(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -143,15 +148,37 @@ def cached(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     if os.environ.get("KVTHEORY_NO_RESULT_CACHE"):
         return fn(*args, **kwargs)
     path = result_path(fn, *args, **kwargs)
+    hit, value = load_result(path)
+    if hit:
+        return value
+    result = fn(*args, **kwargs)
+    store_result(path, result)
+    return result
+
+
+def load_result(path: Path) -> tuple[bool, Any]:
+    """``(True, value)`` if a result is stored at ``path`` and loads, else ``(False, None)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "r.pkl"
+    >>> load_result(p)
+    (False, None)
+    >>> store_result(p, [1, 2]); load_result(p)
+    (True, [1, 2])
+    """
     try:
         with path.open("rb") as f:
-            return pickle.load(f)
+            return True, pickle.load(f)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
-    result = fn(*args, **kwargs)
+        return False, None
+
+
+def store_result(path: Path, value: Any) -> None:
+    """Store ``value`` at ``path`` atomically (a partial write never looks like a result)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as f:
-        pickle.dump(result, f)
+        pickle.dump(value, f)
     tmp.replace(path)
-    return result

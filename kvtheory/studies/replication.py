@@ -45,6 +45,7 @@ import numpy as np
 from scipy import stats
 from tqdm import tqdm
 
+from kvtheory.model.cells import run_cells
 from kvtheory.model.validation import as_fraction, as_int
 from kvtheory.optimum.bounds import peak_lower_bound
 from kvtheory.model.checker import check_schedule
@@ -54,7 +55,7 @@ from kvtheory.optimum.search import improve_schedule, volume_lower_bound
 from kvtheory.engines.simulator import LivelockError, simulate
 from kvtheory.model.workloads import paper_model1, paper_model2
 
-__all__ = ["PAPER_FIGURES", "MODELS", "TrialSpec", "trial_specs", "run_trial", "run_trials",
+__all__ = ["PAPER_FIGURES", "MODELS", "TrialSpec", "trial_specs", "run_trial", "run_trials", "tidy_rows",
            "schedule_shape",
            "summarize", "paper_comparison", "main"]
 
@@ -283,9 +284,14 @@ def run_trials(specs: Iterable[TrialSpec], executor: cf.Executor | None = None, 
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
+    return tidy_rows(out)
+
+
+def tidy_rows(per_trial: Iterable[list[dict]]) -> list[dict]:
+    """The trials' rows in one list, sorted by (model, trial, policy order)."""
     order = {m: k for k, m in enumerate(sorted(MODELS))}
-    rows = [r for chunk in out for r in chunk]
     pol_rank = {p: k for k, p in enumerate(POLICIES)}
+    rows = [r for chunk in per_trial for r in chunk]
     return sorted(rows, key=lambda r: (order[r["model"]], r["trial"], pol_rank[r["policy"]]))
 
 
@@ -485,7 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--bound-time", type=float, default=10.0,
                     help="seconds per trial for the peak bound's separation (default 10)")
     ap.add_argument("--dask", metavar="ADDRESS",
-                    help="run the trials on an existing dask.distributed scheduler at ADDRESS")
+                    help="run the trials on an existing dask.distributed scheduler at ADDRESS "
+                         "(bind it to 127.0.0.1 or secure it with TLS: it runs what it is sent)")
     ap.add_argument("--format", choices=("table", "json"), default="table",
                     help="json: one object per (model, policy) with policy, mean (proven lower "
                          "bound on the mean ratio), mean_upper (proven upper bound), proven, "
@@ -513,19 +520,11 @@ def _run_main(args) -> int:
         specs += trial_specs(model, args.trials, args.seed, time_limit=args.time_limit,
                              search_evals=args.search_evals, bound=args.bound,
                              bound_time=args.bound_time, **size)
-    if args.dask:
-        try:
-            from distributed import Client
-        except ImportError:                                     # pragma: no cover
-            raise ValueError("--dask needs the 'distributed' package (pip install distributed)")
-        try:
-            client = Client(args.dask, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ValueError(f"cannot reach the dask scheduler at {args.dask}: {exc}") from None
-        with client:
-            rows = run_trials(specs, client.get_executor(), progress=not args.quiet)
-    else:
-        rows = run_trials(specs, max_workers=args.workers, progress=not args.quiet)
+    # the one executor: local processes or a dask scheduler, each trial's rows cached on disk,
+    # so an interrupted run resumes and a trial whose worker died runs again
+    run = run_cells(run_trial, [{"spec": s} for s in specs], workers=args.workers,
+                    dask=args.dask, progress=not args.quiet, desc="trials")
+    rows = tidy_rows(run.values)
     summ = summarize(rows)
     if args.format == "json":
         clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)

@@ -1,0 +1,127 @@
+"""The one executor (kvtheory.model.cells): local processes and a real dask LocalCluster,
+results cached per cell, resumed after an interruption, rerun after a worker died."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cell_jobs import die_once, fail_at, square
+from kvtheory.model.cells import run_cells
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KVTHEORY_CACHE", str(tmp_path / "cache"))
+
+
+def _log(tmp_path) -> str:
+    d = tmp_path / "log"
+    d.mkdir(exist_ok=True)
+    return str(d)
+
+
+def _runs(log: str) -> dict[int, int]:
+    """How often each cell ran (lines in its log file)."""
+    return {int(p.name): len(p.read_text().splitlines()) for p in Path(log).iterdir()
+            if p.name.isdigit()}
+
+
+def test_local_processes_equal_a_sequential_run(tmp_path):
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log} for x in range(12)]
+    par = run_cells(square, cells, workers=2, cache=False, progress=False)
+    seq = run_cells(square, cells, workers=1, cache=False, progress=False)
+    assert par.values == seq.values == [x * x for x in range(12)]
+    assert par.computed == 12 and par.loaded == 0
+
+
+def test_a_dead_local_worker_is_replaced_and_its_cell_rerun(tmp_path):
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log, "victim": 5} for x in range(10)]
+    run = run_cells(die_once, cells, workers=2, progress=False)
+    assert run.values == [x * x for x in range(10)]
+    assert run.restarts >= 1
+    assert set(_runs(log)) == set(range(10))          # every cell's result was produced
+    # cached: a second run computes nothing and loads every cell once
+    again = run_cells(die_once, cells, workers=2, progress=False)
+    assert again.values == run.values and again.computed == 0 and again.loaded == 10
+
+
+def test_a_pool_that_keeps_breaking_gives_up_with_one_line(tmp_path, monkeypatch):
+    import cell_jobs
+    log = _log(tmp_path)
+    monkeypatch.setattr(Path, "exists", lambda self: False)   # every call of victim dies
+    with pytest.raises(RuntimeError, match=r"cells left after a worker process died 2 times"):
+        run_cells(cell_jobs.die_once, [{"x": x, "log": log, "victim": 1} for x in range(3)],
+                  workers=2, retries=1, progress=False, cache=False)
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log} for x in range(6)]
+    with pytest.raises(KeyboardInterrupt):
+        run_cells(fail_at, [dict(c, bad=4) for c in cells], progress=False)
+    assert _runs(log) == {0: 1, 1: 1, 2: 1, 3: 1}
+    run = run_cells(fail_at, [dict(c, bad=4) for c in cells][:4] +
+                    [dict(c, bad=99) for c in cells][4:], progress=False)
+    assert run.values == [x * x for x in range(6)]
+    assert run.loaded == 4 and run.computed == 2
+    assert _runs(log) == {x: 1 for x in range(6)}     # nothing ran twice
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        yield c, client
+
+
+def test_dask_equals_a_sequential_run(tmp_path, cluster):
+    _, client = cluster
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log} for x in range(8)]
+    by_address = run_cells(square, cells, dask=client.scheduler.address, progress=False)
+    assert by_address.values == [x * x for x in range(8)] and by_address.computed == 8
+    with pytest.raises(ValueError, match="cannot reach the dask scheduler"):
+        run_cells(square, [{"x": 99, "log": log}], dask="tcp://127.0.0.1:1", progress=False)
+
+
+def test_dask_worker_killed_mid_sweep(tmp_path, cluster):
+    """Every cell's result is there once, equal to a sequential run, after a worker dies."""
+    import signal
+    _, client = cluster
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log, "delay": 0.4} for x in range(10)]
+    killed = []
+
+    def kill_one():
+        # wait until a worker holds a running cell, then SIGKILL its process (the nanny
+        # starts a new one; the scheduler gives the lost cells to the workers left)
+        import time
+        pids = client.run(os.getpid)
+        for _ in range(200):
+            busy = [w for w, tasks in client.processing().items() if tasks]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+                return
+            time.sleep(0.02)
+
+    import threading
+    t = threading.Thread(target=kill_one)
+    t.start()
+    run = run_cells(square, cells, dask=client, progress=False)
+    t.join()
+    assert killed, "no worker was killed"
+    seq = [x * x for x in range(10)]
+    assert run.values == seq and run.computed == 10
+    runs = _runs(log)
+    assert set(runs) == set(range(10))
+    # stored once each: a second run loads all ten and computes none
+    again = run_cells(square, cells, dask=client, progress=False)
+    assert again.values == seq and again.loaded == 10 and again.computed == 0
