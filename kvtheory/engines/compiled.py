@@ -43,7 +43,7 @@ from kvtheory.engines._compiled_core import OK, round_loop
 from kvtheory.model.instance import Instance
 from kvtheory.model.validation import as_fraction, as_int
 
-__all__ = ["COMPILED_RULES", "compiled_rule", "run_compiled"]
+__all__ = ["COMPILED_RULES", "compiled_rule", "run_compiled", "run_columns", "attempts_of"]
 
 #: Rule name -> its keyword parameters with their defaults.
 COMPILED_RULES = {
@@ -149,16 +149,41 @@ def run_compiled(instance: Instance, rule: str, params: dict | None = None, *,
     list of list of (int, int) or None
         For each request its aborted attempts in order, then the completed one.
     """
+    arrival = np.ascontiguousarray(instance.arrival, dtype=np.int64)
+    output = np.ascontiguousarray(instance.output, dtype=np.int64)
+    if instance.n == 0:
+        return []
+    status, start, ev_id, ev_start, ev_stop = run_columns(
+        arrival, instance.prompt, output, instance.prediction, instance.memory, rule, params,
+        max_rounds=max_rounds, stall_limit=stall_limit, livelock_limit=livelock_limit)
+    if status != OK:
+        return None
+    return attempts_of(start, output, ev_id, ev_start, ev_stop)
+
+
+def run_columns(arrival, prompt, output, prediction, memory: int, rule: str,
+                params: dict | None = None, *, max_rounds: int | None = None,
+                stall_limit: int | None = None, livelock_limit: int | None = None):
+    """The compiled loop on bare columns: ``(status, start, ev_id, ev_start, ev_stop)``.
+
+    For traces too long for an :class:`~kvtheory.model.instance.Instance` (the columns are
+    taken as valid: ``s + o <= M`` and ``s + õ <= M``).  ``status`` is 0 when the run
+    completed; ``start`` holds each request's final start (completion ``start + output``) and
+    the ``ev_*`` arrays the aborted attempts ``(start, stop)`` in the order they were aborted.
+
+    Examples
+    --------
+    >>> st, start, ev_id, _, _ = run_columns([0, 0, 0], [1, 1, 1], [4, 1, 2], [4, 1, 2], 5,
+    ...                                      "mc-sf")
+    >>> int(st), start.tolist(), ev_id.tolist()
+    (0, [1, 0, 0], [])
+    """
     if rule not in COMPILED_RULES:
         raise ValueError(f"rule must be one of {tuple(COMPILED_RULES)}, got {rule!r}")
     params = {**COMPILED_RULES[rule], **(params or {})}
-    n, M = instance.n, instance.memory
-    if n == 0:
-        return []
-    arrival = np.ascontiguousarray(instance.arrival, dtype=np.int64)
-    prompt = np.ascontiguousarray(instance.prompt, dtype=np.int64)
-    output = np.ascontiguousarray(instance.output, dtype=np.int64)
-    pred = np.ascontiguousarray(instance.prediction, dtype=np.int64)
+    arrival, prompt, output, pred = (np.ascontiguousarray(x, dtype=np.int64)
+                                     for x in (arrival, prompt, output, prediction))
+    n, M = arrival.size, int(memory)
     max_rounds = (int(arrival.max()) + 100 * (int(output.sum()) + n) + 1000
                   if max_rounds is None else as_int(max_rounds, name="max_rounds", minimum=1))
     stall_limit = (int(output.sum()) + 1000 if stall_limit is None
@@ -181,9 +206,7 @@ def run_compiled(instance: Instance, rule: str, params: dict | None = None, *,
         arrival[order], order.astype(np.int64), slot_of, id_at, rank, prompt, output, pred,
         M, admission, _VICTIMS[params["victim"]], capacity, limit, max_rounds, stall_limit,
         livelock_limit)
-    if status != OK:
-        return None
-    return attempts_of(start, output, ev_id[:n_ab], ev_start[:n_ab], ev_stop[:n_ab])
+    return status, start, ev_id[:n_ab], ev_start[:n_ab], ev_stop[:n_ab]
 
 
 def attempts_of(start, output, ev_id, ev_start, ev_stop) -> list[list[tuple[int, int]]]:
