@@ -120,6 +120,9 @@ def main():
                     choices=["reference", "compiled", "columns"])
     ap.add_argument("--reference-max", type=int, default=100_000,
                     help="largest n for the reference engine (it takes minutes beyond)")
+    ap.add_argument("--objects-max", type=int, default=1_000_000,
+                    help="largest n for the engines that build Instance and Schedule objects "
+                         "(beyond, only the columns engine runs: the objects exceed 4 GB)")
     ap.add_argument("--rate", type=float, default=50.0, help="arrivals per round")
     ap.add_argument("--memory", type=int, default=16_492)
     ap.add_argument("--seed", type=int, default=0)
@@ -137,6 +140,8 @@ def main():
     for engine in args.engines:
         for n in args.sizes:
             if engine == "reference" and n > args.reference_max:
+                continue
+            if engine != "columns" and n > args.objects_max:
                 continue
             spec = dict(engine=engine, n=n, rate=args.rate, memory=args.memory, seed=args.seed)
             load = os.getloadavg()[0]
