@@ -218,7 +218,8 @@ def _run_round(args, names):
     rows = []
     for name in names:
         try:
-            sched = simulate(inst, POLICIES[name], name=name, progress=args.progress)
+            sched = simulate(inst, POLICIES[name], name=name, progress=args.progress,
+                             compiled=getattr(args, "compiled", None))
         except LivelockError:
             rows.append(_row("round", inst.memory, {"policy": name, "n": inst.n,
                                                     "status": "livelock"}, args))
@@ -451,6 +452,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="a progress bar on stderr, shown after 2 s (default: when stderr is a "
                         "terminal)")
+    p.add_argument("--no-compile", dest="compiled", action="store_const", const=False,
+                   default=None, help="round engine: run MC-SF, MC-Benchmark, SVF and vllm on "
+                                      "the Python reference engine instead of the compiled loop "
+                                      "(same schedules)")
     _add_trace_args(p)
     p = sub.add_parser("opt", help="solve the hindsight-optimal integer program")
     _add_instance_args(p)

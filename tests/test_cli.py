@@ -43,6 +43,16 @@ def test_simulate_trace_file_table(capsys):
     assert row[header.index("total_latency")] == "8"
 
 
+def test_no_compile_same_table(capsys):
+    """``--no-compile`` (the Python reference engine) prints what the compiled loop prints."""
+    argv = ["simulate", "--workload", "model2", "--memory", "20", "--rate", "0.8", "--seed", "1",
+            "--policy", "mc-sf,mc-benchmark,svf,vllm", "--format", "json"]
+    assert main(argv) == 0
+    compiled = capsys.readouterr().out
+    assert main(argv + ["--no-compile"]) == 0
+    assert capsys.readouterr().out == compiled
+
+
 def test_format_table_none_as_dash():
     assert format_table([{"a": None, "b": 1.0}]).splitlines()[1].split() == ["-", "1.000"]
 

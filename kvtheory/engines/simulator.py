@@ -209,7 +209,7 @@ def _ro(a: np.ndarray) -> np.ndarray:
 def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
              max_rounds: int | None = None, stall_limit: int | None = None,
              livelock_limit: int | None = None, detect_cycles: bool = False,
-             progress: bool = False) -> Schedule:
+             progress: bool = False, compiled: bool | None = None) -> Schedule:
     """Run ``policy`` on ``instance`` round by round and return the resulting schedule.
 
     Examples
@@ -246,7 +246,13 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
         deterministic policy (a function of that state) then repeats the same decisions forever,
         so this is an exact argument, not a time-out.  Costs O(n) per round; off by default.
     progress : bool
-        Show a tqdm progress bar over completed requests.
+        Show a tqdm progress bar over completed requests (the compiled loop fills it at the end).
+    compiled : bool, optional
+        ``None`` (default): run the built-in rules that :mod:`kvtheory.engines.compiled`
+        implements (MC-SF, MC-Benchmark, SVF, vLLM-style, A_max) in the compiled round loop,
+        which returns the same schedule, and everything else here.  ``False``: always this
+        Python engine.  ``True``: require the compiled loop (``ValueError`` otherwise).
+        ``detect_cycles=True`` always runs here.
 
     Returns
     -------
@@ -258,10 +264,27 @@ def simulate(instance: Instance, policy: Policy, *, name: str | None = None,
     PolicyError
         If the policy starts a request that is not waiting, evicts one that is not running,
         makes round ``t + 1`` overflow, or stalls.
+    ValueError
+        If ``compiled=True`` and the policy (or ``detect_cycles``) is not compiled.
     """
     if not isinstance(instance, Instance):
         raise ValueError(f"instance must be an Instance, got {type(instance).__name__}")
     label = name if name is not None else _policy_name(policy)
+    if compiled is not False:
+        from kvtheory.engines.compiled import compiled_rule, run_compiled
+        rule = None if detect_cycles else compiled_rule(policy)
+        if rule is None and compiled:
+            raise ValueError(f"compiled=True needs a compiled built-in rule without "
+                             f"detect_cycles, got policy {label!r}"
+                             f"{' with detect_cycles=True' if detect_cycles else ''}")
+        if rule is not None and instance.n:
+            attempts = run_compiled(instance, *rule, max_rounds=max_rounds,
+                                    stall_limit=stall_limit, livelock_limit=livelock_limit)
+            if attempts is not None:        # None: the reference below raises the exact error
+                with tqdm(total=instance.n, disable=not progress, desc=f"simulate {label}",
+                          unit="req") as bar:
+                    bar.update(instance.n)
+                return Schedule.from_attempts(instance, attempts, policy=label)
     if instance.n == 0:
         return Schedule(instance, (), label)
     attempts, _, _ = _run(instance, policy, label, max_rounds=max_rounds, stall_limit=stall_limit,

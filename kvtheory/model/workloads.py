@@ -12,7 +12,8 @@ import numpy as np
 from kvtheory.model.validation import as_fraction, as_int, check_generator
 from kvtheory.model.instance import Instance
 
-__all__ = ["paper_model1", "paper_model2", "lmsys_like", "LMSYS_STATS", "random_instance"]
+__all__ = ["paper_model1", "paper_model2", "lmsys_like", "lmsys_like_columns", "LMSYS_STATS",
+           "random_instance"]
 
 #: Reported LMSYS-Chat-1M statistics of the paper's 10,000-conversation sample (v4/v5,
 #: second-hand, the paper's v4/v5 experiments): words counted as tokens.
@@ -122,6 +123,23 @@ def lmsys_like(rng: np.random.Generator, n: int, *, rate: float, memory: int = 1
     >>> 43 <= float(np.median(inst.output)) <= 47
     True
     """
+    arrival, s, o = lmsys_like_columns(rng, n, rate=rate, memory=memory, stats=stats)
+    return Instance.from_arrays(arrival, s, o, memory, name=f"lmsys-like rate={rate:g}")
+
+
+def lmsys_like_columns(rng: np.random.Generator, n: int, *, rate: float, memory: int = 16_492,
+                       stats: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The columns ``(arrival, prompt, output)`` of :func:`lmsys_like`, without the Instance.
+
+    For traces too long to hold as request objects (the same draws as :func:`lmsys_like`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, s, o = lmsys_like_columns(np.random.default_rng(0), 5, rate=50)
+    >>> a.tolist() == lmsys_like(np.random.default_rng(0), 5, rate=50).arrival.tolist()
+    True
+    """
     rng = check_generator(rng)
     n = as_int(n, name="n", minimum=0)
     rate = as_fraction(rate, name="rate", low=0.0, high=math.inf, low_open=True)
@@ -133,7 +151,7 @@ def lmsys_like(rng: np.random.Generator, n: int, *, rate: float, memory: int = 1
     s = np.minimum(s, memory // 2)
     o = np.minimum(o, memory - s)
     arrival = np.floor(np.cumsum(rng.exponential(1.0 / rate, n))).astype(np.int64)
-    return Instance.from_arrays(arrival, s, o, memory, name=f"lmsys-like rate={rate:g}")
+    return arrival, s, o
 
 
 def random_instance(rng: np.random.Generator, n: int, memory: int, *, max_prompt: int = 3,
