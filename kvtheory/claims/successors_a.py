@@ -333,7 +333,7 @@ def check_interval_growth(quick: bool = True, evidence: Mapping | None = None) -
     if "ratios" in ev:
         ratios, amax, amin = ev["ratios"], ev["a_max"], ev["a_min"]
         excess, bad = ev["a_max_excess"], ev.get("a_max_worst_instance")
-        cases = 0
+        cases = ev.get("cases", len(ratios))            # injected: one row per u/l
     else:
         ratios = (1, 2, 4, 8) if quick else (1, 2, 4, 8, 16, 32)
         rows = interval_sweep(np.random.default_rng(80), ratios, draws=1 if quick else 3)
