@@ -123,8 +123,12 @@ def test_prompt_family_opt_is_smalls_first_on_small_members():
 
 def test_clm_mcsf_prompts():
     got = cs.check_mcsf_prompts(True)
-    assert [v.status for v in got] == ["proved", "supported", "supported"]
+    # the quick search's worst ratios rise, but by less than the margin a growth claim needs
+    assert [v.status for v in got] == ["proved", "supported", "inconclusive"]
+    assert not cs.grows_like_sqrt((8, 12, 16), got[2].figures["worst"]) and got[2].decide
     assert got[1].figures["ratios"][-1] > 1.5                # M = 18: 57 / 37
+    got = cs.check_mcsf_prompts(True, {"search": [1.2, 1.35, 1.5]})
+    assert got[2].status == "supported"
 
 
 def test_clm_mcsf_prompts_other_statuses():
