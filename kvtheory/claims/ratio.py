@@ -244,12 +244,12 @@ def ratio_trend_status(rows, bound: float = RATIO_BOUND, rise: float = RISE) -> 
         return "inconclusive", f"{len(lows)} size(s): a tail of two doublings is needed"
     last, two = lows[-1] / lows[-2] - 1, lows[-1] / lows[-3] - 1
     if last > rise or two > 2 * rise:
-        return "inconclusive", (f"the worst proven ratio rose by {100 * last:.0f} % over the "
-                                f"last doubling and {100 * two:.0f} % over the last two (a "
+        return "inconclusive", (f"the worst proven ratio rose by {100 * last:.1f} % over the "
+                                f"last doubling and {100 * two:.1f} % over the last two (a "
                                 f"flat tail needs at most {100 * rise:.0f} % and "
                                 f"{200 * rise:.0f} %)")
-    return "supported", (f"the worst proven ratio rose by {100 * last:.0f} % over the last "
-                         f"doubling and {100 * two:.0f} % over the last two (at most "
+    return "supported", (f"the worst proven ratio rose by {100 * last:.1f} % over the last "
+                         f"doubling and {100 * two:.1f} % over the last two (at most "
                          f"{100 * rise:.0f} % and {200 * rise:.0f} %: a flat tail)")
 
 
