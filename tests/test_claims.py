@@ -252,3 +252,53 @@ def test_cli_verify_exits_1_when_a_check_raises(monkeypatch, capsys):
     assert main(["verify", "clm_kv_capacity", "--workers", "1", "--no-progress"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: clm_kv_capacity: the check raised ZeroDivisionError: boom"]
+
+
+# --------------------------------------------------------------------------- zero evidence
+def test_no_policy_beats_opt_overflowing_policy_fails_with_the_violation():
+    """A policy that overflows memory is a validity violation, not a crash."""
+    from kvtheory import Decision
+    from kvtheory.claims import Reading, grade
+
+    def greedy(state):                   # starts everything waiting, memory or not
+        return Decision(start=state.waiting.id.tolist())
+    rep = optimum.check_no_policy_beats_opt(np.random.default_rng(14), trials=15,
+                                            policies={"greedy": greedy})
+    assert not rep.holds and "would use" in rep.summary and "at t=" in rep.summary
+    v = grade(rep.claim, Reading("every policy", "x", "sample"), rep, searched="15")
+    assert v.status == "fails"
+    assert "greedy" in v.counterexample and "M=" in v.counterexample and "at t=" in v.counterexample
+
+
+def test_no_policy_beats_opt_with_every_run_livelocked_is_inconclusive():
+    from kvtheory.claims import Reading, grade
+    from kvtheory.engines.simulator import LivelockError
+
+    def stuck(state):
+        raise LivelockError("injected livelock")
+    rep = optimum.check_no_policy_beats_opt(np.random.default_rng(14), trials=3,
+                                            policies={"stuck": stuck})
+    assert rep.holds and rep.cases == 0 and rep.worst["checked schedules"] == 0
+    v = grade(rep.claim, Reading("every policy", "x", "sample"), rep, searched="3")
+    assert v.status == "inconclusive" and v.decide.startswith("at least one case compared")
+
+
+def test_lemma_4_7_with_every_solve_unproven_is_inconclusive(monkeypatch):
+    """Every solve times out with bounds that neither verify nor refute: zero cases compared."""
+    from dataclasses import replace
+    from kvtheory.claims import ratio as claims_ratio
+    from kvtheory.claims import Reading, grade
+    from kvtheory.theory.ratio import lemma_4_7_bound
+    real = claims_ratio.solve_optimal
+
+    def unproven(inst, **kw):
+        res = real(inst, **kw)
+        b = lemma_4_7_bound(inst)       # lower bound below the lemma's, objective above it
+        return replace(res, proven_optimal=False, lower_bound=b / 2,
+                       objective=max(res.objective, int(b) + 1))
+    monkeypatch.setattr(claims_ratio, "solve_optimal", unproven)
+    rep = claims_ratio.check_lemma_4_7(np.random.default_rng(43), trials=4, max_n=4,
+                                       max_memory=12)
+    assert rep.holds and rep.cases == 0 and rep.details["inconclusive"] == 4
+    v = grade(rep.claim, Reading("exact predictions", "x", "sample"), rep, searched="4")
+    assert v.status == "inconclusive" and "no case compared" in v.evidence

@@ -43,9 +43,14 @@ def test_clm_mcsf_ratio_trend_reaches_every_status():
     assert claims_ratio.ratio_trend_status(flat)[0] == "supported"
     assert claims_ratio.ratio_trend_status(rising)[0] == "inconclusive"
     assert claims_ratio.ratio_trend_status(broken)[0] == "fails"
-    # one rising doubling is not a trend; a fall after a rise is not one either
-    assert claims_ratio.ratio_trend_status(rising[:2])[0] == "supported"
-    assert claims_ratio.ratio_trend_status(rising + [{"n": 64, "ratio low": 1.5}])[0] == "supported"
+    # one doubling is not a tail; one small fall after a sharp rise is not a flat tail, two
+    # flat doublings after it are
+    assert claims_ratio.ratio_trend_status(rising[:2])[0] == "inconclusive"
+    assert claims_ratio.ratio_trend_status(rising + [{"n": 64, "ratio low": 1.5}])[0] == \
+        "inconclusive"
+    assert claims_ratio.ratio_trend_status(rising + [{"n": 64, "ratio low": 1.55},
+                                                     {"n": 128, "ratio low": 1.58}])[0] == \
+        "supported"
 
 
 def test_clm_mcsf_ratio_growth_reading_is_bracketed_and_checked():

@@ -164,13 +164,55 @@ def test_verify_refuses_an_undeclared_status(monkeypatch):
 
 def test_current_statuses_are_declared():
     """Registry-wide: every reading's current (quick) status is one it declares.  ``verify``
-    refuses an undeclared status, so this also runs every check once (cached by code key)."""
-    from kvtheory.claims import verify
+    refuses an undeclared status, so this also runs every check once (cached by code key).
+    Power: every sample/measured verdict reports it or is listed in POWER_PENDING, and none
+    listed there reports it (so the list only shrinks)."""
+    from kvtheory.claims import POWER_PENDING, verify
     got = verify(quick=True, cache=True, workers=2)
     declared = {(c.id, r.name): r.statuses for c in CLAIMS for r in c.readings}
     assert {(v.claim, v.reading) for v in got} == set(declared)
     for v in got:
         assert v.status in declared[(v.claim, v.reading)], (v.claim, v.reading, v.status)
+    method = {(c.id, r.name): r.method for c in CLAIMS for r in c.readings}
+    for v in got:
+        key = (v.claim, v.reading)
+        if method[key] in ("sample", "measured"):
+            assert (v.power is not None) != (key in POWER_PENDING), key
+            assert v.row()["power"] == v.power
+        else:
+            assert v.power is None, key
+
+
+def test_power_pending_lists_only_sample_and_measured_readings():
+    from kvtheory.claims import POWER_PENDING
+    method = {(c.id, r.name): r.method for c in CLAIMS for r in c.readings}
+    assert POWER_PENDING <= set(method)
+    assert {method[k] for k in POWER_PENDING} <= {"sample", "measured"}
+    assert ("clm_sortedf_ratio", "our Sorted-F rule") not in POWER_PENDING
+
+
+def test_grade_with_power():
+    """Power below POWER_MIN turns a passed search inconclusive; enough power supports it;
+    power on a proof is refused; zero cases compared is inconclusive whatever the power."""
+    from kvtheory.claims import POWER_MIN, Reading
+    ok = ClaimCheck("clm_x", True, 4, {}, "no ratio above 48")
+    r = Reading("s", "random", "sample")
+    low = {"planted": "idler", "found": 7, "of": 10}
+    assert 7 / 10 < POWER_MIN
+    v = grade("clm_x", r, ok, searched="4", power=low)
+    assert v.status == "inconclusive" and "7 of 10" in v.evidence and "idler" in v.decide
+    assert v.row()["power"] == low
+    assert grade("clm_x", r, ok, searched="4", power={**low, "found": 8}).status == "supported"
+    assert grade("clm_x", r, ok, searched="4").status == "supported"      # pending: as before
+    bad = ClaimCheck("clm_x", False, 4, {}, "49 > 48", counterexample="M=2: ...")
+    assert grade("clm_x", r, bad, searched="4", power=low).status == "fails"
+    none = ClaimCheck("clm_x", True, 0, {}, "every solve timed out")
+    assert grade("clm_x", r, none, searched="0", power={**low, "found": 10}).status == \
+        "inconclusive"
+    with pytest.raises(ValueError, match="power is for sample and measured"):
+        grade("clm_x", Reading("p", "all", "exhaustive"), ok, searched="4", power=low)
+    with pytest.raises(ValueError, match="power must be"):
+        Verdict("clm_x", "s", "supported", "e", "s", power={"planted": "x", "found": 2, "of": 1})
 
 
 # --------------------------------------------------------------------------- graded readings

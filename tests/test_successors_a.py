@@ -123,8 +123,12 @@ def test_prompt_family_opt_is_smalls_first_on_small_members():
 
 def test_clm_mcsf_prompts():
     got = cs.check_mcsf_prompts(True)
-    assert [v.status for v in got] == ["proved", "supported", "supported"]
+    # the quick search's worst ratios rise, but by less than the margin a growth claim needs
+    assert [v.status for v in got] == ["proved", "supported", "inconclusive"]
+    assert not cs.grows_like_sqrt((8, 12, 16), got[2].figures["worst"]) and got[2].decide
     assert got[1].figures["ratios"][-1] > 1.5                # M = 18: 57 / 37
+    got = cs.check_mcsf_prompts(True, {"search": [1.2, 1.35, 1.5]})
+    assert got[2].status == "supported"
 
 
 def test_clm_mcsf_prompts_other_statuses():
@@ -136,11 +140,47 @@ def test_clm_mcsf_prompts_other_statuses():
 
 
 def test_clm_sortedf_ratio():
+    # n <= 16 < 48: no non-idling policy can exceed 48, the planted one is never found above it
     (v,) = cs.check_sortedf_ratio(True)
-    assert v.status == "supported" and v.figures["worst"] < 48
+    assert v.status == "inconclusive" and v.figures["worst"] < 48
+    assert v.power["found"] == 0 and v.power["of"] == len(cs.SORTED_F_SEEDS)
+    assert 1 < v.figures["planted_worst"] <= v.figures["largest_n"] < 48
+    assert "could not find a planted violation" in v.evidence and v.decide
     bad = Instance.from_arrays([0, 0], [1, 1], [1, 1], memory=4)
     (v,) = cs.check_sortedf_ratio(True, {"worst": 49.0, "instance": bad})
     assert v.status == "fails" and "M=4" in v.counterexample
+    (v,) = cs.check_sortedf_ratio(True, {"worst": 1.2, "instance": bad, "largest_n": 60,
+                                         "power": {"planted": "p", "found": 3, "of": 3}})
+    assert v.status == "supported"
+
+
+def test_ratio_searches_take_their_target():
+    """A search is a function of its policy: pointed at the planted policy it finds worse
+    ratios than at the target, at the same seed (both checked inside the search)."""
+    from kvtheory.engines.policies.planted import longest_first
+    for search, target, seed in ((cs.sortedf_search, sorted_f, 70),
+                                 (cs.nonclairvoyant_search, mc_sf, 110)):
+        mine, planted = search(target, seed), search(longest_first, seed)
+        assert planted["ratio"] > mine["ratio"] >= 1
+
+
+#: Readings whose statement is a ratio bound c, checked with power: (check, index, bound).
+RATIO_READINGS = {("clm_sortedf_ratio", "our Sorted-F rule"): (cs.check_sortedf_ratio, 0, 48),
+                  ("clm_nonclairvoyant", "MC-SF measured, all at 0"):
+                      (cs.check_nonclairvoyant, 1, 10.67)}
+
+
+def test_ratio_bounds_are_not_supported_where_they_cannot_be_violated():
+    """A ratio bound c is ``supported`` only on an instance with n > c or with power >= 0.8
+    (any non-idling policy is within n x OPT: below n = c nothing could have failed)."""
+    from kvtheory.claims import POWER_MIN
+    for (cid, name), (check, k, c) in RATIO_READINGS.items():
+        v = check(True)[k]
+        assert (v.claim, v.reading) == (cid, name) and v.figures["bound"] == c
+        powered = v.power is not None and v.power["found"] >= POWER_MIN * v.power["of"]
+        if v.status == "supported":
+            assert v.figures["largest_n"] > c or powered, (cid, v.evidence)
+        assert v.figures["largest_n"] < c and not powered and v.status == "inconclusive"
 
 
 # --------------------------------------------------------------------------- paper 2
@@ -237,8 +277,15 @@ def test_clm_svf_ratio():
 # --------------------------------------------------------------------------- paper 6
 def test_clm_nonclairvoyant():
     got = cs.check_nonclairvoyant(True)
-    assert [v.status for v in got] == ["proved", "supported", "proved"]
+    assert [v.status for v in got] == ["proved", "inconclusive", "proved"]
+    assert got[1].power == {"planted": got[1].power["planted"], "found": 0,
+                            "of": len(cs.NONCLAIRVOYANT_SEEDS)}
+    assert got[1].figures["worst"] < 10.67 and got[1].figures["largest_n"] < 10.67
     assert got[2].figures["ratio_lower_bound"] > 61.92
+    bad = Instance.from_arrays([0], [1], [1], memory=2)
+    got = cs.check_nonclairvoyant(True, {"worst": 1.4, "instance": bad, "family": None,
+                                         "power": {"planted": "p", "found": 1, "of": 1}})
+    assert got[1].status == "supported"
 
 
 def test_clm_nonclairvoyant_other_statuses():
@@ -255,7 +302,7 @@ def test_every_declared_status_is_reached_by_this_file():
         ("clm_mcsf_prompts", "reconstructed family, symbolic"): {"proved", "inconclusive"},
         ("clm_mcsf_prompts", "family vs exact optimum"): {"supported", "inconclusive"},
         ("clm_mcsf_prompts", "adversarial search"): {"supported", "inconclusive"},
-        ("clm_sortedf_ratio", "our Sorted-F rule"): {"supported", "fails"},
+        ("clm_sortedf_ratio", "our Sorted-F rule"): {"supported", "fails", "inconclusive"},
         ("clm_amax_unbounded", "our family, symbolic"): {"proved", "inconclusive"},
         ("clm_amax_unbounded", "u/l growth"): {"supported", "inconclusive"},
         ("clm_amax_unbounded", "upper bound"): {"supported", "fails"},
@@ -266,7 +313,8 @@ def test_every_declared_status_is_reached_by_this_file():
             {"supported", "fails"},
         ("clm_svf_ratio", "peaks <= alpha M, all at 0"): {"supported", "fails"},
         ("clm_nonclairvoyant", "constants"): {"proved", "fails"},
-        ("clm_nonclairvoyant", "MC-SF measured, all at 0"): {"supported", "fails"},
+        ("clm_nonclairvoyant", "MC-SF measured, all at 0"):
+            {"supported", "fails", "inconclusive"},
         ("clm_nonclairvoyant", "MC-SF on our family"): {"proved", "inconclusive"},
     }
     assert {k: set(v) for k, v in cs.DECLARED.items()} == reached

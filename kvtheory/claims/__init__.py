@@ -35,8 +35,9 @@ Examples
 
 from __future__ import annotations
 
-from kvtheory.claims._core import (GRADED, METHODS, PROVENANCE, STATUS, Claim, ClaimCheck, Reading,
-                                   Verdict, describe, grade)
+from kvtheory.claims._core import (GRADED, METHODS, POWER_MIN, PROVENANCE, STATUS, Claim,
+                                   ClaimCheck, Reading, Verdict, check_power, describe, grade)
+from kvtheory.claims._power import POWER_PENDING, power_of
 from kvtheory.claims.registry import CLAIMS, claim, claims_frame, claims_table
 from kvtheory.claims._run import (CheckFailed, cache_dir, code_key, html_table, status_box, verdict_frame,
                    verdict_rows, verify)
@@ -46,5 +47,6 @@ from kvtheory.claims._page import (claim_anchor, claim_matrix, definitions_table
 __all__ = ["CLAIMS", "claim", "claims_table", "claims_frame", "verify", "status_box",
            "verdict_rows", "verdict_frame", "html_table", "code_key", "cache_dir", "CheckFailed", "Claim",
            "ClaimCheck", "Reading", "Verdict", "grade", "describe", "STATUS", "PROVENANCE",
-           "METHODS", "GRADED", "status_counts", "claim_anchor", "status_badge", "glance",
+           "METHODS", "GRADED", "POWER_MIN", "POWER_PENDING", "power_of", "check_power",
+           "status_counts", "claim_anchor", "status_badge", "glance",
            "claim_matrix", "definitions_table", "verdict_table", "successor_table"]

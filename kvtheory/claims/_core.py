@@ -26,14 +26,47 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "ClaimCheck", "Reading", "Verdict",
-           "with_statuses",
+__all__ = ["STATUS", "PROVENANCE", "METHODS", "GRADED", "POWER_MIN", "ClaimCheck", "Reading",
+           "Verdict", "with_statuses", "check_power",
            "Claim", "grade"]
 
 STATUS = ("proved", "supported", "fails", "inconclusive")
 PROVENANCE = ("paper", "second-hand", "reconstruction", "ours")
 #: How a reading is checked: ``exhaustive``/``symbolic`` can prove, ``sample``/``measured`` support.
 METHODS = ("exhaustive", "symbolic", "sample", "measured")
+#: The least power (share of runs in which the search found a planted violation) under which a
+#: ``sample`` or ``measured`` reading that passed can be ``supported``.
+POWER_MIN = 0.8
+
+
+def check_power(power: Mapping | None) -> dict | None:
+    """A power record checked and copied: ``{"planted": str, "found": k, "of": m}``, 0 <= k <= m.
+
+    *Power* is how often the same search, at the same sizes, budget and seeds, found a
+    violation planted in a counterpart target (a policy or bound the claim does not cover).
+
+    Examples
+    --------
+    >>> check_power({"planted": "longest first", "found": 1, "of": 2})
+    {'planted': 'longest first', 'found': 1, 'of': 2}
+    >>> check_power(None) is None
+    True
+    >>> check_power({"planted": "x", "found": 3, "of": 2})
+    Traceback (most recent call last):
+    ...
+    ValueError: power must be {'planted': non-empty str, 'found': k, 'of': m} with 0 <= k <= m and m >= 1, got {'planted': 'x', 'found': 3, 'of': 2}
+    """
+    if power is None:
+        return None
+    p = dict(power)
+    ok = (set(p) == {"planted", "found", "of"} and isinstance(p["planted"], str)
+          and p["planted"] and all(isinstance(p[k], int) and not isinstance(p[k], bool)
+                                   for k in ("found", "of"))
+          and 0 <= p["found"] <= p["of"] and p["of"] >= 1)
+    if not ok:
+        raise ValueError("power must be {'planted': non-empty str, 'found': k, 'of': m} with "
+                         f"0 <= k <= m and m >= 1, got {power}")
+    return p
 
 
 @dataclass(frozen=True)
@@ -167,6 +200,11 @@ class Verdict:
     full_status : bool
         In quick mode: whether the quick run gives the full run's status (its evidence is the
         same kind and decides the same way); ``False`` means the full run may differ.
+    power : dict or None
+        For a ``sample`` or ``measured`` reading: ``{"planted": what was planted, "found": k,
+        "of": m}``, the same search run against a planted counterpart found its violation in
+        ``k`` of ``m`` runs (:func:`check_power`); ``None`` for ``symbolic`` and
+        ``exhaustive`` readings and for readings that do not report power yet.
 
     Examples
     --------
@@ -190,9 +228,14 @@ class Verdict:
     decide: str = ""
     quick: bool = False
     full_status: bool = True
+    power: Mapping | None = None
 
     def __post_init__(self):
         where = f"{self.claim} ({self.reading})"
+        try:
+            object.__setattr__(self, "power", check_power(self.power))
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
         if self.status not in STATUS:
             raise ValueError(f"{where}: status must be one of {STATUS}, got {self.status!r}")
         if self.status == "fails" and not self.counterexample:
@@ -208,7 +251,8 @@ class Verdict:
                 "evidence": self.evidence, "searched": self.searched,
                 "seconds": round(float(self.seconds), 3), "counterexample": self.counterexample,
                 "decide": self.decide or None, "quick": self.quick,
-                "full_status": self.full_status, "figures": _plain(self.figures)}
+                "full_status": self.full_status, "figures": _plain(self.figures),
+                "power": _plain(self.power) if self.power is not None else None}
 
 
 def _plain(x):
@@ -311,13 +355,19 @@ class Claim:
 def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
           evidence: str | None = None, quick: bool = False, full_status: bool | None = None,
           seconds: float = 0.0, figures: Mapping | None = None,
-          reverify: Callable[[object], bool] | None = None) -> Verdict:
+          reverify: Callable[[object], bool] | None = None,
+          power: Mapping | None = None) -> Verdict:
     """Grade a check's outcome under a reading by a fixed rule.
 
     The rule, in order:
 
-    1. the check passed: an ``exhaustive`` or ``symbolic`` reading is ``proved``, a
-       ``sample`` or ``measured`` one ``supported``;
+    0. the check passed but compared no case (``rep.cases == 0``: every solve unproven, every
+       run livelocked): ``inconclusive`` (zero evidence is not evidence);
+    1. the check passed: an ``exhaustive`` or ``symbolic`` reading is ``proved``; a
+       ``sample`` or ``measured`` one is ``supported`` if ``power`` is not given (readings that
+       do not report power yet, listed in :data:`kvtheory.claims.POWER_PENDING`) or if the same
+       search found the planted violation in at least :data:`POWER_MIN` of its runs, and
+       ``inconclusive`` otherwise (the search could not have found a violation at these sizes);
     2. the check did not pass and shows a counterexample object (``rep.counterexample``: an
        instance, a schedule or explicit figures) that ``reverify`` (an independent check,
        when given) confirms: ``fails``, the counterexample shown;
@@ -345,11 +395,44 @@ def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
     ('inconclusive', 'no counterexample object: solver time-out at n=2')
     >>> grade("clm_x", r, bad, searched="5", reverify=lambda ce: False).status
     'inconclusive'
+    >>> grade("clm_x", r, ClaimCheck("clm_x", True, 0, {}, "all timed out"), searched="0").status
+    'inconclusive'
+    >>> ok = ClaimCheck("clm_x", True, 5, {}, "ratio <= 48")
+    >>> s = Reading("s", "random", "sample")
+    >>> v = grade("clm_x", s, ok, searched="5", power={"planted": "idler", "found": 0, "of": 3})
+    >>> v.status, v.power["found"]
+    ('inconclusive', 0)
+    >>> grade("clm_x", s, ok, searched="5", power={"planted": "idler", "found": 3, "of": 3}).status
+    'supported'
+
+    Parameters
+    ----------
+    power : mapping, optional
+        ``{"planted": what was planted, "found": k, "of": m}`` (:func:`check_power`): the same
+        search, at the same sizes, budget and seeds, run against a planted counterpart found
+        its violation in ``k`` of ``m`` runs.  Only for ``sample`` and ``measured`` readings.
     """
     decide = ""
     ce = None
     text = evidence or rep.summary
-    if rep.holds:
+    power = check_power(power)
+    if power is not None and reading.method not in ("sample", "measured"):
+        raise ValueError(f"{claim} ({reading.name}): power is for sample and measured readings, "
+                         f"not {reading.method!r}")
+    if rep.holds and rep.cases == 0:
+        status = "inconclusive"
+        text = "no case compared: " + text
+        decide = ("at least one case compared: a check that completes on some instance (a "
+                  "proven optimum, a run that finishes), e.g. with a longer time limit or "
+                  "smaller instances")
+    elif rep.holds and power is not None and power["found"] < POWER_MIN * power["of"]:
+        status = "inconclusive"
+        text = (f"{text}; but the same search could not find a planted violation at these "
+                f"sizes ({power['planted']}: found in {power['found']} of {power['of']} runs)")
+        decide = (f"a search that finds the planted violation ({power['planted']}) at these "
+                  f"sizes in at least {POWER_MIN:.0%} of its runs, e.g. larger sizes or a "
+                  f"larger budget, and then none for the claim's target")
+    elif rep.holds:
         status = "proved" if reading.method in ("exhaustive", "symbolic") else "supported"
     elif rep.counterexample is None:
         status = "inconclusive"
@@ -367,7 +450,7 @@ def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,
         full_status = (not quick) or status == "fails"
     return Verdict(claim, reading.name, status, text, searched, seconds,
                    dict(figures if figures is not None else rep.worst), ce, decide=decide,
-                   quick=quick, full_status=full_status)
+                   quick=quick, full_status=full_status, power=power)
 
 
 def describe(instance) -> str:

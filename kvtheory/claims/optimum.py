@@ -14,9 +14,9 @@ from kvtheory.optimum.bounds import peak_lower_bound, peak_row_slack
 from kvtheory.optimum.exact import brute_force_optimal, solve_optimal
 from kvtheory.model.schedule import Schedule
 from kvtheory.engines.policies import POLICIES
-from kvtheory.engines.simulator import LivelockError, simulate
+from kvtheory.engines.simulator import LivelockError, PolicyError, simulate
 from kvtheory.model.workloads import random_instance
-from kvtheory.claims._core import Claim, ClaimCheck, Reading, grade
+from kvtheory.claims._core import Claim, ClaimCheck, Reading, describe, grade
 
 __all__ = ["CLAIMS", "check_ip_exact", "check_ip_exact_exhaustive", "tiny_family",
            "check_no_policy_beats_opt", "check_peak_rows_exhaustive", "check_peak_bound"]
@@ -120,7 +120,10 @@ def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
     :class:`kvtheory.LivelockError`) leave no schedule to check: they are not violations, and
     they are counted in ``worst`` (the verdict's figures: ``runs``, ``livelocked runs``,
     ``checked schedules``), in ``details`` and in the summary, so the evidence says how many
-    schedules were actually checked.
+    schedules were actually checked; ``cases`` is that number (none checked:
+    :func:`kvtheory.claims.grade` says ``inconclusive``).  A policy whose decision the engine
+    refuses (it would overflow memory, or starts what is not waiting) is a violation of
+    validity: the check stops with the engine's message (it names the round) and the instance.
 
     Examples
     --------
@@ -148,6 +151,9 @@ def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
             except LivelockError:
                 livelocks[name] += 1
                 continue
+            except PolicyError as e:             # overflow or an impossible decision: invalid
+                bad, err = inst, f"{name}: {e}"
+                break
             try:
                 check_schedule(inst, sched)
             except ScheduleError as e:
@@ -170,12 +176,14 @@ def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
     figures = {**(worst if holds else {"error": err}), "runs": runs, "livelocked runs": stuck,
                "checked schedules": runs - stuck if holds else None,
                "livelocks": {k: v for k, v in livelocks.items() if v}}
-    return ClaimCheck("clm_no_policy_beats_opt", holds, trials, figures,
+    return ClaimCheck("clm_no_policy_beats_opt", holds, runs - stuck, figures,
                       f"{len(policies)} policies on {trials} instances: {stuck_text}; the other "
                       f"{runs - stuck} schedules are valid and none is below OPT; worst ratio "
                       f"{worst['ratio']} ({worst.get('policy', '-')})" if holds else
                       f"{err} ({stuck_text} before it)",
-                      bad, {"livelocks": livelocks, "runs": runs, "livelocked": stuck})
+                      None if holds else f"{describe(bad)}; {err}",
+                      {"livelocks": livelocks, "runs": runs, "livelocked": stuck,
+                       "instance": bad})
 
 
 def check_peak_rows_exhaustive(max_n: int = 3, memories=(3, 4, 5, 6), last_start: int = 4

@@ -104,8 +104,9 @@ def check_lemma_4_7(rng: np.random.Generator, trials: int = 100, *, max_n: int =
     A finished solve compares the bound with the optimum.  When a solve times out, the bound is
     *verified* if it is at most the proven lower bound (``OPT >= lower_bound >= bound``) and
     *refuted* if it exceeds the best schedule found (``OPT <= objective < bound``); otherwise the
-    case is inconclusive and counted in ``details["inconclusive"]``.  ``worst`` is the largest
-    bound / OPT (the claim holds iff it is at most 1).
+    case is inconclusive and counted in ``details["inconclusive"]``; ``cases`` counts only the
+    compared ones (none compared: :func:`kvtheory.claims.grade` says ``inconclusive``).
+    ``worst`` is the largest bound / OPT (the claim holds iff it is at most 1).
 
     Examples
     --------
@@ -138,7 +139,8 @@ def check_lemma_4_7(rng: np.random.Generator, trials: int = 100, *, max_n: int =
             if slack > 1:
                 bad = inst
     holds = bad is None
-    return ClaimCheck("clm_lemma_4_7", holds, trials, worst,
+    # only the cases that compared the bound with OPT (or its proven bounds) are evidence
+    return ClaimCheck("clm_lemma_4_7", holds, trials - inconclusive, worst,
                       f"OPT >= A/(6M) + B/6 on {trials - inconclusive} of {trials} instances "
                       f"(n <= {max_n}, M <= {max_memory}; {inconclusive} inconclusive); largest "
                       f"bound/OPT = {worst['slack']:.4f}; the area term alone, A/M, reaches "
@@ -217,10 +219,11 @@ def ratio_trend_status(rows, bound: float = RATIO_BOUND, rise: float = RISE) -> 
     """The status of the growth reading of ``clm_mcsf_ratio`` from its per-size rows, and why.
 
     The rule: ``fails`` if some proven ratio (``ratio low``) exceeds ``bound``; else
-    ``inconclusive`` if the worst proven ratio rose by more than ``rise`` over each of the last
-    two doublings of ``n`` (a rising trend refutes no constant, and a constant of 9216 cannot be
-    violated below ``n = 9216``, the trivial bound); else ``supported`` (the worst ratio stopped
-    rising: evidence for some constant, well below ``bound``).
+    ``supported`` only if the worst proven ratio rose by at most ``rise`` over the last
+    doubling of ``n`` *and* by at most ``2 rise`` over the last two together (a flat or falling
+    tail: evidence for some constant, well below ``bound``); else ``inconclusive`` (a rising
+    or noisy tail refutes no constant, and a constant of 9216 cannot be violated below
+    ``n = 9216``, the trivial bound).  One flat step after a sharp rise is not a flat tail.
 
     Examples
     --------
@@ -229,18 +232,25 @@ def ratio_trend_status(rows, bound: float = RATIO_BOUND, rise: float = RISE) -> 
     'supported'
     >>> ratio_trend_status([dict(r, **{"ratio low": 1.1 * 2 ** k}) for k, r in enumerate(rows)])[0]
     'inconclusive'
+    >>> ratio_trend_status([dict(r, **{"ratio low": x}) for r, x in zip(rows, (1, 2, 2))])[0]
+    'inconclusive'
     >>> ratio_trend_status(rows + [{"n": 10**5, "ratio low": 10**4}])[0]
     'fails'
     """
     lows = [float(r["ratio low"]) for r in sorted(rows, key=lambda r: r["n"])]
     if max(lows) > bound:
         return "fails", f"a proven ratio {max(lows):.4g} > {bound}"
-    steps = [b / a - 1 for a, b in zip(lows, lows[1:])]
-    if len(steps) >= 2 and all(x > rise for x in steps[-2:]):
-        return "inconclusive", (f"the worst proven ratio rose by {100 * steps[-2]:.0f} % and "
-                                f"{100 * steps[-1]:.0f} % over the last two doublings")
-    return "supported", (f"the worst proven ratio rose by at most {100 * max(steps[-2:]):.0f} % "
-                         f"over the last two doublings" if steps else "one size only")
+    if len(lows) < 3:
+        return "inconclusive", f"{len(lows)} size(s): a tail of two doublings is needed"
+    last, two = lows[-1] / lows[-2] - 1, lows[-1] / lows[-3] - 1
+    if last > rise or two > 2 * rise:
+        return "inconclusive", (f"the worst proven ratio rose by {100 * last:.1f} % over the "
+                                f"last doubling and {100 * two:.1f} % over the last two (a "
+                                f"flat tail needs at most {100 * rise:.0f} % and "
+                                f"{200 * rise:.0f} %)")
+    return "supported", (f"the worst proven ratio rose by {100 * last:.1f} % over the last "
+                         f"doubling and {100 * two:.1f} % over the last two (at most "
+                         f"{100 * rise:.0f} % and {200 * rise:.0f} %: a flat tail)")
 
 
 def _mcsf_ratio(quick):

@@ -318,8 +318,10 @@ def _summ(rows, policy):
 def grade_budget(s: dict, *, expect: str, share: float = 0.05) -> str:
     """Grade a backlog slope summary (tokens per ms, 95 % band) against what is expected.
 
-    ``expect="bounded"``: ``supported`` if the band's upper end is below ``share`` of the
-    offered rate, ``fails`` if its lower end is above it, else ``inconclusive``.
+    ``expect="bounded"``: ``supported`` if the band contains a zero or negative slope (its
+    lower end is at most 0) and its upper end is below ``share`` of the offered rate;
+    ``fails`` if its lower end is above ``share`` of the offered rate; else ``inconclusive``
+    (a band that excludes 0 upward is a growing backlog, not a bounded one, even when slow).
     ``expect="grows"``: ``supported`` if the lower end is above ``share`` of the offered rate.
     ``expect="fluid"``: ``supported`` if the band of the *excess* over the fluid rate (computed
     with the tokens that arrived in the window) reaches ``-share`` of the offered rate or
@@ -331,6 +333,8 @@ def grade_budget(s: dict, *, expect: str, share: float = 0.05) -> str:
     'supported'
     >>> grade_budget({"lo": 0.5, "hi": 0.9, "offered": 3.0, "fluid": 0.0}, expect="bounded")
     'fails'
+    >>> grade_budget({"lo": 0.056, "hi": 0.117, "offered": 3.0, "fluid": 0.0}, expect="bounded")
+    'inconclusive'
     >>> grade_budget({"lo": 0.0, "hi": 0.9, "offered": 3.0, "fluid": 0.0}, expect="grows")
     'inconclusive'
     >>> grade_budget({"excess_hi": -0.01, "offered": 3.0}, expect="fluid")
@@ -338,7 +342,9 @@ def grade_budget(s: dict, *, expect: str, share: float = 0.05) -> str:
     """
     cut = share * s["offered"]
     if expect == "bounded":
-        return "supported" if s["hi"] < cut else "fails" if s["lo"] > cut else "inconclusive"
+        if s["lo"] > cut:
+            return "fails"
+        return "supported" if s["lo"] <= 0 and s["hi"] < cut else "inconclusive"
     if expect == "grows":
         return "supported" if s["lo"] > cut else "inconclusive"
     if expect == "fluid":

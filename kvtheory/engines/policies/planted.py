@@ -1,0 +1,38 @@
+"""Planted counterparts: policies that no claim covers, for measuring a search's power.
+
+A search that found no violation of a claim is evidence only if it could have found one: the
+same search, at the same sizes, budget and seeds, is pointed at a *planted* counterpart that
+the claim does not cover, and the share of runs in which it finds a violation is the search's
+power (:func:`kvtheory.claims.power_of`).  These policies are not in
+:data:`kvtheory.engines.policies.POLICIES`: no claim is made about them.
+"""
+
+from __future__ import annotations
+
+from kvtheory.engines.simulator import Decision, State
+
+__all__ = ["longest_first"]
+
+
+def longest_first(state: State) -> Decision:
+    """Memory-constrained *longest* (predicted) first: MC-SF's admission in the reverse order.
+
+    Waiting requests sorted by predicted output, longest first (ties: arrival, then id), are
+    admitted while the predicted memory of every future round stays ``<= M``, stopping at the
+    first that does not fit; on overflow the newest running requests are evicted.  It never
+    idles while a request fits, so on every instance its total latency is at most ``n`` times
+    the optimum (each round completes a token of the total work ``sum o <= OPT``): a
+    constant-ratio bound ``c`` cannot be violated by it below ``n = c``.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5)
+    >>> [r.start for r in simulate(inst, longest_first).records]     # the long one first
+    [0, 4, 4]
+    >>> simulate(inst, longest_first).total_latency       # MC-SF: 1 + 2 + 5 = 8
+    15
+    """
+    from kvtheory.engines.policies.base import _memory_constrained
+    items = sorted(state.waiting_in_order("prediction"), key=lambda it: -it[2])
+    return _memory_constrained(state, items, 0.0, "newest")
