@@ -21,13 +21,15 @@ from kvtheory.optimum.search import volume_lower_bound
 from kvtheory.engines.simulator import simulate
 from kvtheory.theory.successors import (MCSF_PROOF_CONSTANT, NONCLAIRVOYANT_CONSTANTS, batch_instance,
                           batch_instances, family_size_beating, prompt_family,
-                          prompt_family_costs, prompt_family_derivation, prompt_family_row,
-                          prompt_family_schedule, svf_ratio_bound, svf_volume_bound,
-                          worst_ratio_search)
+                          prompt_family_derivation, prompt_family_row,
+                          prompt_family_schedule, svf_ratio_bound, svf_volume_bound)
 from kvtheory.theory.successors_intervals import (a_max_upper_bound, amax_family, amax_family_costs,
                                     amax_family_derivation, grade_growth, interval_ratios,
                                     interval_search, interval_sweep)
 from kvtheory.engines.policies.successors import sorted_f, svf
+from kvtheory.theory.successor_searches import (NONCLAIRVOYANT_SEEDS, SORTED_F_LARGEST_N,
+                                                SORTED_F_SEEDS, budgeted_search,
+                                                nonclairvoyant_search, sortedf_search)
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade, with_statuses
 
 __all__ = ["CLAIMS", "DECLARED", "check_mcsf_prompts", "check_sortedf_ratio", "sortedf_search",
@@ -108,15 +110,6 @@ DECLARED = {
 def _v(claim, reading, status, evidence, searched, *, quick, figures=None, ce=None, decide=""):
     return Verdict(claim, reading.name, status, evidence, searched, 0.0, dict(figures or {}),
                    ce, decide, quick, full_status=(not quick) or status == "fails")
-
-
-def _search(seed, policy, quick, **kw):
-    restarts, steps = (2, 6) if quick else (6, 30)
-    if quick:                                 # small enough that every solve is proven fast
-        kw["max_n"] = min(kw.get("max_n", 6), 5)
-    # a generous limit: an unproven solve is skipped, which would make evidence load-dependent
-    return worst_ratio_search(np.random.default_rng(seed), policy, restarts=restarts,
-                              steps=steps, time_limit=60.0, **kw)
 
 
 # --------------------------------------------------------------------------- paper 1
@@ -200,7 +193,7 @@ def check_mcsf_prompts(quick: bool = True, evidence: Mapping | None = None) -> t
                   decide="" if rising else "larger members with proven optima"))
     # (3) adversarial search in memory buckets
     buckets = (8, 12, 16)
-    worst = ev.get("search") or [_search(60 + b, mc_sf, quick, max_memory=b, max_n=6).ratio
+    worst = ev.get("search") or [budgeted_search(60 + b, mc_sf, quick, max_memory=b, max_n=6).ratio
                                  for b in buckets]
     mono = grows_like_sqrt(buckets, worst)
     text = ", ".join(f"M<={b}: {w:.3f}" for b, w in zip(buckets, worst))
@@ -215,52 +208,8 @@ def check_mcsf_prompts(quick: bool = True, evidence: Mapping | None = None) -> t
     return tuple(out)
 
 
-#: Seeds of the Sorted-F search (each run: random instances, then a hill climb at seed + 1).
-SORTED_F_SEEDS = (70, 72, 74)
-#: The largest n the Sorted-F search reaches: family member m = 10 has 10 + 6 requests.
-SORTED_F_LARGEST_N = 16
 #: The planted counterpart of the ratio searches: a non-idling policy no bound covers.
 PLANTED = "longest-predicted-first under MC-SF's memory check"
-
-
-def sortedf_search(policy, seed: int, quick: bool = True) -> dict:
-    """The Sorted-F reading's search pointed at ``policy``: its worst ratio to OPT found.
-
-    Random all-at-0 instances (``numpy.random.default_rng(seed)``, n <= 6, M <= 14) against
-    the exact optimum, a hill climb (:func:`kvtheory.theory.successors.worst_ratio_search`,
-    seed ``seed + 1``), and the family members m = 2..10 (n <= 16) against their checked
-    smalls-first schedule (an upper bound on OPT, so the ratio found is a lower bound).
-
-    Examples
-    --------
-    >>> out = sortedf_search(sorted_f, 70)
-    >>> out["ratio"] < 48, out["largest_n"], out["evaluations"] > 0
-    (True, 16, True)
-    """
-    rng = np.random.default_rng(seed)
-    worst, inst, evals = 1.0, None, 0
-    for _ in range(10 if quick else 60):
-        cand = batch_instance(rng, int(rng.integers(2, 7)), int(rng.integers(4, 15)))
-        sched = simulate(cand, policy)
-        check_schedule(cand, sched)
-        r = sched.total_latency / solve_optimal(cand).objective
-        evals += 1
-        if r > worst:
-            worst, inst = r, cand
-    out = _search(seed + 1, policy, quick)
-    evals += out.evaluations
-    if out.ratio > worst:
-        worst, inst = out.ratio, out.instance
-    for m in range(2, 11):
-        fam = prompt_family(m, max(1, round(2 * math.sqrt(m))))
-        sched = simulate(fam, policy)
-        check_schedule(fam, sched)
-        alt = prompt_family_schedule(m, fam.n - m)
-        check_schedule(fam, alt)
-        r = sched.total_latency / alt.total_latency
-        worst, inst = (r, fam) if r > worst else (worst, inst)
-    return {"ratio": float(worst), "instance": inst, "evaluations": evals + 9,
-            "largest_n": SORTED_F_LARGEST_N}
 
 
 def _ratio_power(search, seeds, bound, quick):
@@ -510,7 +459,7 @@ def check_svf_ratio(quick: bool = True, evidence: Mapping | None = None) -> tupl
         score, inst, ratio, evals, raw = 0.0, None, 1.0, 0, 1.0
         for seed, frac in ((100, 0.5), (101, 0.75), (102, None)):
             for ref in (svf_ratio_bound, None):       # score against the bound, and raw ratio
-                out = _search(seed + (3 if ref is None else 0), svf, quick, max_n=6,
+                out = budgeted_search(seed + (3 if ref is None else 0), svf, quick, max_n=6,
                               max_memory=16, min_memory=6, peak_fraction=frac, reference=ref)
                 evals += out.evaluations
                 raw = max(raw, out.ratio)
@@ -531,24 +480,6 @@ def check_svf_ratio(quick: bool = True, evidence: Mapping | None = None) -> tupl
 
 
 # --------------------------------------------------------------------------- paper 6
-#: Seeds of the MC-SF hill climbs of ``clm_nonclairvoyant``.
-NONCLAIRVOYANT_SEEDS = (110, 111, 112)
-
-
-def nonclairvoyant_search(policy, seed: int, quick: bool = True) -> dict:
-    """The MC-SF reading's search pointed at ``policy``: a hill climb on all-at-0 instances.
-
-    Examples
-    --------
-    >>> out = nonclairvoyant_search(mc_sf, 110)
-    >>> 1 <= out["ratio"] < 10.67, out["instance"].n <= 5
-    (True, True)
-    """
-    res = _search(seed, policy, quick)
-    return {"ratio": float(res.ratio), "instance": res.instance,
-            "evaluations": res.evaluations}
-
-
 def check_nonclairvoyant(quick: bool = True, evidence: Mapping | None = None) -> tuple:
     """Claim ``clm_nonclairvoyant``: the quoted constants beside MC-SF's 9216 and our MC-SF ratios.
 

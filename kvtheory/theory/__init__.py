@@ -10,7 +10,8 @@ and its worst case as instances grow (:mod:`~kvtheory.theory.ratio_search`), reg
 stochastic arrivals in both batching models (:mod:`~kvtheory.theory.regret`,
 :mod:`~kvtheory.theory.regret_separate`), and the successor papers' families, bounds and
 derivations (:mod:`~kvtheory.theory.successors`, :mod:`~kvtheory.theory.successors_intervals`,
-:mod:`~kvtheory.theory.fluid`).
+:mod:`~kvtheory.theory.fluid`) and the searches of their ratio claims, each a function of its
+target policy (:mod:`~kvtheory.theory.successor_searches`).
 
 Layer 5 of 8: may import model, hardware, engines and optimum.
 """
