@@ -61,3 +61,16 @@ def test_verdict_table_keeps_id_reading_status_evidence_order_and_escapes():
              for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
     assert cells[:4] == ["clm_kv_capacity", "standard accounting", "fails", "no <b>"]
     assert set(STATUS) >= {cells[2]}
+
+
+def test_power_shows_beside_the_badge_and_in_the_planted_table():
+    from kvtheory.claims import claim_matrix, power_table, successor_table
+    p = {"planted": "longest predicted first", "found": 0, "of": 3}
+    v = Verdict("clm_sortedf_ratio", "our Sorted-F rule", "inconclusive", "e", "s",
+                decide="a search reaching n > 48", power=p)
+    plain = Verdict("clm_kv_capacity", "fits", "proved", "e", "s")
+    for table in (claim_matrix, successor_table):
+        assert '<span class="kv-power">power 0/3</span>' in table([v]).data
+    assert "kv-power" not in claim_matrix([plain]).data
+    rows = re.findall(r"<tr>(.*?)</tr>", power_table([v, plain]).data, flags=re.S)
+    assert len(rows) == 2 and "longest predicted first" in rows[1] and "0 of 3" in rows[1]

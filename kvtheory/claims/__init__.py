@@ -42,11 +42,13 @@ from kvtheory.claims.registry import CLAIMS, claim, claims_frame, claims_table
 from kvtheory.claims._run import (CheckFailed, cache_dir, code_key, html_table, status_box, verdict_frame,
                    verdict_rows, verify)
 from kvtheory.claims._page import (claim_anchor, claim_matrix, definitions_table, glance,
-                                  status_badge, status_counts, successor_table, verdict_table)
+                                  power_note, power_table, status_badge, status_counts,
+                                  successor_table, verdict_table)
 
 __all__ = ["CLAIMS", "claim", "claims_table", "claims_frame", "verify", "status_box",
            "verdict_rows", "verdict_frame", "html_table", "code_key", "cache_dir", "CheckFailed", "Claim",
            "ClaimCheck", "Reading", "Verdict", "grade", "describe", "STATUS", "PROVENANCE",
            "METHODS", "GRADED", "POWER_MIN", "POWER_PENDING", "power_of", "check_power",
            "status_counts", "claim_anchor", "status_badge", "glance",
-           "claim_matrix", "definitions_table", "verdict_table", "successor_table"]
+           "claim_matrix", "definitions_table", "verdict_table", "successor_table",
+           "power_note", "power_table"]

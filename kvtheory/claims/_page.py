@@ -17,8 +17,8 @@ from typing import Sequence
 from kvtheory.claims._core import STATUS, Verdict
 from kvtheory.claims._run import verdict_frame
 
-__all__ = ["status_counts", "claim_anchor", "status_badge", "glance", "claim_matrix",
-           "definitions_table", "verdict_table", "successor_table", "SUCCESSORS"]
+__all__ = ["status_counts", "claim_anchor", "status_badge", "power_note", "glance", "claim_matrix",
+           "definitions_table", "verdict_table", "power_table", "successor_table", "SUCCESSORS"]
 
 
 def status_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
@@ -70,6 +70,28 @@ def status_badge(status: str, text: str | None = None, href: str | None = None) 
     if href is None:
         return f'<span class="kv-badge kv-{status}">{body}</span>'
     return f'<a class="kv-badge kv-{status}" href="{html.escape(href)}">{body}</a>'
+
+
+def power_note(verdict: Verdict) -> str:
+    """The power beside a badge (``power 0/3``), or nothing for a reading without power.
+
+    Examples
+    --------
+    >>> power_note(Verdict("clm_x", "a", "supported", "", "", power={"planted": "p", "found": 5,
+    ...                                                           "of": 5}))
+    '<span class="kv-power">power 5/5</span>'
+    >>> power_note(Verdict("clm_x", "a", "proved", "", ""))
+    ''
+    """
+    p = verdict.power
+    if not p:
+        return ""
+    return f'<span class="kv-power">power {int(p["found"])}/{int(p["of"])}</span>'
+
+
+def _badge_with_power(v: Verdict, href: str | None = None) -> str:
+    note = power_note(v)
+    return status_badge(v.status, href=href) + (f" {note}" if note else "")
 
 
 def _html(markup: str):
@@ -130,7 +152,7 @@ def claim_matrix(verdicts: Sequence[Verdict]):
         c = claim(cid)
         cells = [f"{_claim_link(cid)}<br>{html.escape(c.title)}"]
         for v in vs:
-            cells.append(status_badge(v.status, href=claim_anchor(cid))
+            cells.append(_badge_with_power(v, href=claim_anchor(cid))
                          + f'<br><span class="kv-reading">{html.escape(v.reading)}</span>')
         cells += [""] * (width - len(vs))
         rows.append(cells)
@@ -173,9 +195,29 @@ def verdict_table(verdicts: Sequence[Verdict]):
     """
     df = verdict_frame(verdicts)
     rows = [[_claim_link(r["id"]), html.escape(r["reading"]), status_badge(r["status"]),
-             html.escape(r["evidence"]), html.escape(r["full run"])]
-            for r in df.to_dict("records")]
-    return _html(_table(["id", "reading", "status", "evidence", "full run"], rows, "verdicts"))
+             html.escape(r["evidence"]), html.escape(r["full run"]), power_note(v)]
+            for r, v in zip(df.to_dict("records"), verdicts)]
+    return _html(_table(["id", "reading", "status", "evidence", "full run", "power"], rows,
+                        "verdicts"))
+
+
+def power_table(verdicts: Sequence[Verdict]):
+    """The planted counterparts: every reading that reports power, what was planted and how
+    often the same search found its violation.
+
+    Examples
+    --------
+    >>> v = Verdict("clm_sortedf_ratio", "our Sorted-F rule", "inconclusive", "", "",
+    ...             decide="a larger search", power={"planted": "longest first", "found": 0, "of": 3})
+    >>> t = power_table([v]).data
+    >>> "longest first" in t and "0 of 3" in t and "sortedf" in t
+    True
+    """
+    rows = [[_claim_link(v.claim), html.escape(v.reading), html.escape(v.power["planted"]),
+             f'{int(v.power["found"])} of {int(v.power["of"])}', status_badge(v.status)]
+            for v in verdicts if v.power]
+    return _html(_table(["id", "reading", "planted counterpart", "found", "status"], rows,
+                        "power"))
 
 
 #: The successor papers of the part *After the paper*, by arXiv id: authors and topic.
@@ -217,6 +259,6 @@ def successor_table(verdicts: Sequence[Verdict]):
                  f'{html.escape(who)}: {html.escape(topic)}')
         rows.append([paper, f"{_claim_link(v.claim)}<br>{html.escape(c.title)}",
                      f"{html.escape(v.reading)}<br><i>{_PROVENANCE_WORDS[c.provenance]}</i>",
-                     status_badge(v.status, href=claim_anchor(v.claim))])
+                     _badge_with_power(v, href=claim_anchor(v.claim))])
     return _html(_table(["paper", "claim", "our reading (provenance)", "status"], rows,
                         "successors"))
