@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kvtheory.claims import _page
+
 from kvtheory.claims import (CLAIMS, STATUS, Verdict, claim_anchor, claim_matrix, definitions_table,
                              glance, status_badge, status_counts, verdict_table)
 
@@ -50,7 +52,9 @@ def test_definitions_name_each_title_once_and_list_every_reading():
     for c in CLAIMS:
         assert d.count(f"<br>{c.title}</td>") == 1, c.id
         for r in c.readings:
-            assert f"<li>{r.name} <em>({r.method})</em></li>" in d
+            own = ("" if r.provenance == c.provenance else
+                   f" <i>{_page._PROVENANCE_WORDS[r.provenance]}</i>")
+            assert f"<li>{r.name} <em>({r.method})</em>{own}</li>" in d
 
 
 def test_verdict_table_keeps_id_reading_status_evidence_order_and_escapes():
@@ -74,3 +78,19 @@ def test_power_shows_beside_the_badge_and_in_the_planted_table():
     assert "kv-power" not in claim_matrix([plain]).data
     rows = re.findall(r"<tr>(.*?)</tr>", power_table([v, plain]).data, flags=re.S)
     assert len(rows) == 2 and "longest predicted first" in rows[1] and "0 of 3" in rows[1]
+
+
+def test_every_reading_has_a_provenance_and_ours_is_never_shown_as_the_papers():
+    from kvtheory.claims import Reading
+    from kvtheory.claims import PROVENANCE, successor_table
+    from kvtheory.claims.registry import CLAIMS
+    rows = [r for c in CLAIMS for r in c.row()["readings"]]
+    assert rows and all(r["provenance"] in PROVENANCE for r in rows)
+    nc = {r.name: r.provenance for c in CLAIMS if c.id == "clm_nonclairvoyant" for r in c.readings}
+    assert nc["MC-SF measured, all at 0"] == "ours" and nc["constants"] != "ours"
+    v = Verdict("clm_nonclairvoyant", "MC-SF measured, all at 0", "inconclusive", "e", "s",
+                decide="d")
+    cell = re.findall(r"<td[^>]*>(.*?)</td>", successor_table([v]).data, flags=re.S)[2]
+    assert "<i>our finding</i>" in cell and "the paper states" not in cell
+    with pytest.raises(ValueError, match="provenance must be one of"):
+        Reading("x", "y", "sample", provenance="rumour")

@@ -125,6 +125,11 @@ class Reading:
         What exactly is assumed: instance family, engine, benchmark, parameters.
     method : str
         One of :data:`METHODS`.
+    provenance : str, optional
+        Where this reading comes from (one of :data:`PROVENANCE`); default: its claim's.  A
+        reading of ours under a successor paper's claim (MC-SF measured where the paper
+        speaks of its own algorithm) says ``"ours"``, so a table never shows our finding as
+        what that paper states.
     statuses : tuple of str, optional
         The statuses the reading's check can return (default: those :func:`grade` can give
         its method, :data:`GRADED`).  :func:`kvtheory.claims.verify` refuses a verdict whose
@@ -152,8 +157,12 @@ class Reading:
     setup: str
     method: str = "sample"
     statuses: tuple[str, ...] | None = None
+    provenance: str | None = None
 
     def __post_init__(self):
+        if self.provenance is not None and self.provenance not in PROVENANCE:
+            raise ValueError(f"reading {self.name!r}: provenance must be one of {PROVENANCE}, "
+                             f"got {self.provenance!r}")
         if self.method not in METHODS:
             raise ValueError(f"reading {self.name!r}: method must be one of {METHODS}, "
                              f"got {self.method!r}")
@@ -336,6 +345,9 @@ class Claim:
         names = [r.name for r in self.readings]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"claim {self.id}: readings must be non-empty with unique names")
+        from dataclasses import replace
+        object.__setattr__(self, "readings", tuple(
+            r if r.provenance else replace(r, provenance=self.provenance) for r in self.readings))
 
     @property
     def label(self) -> str:
@@ -349,7 +361,8 @@ class Claim:
                 "chapter": self.chapter, "label": self.label, "test": self.test,
                 "arxiv": self.source, "machine_dependent": self.machine_dependent,
                 "readings": [{"name": r.name, "setup": r.setup, "method": r.method,
-                              "statuses": list(r.statuses)} for r in self.readings]}
+                              "provenance": r.provenance, "statuses": list(r.statuses)}
+                             for r in self.readings]}
 
 
 def grade(claim: str, reading: Reading, rep: ClaimCheck, *, searched: str,

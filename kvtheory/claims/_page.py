@@ -172,7 +172,9 @@ def definitions_table():
     from kvtheory.claims.registry import CLAIMS
     rows = []
     for c in CLAIMS:
-        readings = "".join(f"<li>{html.escape(r.name)} <em>({html.escape(r.method)})</em></li>"
+        readings = "".join(f"<li>{html.escape(r.name)} <em>({html.escape(r.method)})</em>"
+                           + ("" if r.provenance == c.provenance else
+                              f" <i>{_PROVENANCE_WORDS[r.provenance]}</i>") + "</li>"
                            for r in c.readings)
         rows.append([f"{_claim_link(c.id)}<br>{html.escape(c.title)}", html.escape(c.versions),
                      html.escape(c.provenance), f'<ul class="kv-readings">{readings}</ul>',
@@ -257,8 +259,9 @@ def successor_table(verdicts: Sequence[Verdict]):
         who, topic = SUCCESSORS[c.source]
         paper = (f'<a href="https://arxiv.org/abs/{c.source}">arXiv {c.source}</a><br>'
                  f'{html.escape(who)}: {html.escape(topic)}')
+        prov = next(r.provenance for r in c.readings if r.name == v.reading)
         rows.append([paper, f"{_claim_link(v.claim)}<br>{html.escape(c.title)}",
-                     f"{html.escape(v.reading)}<br><i>{_PROVENANCE_WORDS[c.provenance]}</i>",
+                     f"{html.escape(v.reading)}<br><i>{_PROVENANCE_WORDS[prov]}</i>",
                      _badge_with_power(v, href=claim_anchor(v.claim))])
     return _html(_table(["paper", "claim", "our reading (provenance)", "status"], rows,
                         "successors"))

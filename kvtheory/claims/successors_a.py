@@ -74,7 +74,8 @@ _VOL_OPT = Reading("below the exact optimum, all at 0",
                    "sample")
 _VOL_ARR = Reading("with arrivals (outside the stated setting)",
                    "the same formula as a bound on total latency when requests arrive at "
-                   "different rounds; smallest instance of our two-request family", "sample")
+                   "different rounds; smallest instance of our two-request family", "sample",
+                   provenance="ours")
 _SVF = Reading("peaks <= alpha M, all at 0",
                "random instances and a hill-climbing search (n <= 6, M <= 16) with peaks "
                "<= M/2, <= 3M/4 and unrestricted, score SVF/OPT / (1 + 2/(1 - alpha))", "sample")
@@ -82,10 +83,11 @@ _NC_ARITH = Reading("constants", "the quoted constants against 1536 x 6", "symbo
 _NC_EQUAL = Reading("MC-SF measured, all at 0",
                     "worst MC-SF/OPT found by hill climbing on all-at-0 instances (n <= 6, "
                     "M <= 14) against GBA's 10.67; power: the same runs against "
-                    "longest-predicted-first (planted)", "sample")
+                    "longest-predicted-first (planted)", "sample", provenance="ours")
 _NC_FAMILY = Reading("MC-SF on our family",
                      "smallest member of our prompt family whose MC-SF / smalls-first ratio "
-                     "exceeds 61.92, both schedules simulated and checked", "symbolic")
+                     "exceeds 61.92, both schedules simulated and checked", "symbolic",
+                     provenance="ours")
 
 #: The statuses each reading can return (the tests reach every one).
 DECLARED = {
