@@ -11,7 +11,7 @@ import pytest
 
 from kvtheory.model import trace_csv
 from kvtheory.model.traces import load_trace
-from trace_files import arrays, write
+from trace_files import ReadSpy, arrays, write
 
 MAP = "arrival=t,prompt=p,output=o"
 SIZES = (1, 7, trace_csv.CHUNK_ROWS)
@@ -167,22 +167,8 @@ def test_pandas_sees_one_chunk_at_a_time(tmp_path, monkeypatch):
         seen.append(buf.getvalue().count("\n") + 1)
         return real_read_csv(buf, *args, **kwargs)
 
-    class Spy:
-        def __init__(self, f):
-            self.f = f
-
-        def read(self, n=-1):
-            reads.append(n)
-            return self.f.read(n)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
     monkeypatch.setattr(trace_csv.pd, "read_csv", spy_read_csv)
-    monkeypatch.setattr(trace_csv.gzip, "open", lambda *a, **k: Spy(real_open(*a, **k)))
+    monkeypatch.setattr(trace_csv.gzip, "open", lambda *a, **k: ReadSpy(real_open(*a, **k), reads))
     p = write(tmp_path / "big.csv.gz", lines_of(100, blank_every=11))
     tr = load(monkeypatch, p, 7, read_bytes=256, columns=MAP, time_unit="ms")
     assert tr.n == 100

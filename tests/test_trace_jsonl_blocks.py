@@ -13,7 +13,7 @@ import pytest
 
 from kvtheory.model import trace_csv, trace_jsonl
 from kvtheory.model.traces import load_trace
-from trace_files import arrays, write
+from trace_files import ReadSpy, arrays, write
 
 MAP = "arrival=t,prompt=p,output=o"
 BLOCKS = (3, 64, 256, 1 << 22)
@@ -93,22 +93,8 @@ def test_pyarrow_sees_one_block_at_a_time(tmp_path, monkeypatch):
         seen.append((len(data), data.count(b"\n") + 1))
         return real_read_json(buf, *args, **kwargs)
 
-    class Spy:
-        def __init__(self, f):
-            self.f = f
-
-        def read(self, n=-1):
-            reads.append(n)
-            return self.f.read(n)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
     monkeypatch.setattr(pj, "read_json", spy_read_json)
-    monkeypatch.setattr(trace_csv.gzip, "open", lambda *a, **k: Spy(real_open(*a, **k)))
+    monkeypatch.setattr(trace_csv.gzip, "open", lambda *a, **k: ReadSpy(real_open(*a, **k), reads))
     lines = lines_of(100, blank_every=11)
     p = write(tmp_path / "big.jsonl.gz", lines)
     tr = load(monkeypatch, p, 256, columns=MAP, time_unit="ms")
