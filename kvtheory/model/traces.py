@@ -230,8 +230,8 @@ def fit_trace(trace: Trace, memory: int, *, extra: int = 0, oversized: str = "er
 
     Examples
     --------
-    >>> tr = Trace([0.0, 1.0], [2, 9], [3, 3])
-    >>> fit_trace(tr, 10)[1], fit_trace(tr, 12)[1]
+    >>> tr = Trace([0.0, 1.0], [2, 7], [3, 3])
+    >>> fit_trace(tr, 10)[1], fit_trace(tr, 11, extra=1)[1]
     (0, 0)
     >>> short, dropped = fit_trace(tr, 10, extra=1, oversized="drop")
     >>> short.n, dropped
@@ -239,7 +239,7 @@ def fit_trace(trace: Trace, memory: int, *, extra: int = 0, oversized: str = "er
     >>> fit_trace(tr, 10, extra=1)          # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: 1 of 2 requests can never fit in M=10 (the largest needs s+o+1=13, request 1); ...
+    ValueError: 1 of 2 requests can never fit in M=10 (the largest needs s+o+1=11, request 1); ...
     """
     if oversized not in ("error", "drop"):
         raise ValueError(f"oversized must be 'error' or 'drop', got {oversized!r}")

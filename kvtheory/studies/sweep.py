@@ -41,7 +41,7 @@ from kvtheory.model.tables import format_table, to_jsonable
 from kvtheory.model.validation import as_int
 
 __all__ = ["ENGINES", "WORKLOADS", "CELL_KEYS", "sweep_cells", "run_sweep_cell", "sweep",
-           "write_rows", "main"]
+           "write_rows", "out_suffix", "main"]
 
 #: Engines a sweep runs (as ``simulate --engine``).
 ENGINES = ("round", "timed", "paper")
@@ -344,14 +344,15 @@ def write_rows(df: pd.DataFrame, path) -> Path:
     ValueError: --out must end in .parquet, .pq or .csv, got x.txt
     """
     path = Path(path)
-    if _out_suffix(path) == ".csv":
+    if out_suffix(path) == ".csv":
         df.to_csv(path, index=False)
     else:
         df.to_parquet(path, index=False)
     return path
 
 
-def _out_suffix(path) -> str:
+def out_suffix(path) -> str:
+    """The suffix of an ``--out`` file: ``.csv``, ``.parquet`` or ``.pq``; else a ValueError."""
     suffix = Path(path).suffix
     if suffix not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"--out must end in .parquet, .pq or .csv, got {path}")
@@ -456,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cells = sweep_cells(memory=args.memory, scales=args.scale, **source_kwargs(args))
     if args.out:
-        _out_suffix(args.out)                           # a bad name fails before the run
+        out_suffix(args.out)                           # a bad name fails before the run
     df = sweep(cells, workers=args.workers, dask=args.dask,
                progress=False if args.no_progress else None)
     if args.out:
