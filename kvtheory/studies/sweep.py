@@ -361,10 +361,11 @@ def out_suffix(path) -> str:
 
 # ===================================================================== command line
 class OneLineParser(argparse.ArgumentParser):
-    """Argument parser whose usage errors are one line (exit 2), like every other error."""
+    """Argument parser whose usage errors raise ``ValueError``: ``python -m kvtheory`` prints
+    them as one line and exits 2, like every other error."""
 
     def error(self, message):
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+        raise ValueError(f"{message} (see {self.prog} --help)")
 
 
 def add_source_args(ap) -> None:
