@@ -46,6 +46,7 @@ import numpy as np
 
 from kvtheory.model.checker import check_schedule
 from kvtheory.engines.policies import POLICIES
+from kvtheory.engines.serving_metrics import COMMON_KEYS, SERVING_KEYS
 from kvtheory.engines.simulator import LivelockError, PolicyError, simulate
 from kvtheory.model.tables import format_table, to_jsonable
 from kvtheory.commands import DELEGATED, add_claim_parsers, run_claims, run_delegated
@@ -54,12 +55,6 @@ __all__ = ["main", "ENGINES"]
 
 #: Engines of ``simulate --engine``.
 ENGINES = ("round", "timed", "paper")
-#: Serving figures in seconds (:func:`kvtheory.engines.serving_metrics.serving_figures`).
-SERVING_KEYS = ("avg_latency_s", "p50_latency_s", "p90_latency_s", "p99_latency_s", "avg_ttft_s",
-                "p99_ttft_s", "avg_tpot_s", "throughput_tok_s")
-#: Keys every ``simulate --format json`` object holds (null where they do not apply).
-COMMON_KEYS = ("policy", "engine", "status", "n", "dropped", "memory", *SERVING_KEYS,
-               "makespan_s", "evictions", "energy_j")
 _ROUND_COLUMNS = ("policy", "status", "n", "dropped", "memory", "total_latency",
                   "average_latency", "p50_latency", "p90_latency", "p99_latency", "avg_ttft",
                   "p99_ttft", "avg_tpot", "throughput_tok", "makespan", "peak_memory",
@@ -111,29 +106,10 @@ def _fit(args, tr, extra: int = 0):
     A request fits alone when ``s + max(o, prediction) + extra <= M`` (``extra`` is the
     engine's: 0 for the round and timed engines).
     """
-    s, o, M = tr.prompt, tr.output, args.memory
-    zero = np.flatnonzero((s < 1) | (o < 1))
-    if zero.size:
-        raise ValueError(f"{zero.size} of {tr.n} requests have prompt or output 0 (the first: "
-                         f"{tr.where(int(zero[0]))}); the engines need both >= 1: remove those "
-                         f"rows")
-    worst = o if tr.prediction is None else np.maximum(o, tr.prediction)
-    need = s + worst + extra
-    big = need > M
-    args.dropped = 0
-    if not big.any():
-        return tr
-    i = int(np.argmax(need))
-    rule = ("s+o" if tr.prediction is None else "s+max(o,prediction)") + ("+1" if extra else "")
-    what = (f"{int(big.sum())} of {tr.n} requests can never fit in M={M} (the largest needs "
-            f"{rule}={int(need[i])}, {tr.where(i)})")
-    if getattr(args, "oversized", "error") != "drop":
-        raise ValueError(f"{what}; pass --memory {int(need[i])} or more, or --oversized drop "
-                         f"to drop them")
-    if big.all():
-        raise ValueError(f"{what}: all of them; pass --memory {int(need[i])} or more")
-    args.dropped = int(big.sum())
-    return tr.select(~big)
+    from kvtheory.model.traces import fit_trace
+    tr, args.dropped = fit_trace(tr, args.memory, extra=extra,
+                                 oversized=getattr(args, "oversized", "error"))
+    return tr
 
 
 def _trace(args):

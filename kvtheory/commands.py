@@ -31,6 +31,10 @@ DELEGATED = {
                      "the synthetic experiment under the published code's time-limited solver"),
     "paper-setup": ("kvtheory.studies.paper_study", "main",
                     "the paper's real-data study under its own engine and ours, k = 1..10"),
+    "sweep": ("kvtheory.studies.sweep", "main",
+              "policies x memory x load scale x seeds x traces: serving figures per cell"),
+    "capacity": ("kvtheory.studies.capacity", "main",
+                 "per policy, the largest load scale at which an SLO holds (bisection)"),
     "tables": ("kvtheory.commands", "tables",
                "full-size tables of a chapter's claims: lower-bounds, semionline or regret"),
 }

@@ -22,12 +22,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["REQUEST_COLUMNS", "requests_round", "requests_timed", "requests_paper",
-           "serving_figures"]
+__all__ = ["REQUEST_COLUMNS", "SERVING_KEYS", "COMMON_KEYS", "requests_round", "requests_timed",
+           "requests_paper", "serving_figures"]
 
 #: Columns of a per-request table (``first_token``: when the first output token exists).
 REQUEST_COLUMNS = ("id", "arrival", "start", "first_token", "completion", "latency",
                    "evictions")
+#: Serving figures in seconds (:func:`serving_figures` with ``unit="s"``).
+SERVING_KEYS = ("avg_latency_s", "p50_latency_s", "p90_latency_s", "p99_latency_s", "avg_ttft_s",
+                "p99_ttft_s", "avg_tpot_s", "throughput_tok_s")
+#: Keys every ``simulate --format json`` object (and every sweep row) holds, null where they do
+#: not apply.
+COMMON_KEYS = ("policy", "engine", "status", "n", "dropped", "memory", *SERVING_KEYS,
+               "makespan_s", "evictions", "energy_j")
 
 
 def _frame(arrival, start, first, completion, evictions, output, after_first) -> pd.DataFrame:

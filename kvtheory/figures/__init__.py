@@ -5,13 +5,15 @@ optional ``ax`` and return the matplotlib ``Axes`` (or ``Figure``) they drew on.
 (schedules, ratios, lower bounds, regret, brackets), :mod:`~kvtheory.figures.a100` (the A100
 chapter), :mod:`~kvtheory.figures.theory` (ratios, regret, hardness, the preemption game) and
 :mod:`~kvtheory.figures.studies` (the synthetic replication, the published setup, scaling) and
-:mod:`~kvtheory.figures.successors_b` (the successors' fluid and token-budget models).  Every name is re-exported here: ``from kvtheory.figures import gantt``.
+:mod:`~kvtheory.figures.successors_b` (the successors' fluid and token-budget models) and
+:mod:`~kvtheory.figures.capacity` (capacity under an SLO).  Every name is re-exported here: ``from kvtheory.figures import gantt``.
 
 Layer 7 of 8: may import every layer below; nothing below imports it (a library function never
 draws).
 """
 
 from kvtheory.figures.a100 import *  # noqa: F401,F403
+from kvtheory.figures.capacity import capacity_figure  # noqa: F401
 from kvtheory.figures.a100 import __all__ as _a100_all
 from kvtheory.figures.plotting import *  # noqa: F401,F403
 from kvtheory.figures.plotting import __all__ as _plotting_all
@@ -23,5 +25,5 @@ from kvtheory.figures.style import HOUSE_STYLE, panels, use_house_style  # noqa:
 from kvtheory.figures.theory import *  # noqa: F401,F403
 from kvtheory.figures.theory import __all__ as _theory_all
 
-__all__ = ["HOUSE_STYLE", "use_house_style", "panels", *_plotting_all, *_a100_all, *_studies_all,
+__all__ = ["HOUSE_STYLE", "use_house_style", "panels", "capacity_figure", *_plotting_all, *_a100_all, *_studies_all,
            *_theory_all, *_successors_b_all]

@@ -36,7 +36,7 @@ from kvtheory.model.instance import Instance
 
 __all__ = ["Trace", "HEADERS", "TIME_UNITS", "ROLES", "MAX_TOKENS", "MAX_ARRIVAL", "load_trace",
            "load_instance_csv", "load_trace_csv", "load_azure_trace", "load_splitwise_trace",
-           "parse_columns", "parse_timestamp", "save_trace_csv"]
+           "parse_columns", "parse_timestamp", "save_trace_csv", "fit_trace"]
 
 # ===================================================================== the Trace
 @dataclass(frozen=True, eq=False)
@@ -218,6 +218,52 @@ class Trace:
         return Instance.from_arrays(rounds, self.prompt, self.output, memory,
                                     prediction=self.prediction,
                                     name=self.name if name is None else name)
+
+
+def fit_trace(trace: Trace, memory: int, *, extra: int = 0, oversized: str = "error"
+              ) -> tuple[Trace, int]:
+    """The requests an engine can run, and how many were dropped.
+
+    A request fits alone when ``s + max(o, prediction) + extra <= memory`` (``extra`` is the
+    engine's: 0 for the round and timed engines).  Requests with a zero prompt or output are
+    refused; oversized ones are refused (``oversized="error"``) or dropped (``"drop"``).
+
+    Examples
+    --------
+    >>> tr = Trace([0.0, 1.0], [2, 7], [3, 3])
+    >>> fit_trace(tr, 10)[1], fit_trace(tr, 11, extra=1)[1]
+    (0, 0)
+    >>> short, dropped = fit_trace(tr, 10, extra=1, oversized="drop")
+    >>> short.n, dropped
+    (1, 1)
+    >>> fit_trace(tr, 10, extra=1)          # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 1 of 2 requests can never fit in M=10 (the largest needs s+o+1=11, request 1); ...
+    """
+    if oversized not in ("error", "drop"):
+        raise ValueError(f"oversized must be 'error' or 'drop', got {oversized!r}")
+    s, o, M = trace.prompt, trace.output, memory
+    zero = np.flatnonzero((s < 1) | (o < 1))
+    if zero.size:
+        raise ValueError(f"{zero.size} of {trace.n} requests have prompt or output 0 (the "
+                         f"first: {trace.where(int(zero[0]))}); the engines need both >= 1: "
+                         f"remove those rows")
+    worst = o if trace.prediction is None else np.maximum(o, trace.prediction)
+    need = s + worst + extra
+    big = need > M
+    if not big.any():
+        return trace, 0
+    i = int(np.argmax(need))
+    rule = ("s+o" if trace.prediction is None else "s+max(o,prediction)") + ("+1" if extra else "")
+    what = (f"{int(big.sum())} of {trace.n} requests can never fit in M={M} (the largest needs "
+            f"{rule}={int(need[i])}, {trace.where(i)})")
+    if oversized != "drop":
+        raise ValueError(f"{what}; pass --memory {int(need[i])} or more, or --oversized drop "
+                         f"to drop them")
+    if big.all():
+        raise ValueError(f"{what}: all of them; pass --memory {int(need[i])} or more")
+    return trace.select(~big), int(big.sum())
 
 
 def _frozen(values, dtype) -> np.ndarray:
