@@ -28,9 +28,12 @@ def _comparable(df: pd.DataFrame) -> list[dict]:
     return df.drop(columns=[c for c in ("sim_seconds",) if c in df]).to_dict("records")
 
 
-def test_grid_has_every_cell_once():
+def test_grid_has_every_cell_once(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("arrival_time,prompt,output\n0.0,5,3\n")
+    b.write_text("arrival_time,prompt,output\n0.0,5,4\n")
     cells = sweep_cells("mc-sf,vllm", memory=[1000, 2000], scales=[0.5, 1, 2], seeds=3,
-                        traces=["a.csv", "b.csv"], engine="timed", head=100)
+                        traces=[str(a), str(b)], engine="timed", head=100)
     assert len(cells) == 2 * 2 * 3 * 3 * 2
     keys = {(c["source"], c["policy"], c["memory"], c["scale"], c["seed"]) for c in cells}
     assert len(keys) == len(cells)
@@ -190,3 +193,16 @@ def test_sweep_bad_input_one_line(capsys, argv):
     assert main(argv + ["--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
+
+
+def test_a_trace_changed_after_its_cells_were_made_is_an_error(tmp_path):
+    """Cells are cached by their arguments: a trace's cells carry its content's digest."""
+    p = tmp_path / "t.csv"
+    p.write_text("arrival_time,prompt,output\n0.0,5,3\n1.0,4,2\n")
+    cells = sweep_cells("mc-sf", memory=[100], traces=[str(p)], engine="timed")
+    assert len({c["digest"] for c in cells}) == 1
+    p.write_text("arrival_time,prompt,output\n0.0,5,3\n1.0,4,9\n")
+    assert sweep_cells("mc-sf", memory=[100], traces=[str(p)],
+                       engine="timed")[0]["digest"] != cells[0]["digest"]
+    with pytest.raises(ValueError, match="changed since the sweep's cells were made"):
+        run_sweep_cell(**cells[0])

@@ -40,7 +40,7 @@ from kvtheory.model.cells import run_cells
 from kvtheory.model.tables import format_table, to_jsonable
 from kvtheory.model.validation import as_int
 
-__all__ = ["ENGINES", "WORKLOADS", "CELL_KEYS", "sweep_cells", "run_sweep_cell", "sweep",
+__all__ = ["ENGINES", "WORKLOADS", "CELL_KEYS", "sweep_cells", "run_sweep_cell", "sweep", "file_digest",
            "write_rows", "out_suffix", "main"]
 
 #: Engines a sweep runs (as ``simulate --engine``).
@@ -162,10 +162,37 @@ def sweep_cells(policies, *, memory=(PAPER_KV_CAPACITY,), scales=(1.0,), seeds=1
                  "rate": 50.0 if rate is None else _positive_list(rate, "rate")[0]}
     if round_seconds is not None:
         round_seconds = _positive_list(round_seconds, "round_seconds")[0]
+    # a trace's cells carry its content's digest: the cached result of a cell (keyed by its
+    # arguments) then belongs to the file's content, not to its path
+    digests = {t: file_digest(t) for t in traces}
     return [{"policy": p, "memory": m, "scale": c, "seed": s, "source": src, "engine": engine,
-             "head": head, "round_seconds": round_seconds, "oversized": oversized, **extra}
+             "head": head, "round_seconds": round_seconds, "oversized": oversized,
+             **({"digest": digests[src]} if traces else {}), **extra}
             for src, p, m, c, s in itertools.product(traces or [workload], names, memories,
                                                      scales, seeds)]
+
+
+def file_digest(path) -> str:
+    """The first 16 hex characters of the SHA-256 of a file's bytes (read in blocks).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("one content")
+    >>> a = file_digest(p); _ = p.write_text("another")
+    >>> len(a), a == file_digest(p)
+    (16, False)
+    """
+    import hashlib
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise ValueError(f"cannot read trace {path}: {exc.strerror or exc}") from None
+    return h.hexdigest()[:16]
 
 
 # ===================================================================== one cell
@@ -253,7 +280,8 @@ def _figures(requests, policy: str, engine: str, memory: int, seed: int) -> dict
 def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source: str,
                    engine: str = "round", head: int | None = None,
                    round_seconds: float | None = None, oversized: str = "error",
-                   n: int | None = None, rate: float | None = None) -> dict:
+                   n: int | None = None, rate: float | None = None,
+                   digest: str | None = None) -> dict:
     """One cell of a sweep: its parameters and the serving figures of ``simulate``.
 
     Examples
@@ -269,6 +297,9 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
     ----------
     policy, memory, scale, seed, source, engine, head, round_seconds, oversized, n, rate
         One cell of :func:`sweep_cells` (``source``: a trace file or ``"lmsys"``).
+    digest : str, optional
+        The trace file's :func:`file_digest` when the cell was made; a file changed since is
+        an error (its cached results belong to the old content).
 
     Returns
     -------
@@ -277,6 +308,8 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
         (:data:`~kvtheory.engines.serving_metrics.COMMON_KEYS` first, null where absent;
         latency in rounds for the round engine, in seconds for the others).
     """
+    if digest is not None and file_digest(source) != digest:
+        raise ValueError(f"{source} changed since the sweep's cells were made")
     if source in WORKLOADS:
         requests, dropped = _workload_cell(memory=memory, scale=scale, seed=seed, engine=engine,
                                            n=n, rate=rate)
