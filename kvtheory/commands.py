@@ -31,6 +31,8 @@ DELEGATED = {
                      "the synthetic experiment under the published code's time-limited solver"),
     "paper-setup": ("kvtheory.studies.paper_study", "main",
                     "the paper's real-data study under its own engine and ours, k = 1..10"),
+    "scorecard": ("kvtheory.scorecard", "main",
+                  "grade any policy(state) -> Decision: valid, never idles, ratio to the optimum"),
     "tables": ("kvtheory.commands", "tables",
                "full-size tables of a chapter's claims: lower-bounds, semionline or regret"),
 }
