@@ -192,3 +192,16 @@ def test_cli_bad_policy_one_line_exit_2(spec):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot load policy")
+
+
+def test_package_is_callable():
+    import kvtheory
+    c = kvtheory.scorecard(mc_sf, budget=TINY, limits=FAST)
+    assert c["valid"].status == "supported"
+    assert kvtheory.scorecard.scorecard is scorecard
+
+
+def test_workers_give_the_same_statuses(mcsf_card):
+    c = scorecard("kvtheory:mc_sf", budget=TINY, limits=FAST, workers=2)
+    assert [v.status for v in c.items] == [v.status for v in mcsf_card.items]
+    assert c["valid"].evidence == mcsf_card["valid"].evidence
