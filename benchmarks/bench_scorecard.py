@@ -29,7 +29,8 @@ def main(argv=None) -> int:
         for run in ("cold", "warm"):
             t0 = time.perf_counter()
             card = scorecard(name, quick=True, workers=args.workers)
-            rows.append({"policy": name, "cache": run, "seconds": round(time.perf_counter() - t0, 1),
+            rows.append({"policy": name, "cache": run,
+                         "seconds": round(time.perf_counter() - t0, 1),
                          "statuses": {v.claim: v.status for v in card.items},
                          "cpus": os.cpu_count()})
             print(json.dumps(rows[-1]))

@@ -92,7 +92,7 @@ class Idle:
 
 @dataclass(frozen=True)
 class Run:
-    """The outcome of :func:`run_guarded`: a checked schedule or a fault, and the first idle round."""
+    """The outcome of :func:`run_guarded`: a checked schedule or a fault; the first idle round."""
 
     schedule: object
     fault: Fault | None
@@ -138,7 +138,7 @@ class _Guard:
         except _Timeout:
             self.stop("slow", state.t, None, f"took more than {lim:g} s for one decision "
                                              f"(interrupted)")
-        except Exception as exc:                      # noqa: BLE001  (any error is reported)
+        except (Exception, SystemExit) as exc:        # noqa: BLE001  (any error is reported)
             text = " ".join(str(exc).split())[:160]
             self.stop("raised", state.t, None, f"raised {type(exc).__name__}: {text}")
         finally:

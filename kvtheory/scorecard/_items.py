@@ -73,12 +73,14 @@ class Budget:
         return (f"{self.seeds} seeds x n in {list(self.sizes)}; families k in "
                 f"{list(self.family_sizes)}; ratio: n <= {self.ratio_max_n}, "
                 f"{self.ratio_restarts} x {self.ratio_steps} moves; growth at (n, M) in "
-                f"{[tuple(x) for x in self.trend]}, {self.trend_restarts} x {self.trend_steps} moves")
+                f"{[tuple(x) for x in self.trend]}, {self.trend_restarts} x "
+                f"{self.trend_steps} moves")
 
 
 QUICK = Budget()
 FULL = Budget(seeds=200, sizes=(3, 6, 10, 16, 24), family_sizes=(2, 3, 4, 6), ratio_max_n=6,
-              ratio_restarts=4, ratio_steps=20, trend=((8, 16), (16, 32), (32, 64), (64, 128), (128, 256)),
+              ratio_restarts=4, ratio_steps=20,
+              trend=((8, 16), (16, 32), (32, 64), (64, 128), (128, 256)),
               trend_restarts=3, trend_steps=30, search_evals=300, final_evals=5000)
 
 
