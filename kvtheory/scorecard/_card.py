@@ -176,7 +176,8 @@ def _grade_sample(item: str, policy, runs, power: dict, limits: Limits, label: s
                 return f is not None and f.kind == kind
             small = shrink(inst, same)
             line = run_guarded(small, policy, limits, label=label).fault.line
-        what = "invalid" if item == "valid" else "stopped, so never-idles cannot be checked"
+        what = ("stopped without a valid schedule" if item == "valid"
+                else "stopped, so never-idles cannot be checked")
         return Verdict(status="fails", evidence=f"{len(bad)} of {len(runs)} runs {what}: "
                        f"{line}", counterexample=f"{describe(small)}; {line}", **common)
     status = _status_from_power(power)
