@@ -30,6 +30,9 @@ def __getattr__(name):
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "scorecard":                 # the callable subpackage: kvtheory.scorecard(policy)
+        import importlib
+        return importlib.import_module("kvtheory.scorecard")
     raise AttributeError(f"module 'kvtheory' has no attribute {name!r}")
 
 

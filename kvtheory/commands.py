@@ -35,6 +35,8 @@ DELEGATED = {
               "policies x memory x load scale x seeds x traces: serving figures per cell"),
     "capacity": ("kvtheory.studies.capacity", "main",
                  "per policy, the largest load scale at which an SLO holds (bisection)"),
+    "scorecard": ("kvtheory.scorecard", "main",
+                  "grade any policy(state) -> Decision: valid, never idles, ratio to the optimum"),
     "tables": ("kvtheory.commands", "tables",
                "full-size tables of a chapter's claims: lower-bounds, semionline or regret"),
 }

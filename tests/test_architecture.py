@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kvtheory"
 #: The layers, lowest first.  A module may import modules of its own layer or of a lower one.
 #: The root modules (``cli``, ``commands``, ``__main__``, ``__init__``) sit on top.
 LAYERS = ("model", "hardware", "engines", "optimum", "theory", "studies", "figures", "claims",
-          "<root>")
+          "scorecard", "<root>")
 ROOT_MODULES = {"__init__", "__main__", "cli", "commands"}
 
 

@@ -163,13 +163,15 @@ def _mutate(rng, s, o, p, M, alpha):
 
 def worst_ratio_at_size(rng: np.random.Generator, n: int, memory: int, *, alpha: float = 1.0,
                         restarts: int = 2, steps: int = 30, search_evals: int = 300,
-                        final_evals: int = 5_000) -> SizeSearch:
+                        final_evals: int = 5_000, policy=mc_sf) -> SizeSearch:
     """Hill-climb for the largest *proven* MC-SF / OPT at ``n`` requests and memory ``M`` under (a)-(d).
 
     Related to ``clm_mcsf_ratio`` (v4/v5, second-hand: MC-SF / OPT <= 9216 under (a)-(d) with
     exact predictions).  The objective of the climb is MC-SF / (best schedule known), a lower
     bound on the instance's true ratio; the returned bracket holds the true ratio of the worst
-    instance.  Deterministic given ``rng``.
+    instance.  Deterministic given ``rng``.  ``policy`` (default MC-SF) is the search's target:
+    the same search, budget and seed can be pointed at any ``policy(state) -> Decision`` (the
+    fields ``mcsf`` and the ratios then describe that policy).
 
     Examples
     --------
@@ -192,7 +194,7 @@ def worst_ratio_at_size(rng: np.random.Generator, n: int, memory: int, *, alpha:
         nonlocal evals
         evals += 1
         inst = _instance(s, o, p, M)
-        mine = simulate(inst, mc_sf)
+        mine = simulate(inst, policy)
         check_schedule(inst, mine)
         best = best_known_schedule(inst, rng, evaluations=search_evals)
         return mine.total_latency / best.total_latency
@@ -214,7 +216,7 @@ def worst_ratio_at_size(rng: np.random.Generator, n: int, memory: int, *, alpha:
     inst = _instance(s, o, p, M)
     if not all(ratio_conditions(inst, alpha=alpha if alpha > 1 else None).values()):
         raise AssertionError("the search left conditions (a)-(d)")
-    mine = simulate(inst, mc_sf).total_latency
+    mine = simulate(inst, policy).total_latency
     upper = best_known_schedule(inst, rng, evaluations=final_evals).total_latency
     lower = max(volume_lower_bound(inst), int(inst.output.sum()))
     return SizeSearch(n, M, inst, int(mine), int(upper), int(lower), mine / upper, mine / lower,
