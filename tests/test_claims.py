@@ -287,18 +287,18 @@ def test_lemma_4_7_with_every_solve_unproven_is_inconclusive(monkeypatch):
     """Every solve times out with bounds that neither verify nor refute: zero cases compared."""
     from dataclasses import replace
     from kvtheory.claims import ratio as claims_ratio
-    from kvtheory.claims import Reading, grade
-    from kvtheory.theory.ratio import lemma_4_7_bound
-    real = claims_ratio.solve_optimal
+    from kvtheory.theory import lemma_searches
+    from kvtheory.theory.ratio import LEMMA_4_7, lemma_4_7_bound
+    real = lemma_searches.solve_optimal
 
     def unproven(inst, **kw):
         res = real(inst, **kw)
         b = lemma_4_7_bound(inst)       # lower bound below the lemma's, objective above it
         return replace(res, proven_optimal=False, lower_bound=b / 2,
                        objective=max(res.objective, int(b) + 1))
-    monkeypatch.setattr(claims_ratio, "solve_optimal", unproven)
-    rep = claims_ratio.check_lemma_4_7(np.random.default_rng(43), trials=4, max_n=4,
-                                       max_memory=12)
-    assert rep.holds and rep.cases == 0 and rep.details["inconclusive"] == 4
-    v = grade(rep.claim, Reading("exact predictions", "x", "sample"), rep, searched="4")
+    monkeypatch.setattr(lemma_searches, "solve_optimal", unproven)
+    run = lemma_searches.lemma_4_7_search(LEMMA_4_7, 43, trials=4, max_n=4, max_memory=12)
+    assert run["cases"] == 0 and run["inconclusive"] == 4 and run["slack"] == 0.0
+    v = claims_ratio.check_lemma("clm_lemma_4_7", claims_ratio._L47, True, {
+        "runs": [run], "power": {"planted": "p", "found": 5, "of": 5}})
     assert v.status == "inconclusive" and "no case compared" in v.evidence
