@@ -43,8 +43,6 @@ def power_of(search: Callable[[object, int], object], planted: object, seeds: It
 #: name).  A test asserts every other such reading reports power and none of these does: the
 #: list may only shrink.
 POWER_PENDING = frozenset({
-    ('clm_ip_exact', 'random small instances'),
-    ('clm_no_policy_beats_opt', 'every policy'),
     ('clm_peak_rows', 'the bound below the optimum'),
     ('clm_mcsf_feasible', 'o <= õ <= 2o'),
     ('clm_peak_points', '±50% prediction noise'),
