@@ -287,18 +287,46 @@ def test_lemma_4_7_with_every_solve_unproven_is_inconclusive(monkeypatch):
     """Every solve times out with bounds that neither verify nor refute: zero cases compared."""
     from dataclasses import replace
     from kvtheory.claims import ratio as claims_ratio
-    from kvtheory.claims import Reading, grade
-    from kvtheory.theory.ratio import lemma_4_7_bound
-    real = claims_ratio.solve_optimal
+    from kvtheory.theory import lemma_searches
+    from kvtheory.theory.ratio import LEMMA_4_7, lemma_4_7_bound
+    real = lemma_searches.solve_optimal
 
     def unproven(inst, **kw):
         res = real(inst, **kw)
         b = lemma_4_7_bound(inst)       # lower bound below the lemma's, objective above it
         return replace(res, proven_optimal=False, lower_bound=b / 2,
                        objective=max(res.objective, int(b) + 1))
-    monkeypatch.setattr(claims_ratio, "solve_optimal", unproven)
-    rep = claims_ratio.check_lemma_4_7(np.random.default_rng(43), trials=4, max_n=4,
-                                       max_memory=12)
-    assert rep.holds and rep.cases == 0 and rep.details["inconclusive"] == 4
-    v = grade(rep.claim, Reading("exact predictions", "x", "sample"), rep, searched="4")
+    monkeypatch.setattr(lemma_searches, "solve_optimal", unproven)
+    run = lemma_searches.lemma_4_7_search(LEMMA_4_7, 43, trials=4, max_n=4, max_memory=12)
+    assert run["cases"] == 0 and run["inconclusive"] == 4 and run["slack"] == 0.0
+    v = claims_ratio.check_lemma("clm_lemma_4_7", claims_ratio._L47, True, {
+        "runs": [run], "power": {"planted": "p", "found": 5, "of": 5}})
     assert v.status == "inconclusive" and "no case compared" in v.evidence
+
+
+def test_ip_and_policy_readings_reach_every_status():
+    """Injected runs and power through the readings' rules: supported, inconclusive, fails."""
+    from kvtheory.claims import ClaimCheck
+    ok_ip = ClaimCheck("clm_ip_exact", True, 12, {"difference": 0}, "ok", None, {"biggest": 9})
+    bad_ip = ClaimCheck("clm_ip_exact", False, 12, {"difference": 1}, "IP differs",
+                        Instance.from_arrays([0], [1], [1], memory=3))
+    ok_nb = ClaimCheck("clm_no_policy_beats_opt", True, 3, {"ratio": 1.2, "policy": "mc-sf"},
+                       "ok", None, {"runs": 3, "livelocked": 0})
+    bad_nb = ClaimCheck("clm_no_policy_beats_opt", False, 3, {"error": "x"}, "x would use 7",
+                        "M=6: (a=0, s=1, o=1); x would use 7", {"runs": 3, "livelocked": 0})
+    strong, weak = ({"planted": "p", "found": k, "of": 5} for k in (4, 3))
+    for check, ok, bad, cid in ((optimum.check_ip_random, ok_ip, bad_ip, "clm_ip_exact"),
+                                (optimum.check_no_policy_random, ok_nb, bad_nb,
+                                 "clm_no_policy_beats_opt")):
+        got = [check(True, {"runs": [ok], "power": strong}).status,
+               check(True, {"runs": [ok], "power": weak}).status,
+               check(True, {"runs": [ok, bad], "power": strong}).status]
+        assert got == ["supported", "inconclusive", "fails"], cid
+
+
+def test_ip_and_policy_readings_have_power():
+    """The same runs catch the planted solver (memory M + 1) and the planted over-admitting policy."""
+    for check in (optimum.check_ip_random, optimum.check_no_policy_random):
+        v = check(True)
+        assert v.status == "supported" and v.power["found"] >= 0.8 * v.power["of"] == 4.0
+        assert "M + 1" in v.power["planted"] and "planted" in v.searched

@@ -11,22 +11,57 @@ from kvtheory.claims import ratio as claims_ratio
 from kvtheory.optimum.exact import solve_optimal
 
 
+def _lemma_verdict(cid):
+    (v,) = next(c for c in claims_ratio.CLAIMS if c.id == cid).check(True)
+    return v
+
+
 def test_clm_lemma_4_4():
-    rep = claims_ratio.check_lemma_4_4(np.random.default_rng(41), trials=150)
-    assert rep.holds, rep.summary
-    assert 0 < rep.worst["slack"] < 1
+    v = _lemma_verdict("clm_lemma_4_4")
+    assert v.status == "supported", v.evidence
+    assert v.power["found"] >= 0.8 * v.power["of"] and "(1, 1)" in v.power["planted"]
+    head = v.figures["headline"]
+    assert head["n"] >= 2 and 0 < head["slack"] < 1       # the headline is non-trivial
 
 
 def test_clm_lemma_4_5():
-    rep = claims_ratio.check_lemma_4_5(np.random.default_rng(42), trials=150)
-    assert rep.holds, rep.summary
-    assert rep.details["groups"] > 150
+    v = _lemma_verdict("clm_lemma_4_5")
+    assert v.status == "supported", v.evidence
+    assert v.power["found"] >= 0.8 * v.power["of"] and v.figures["headline"]["n"] >= 2
 
 
 def test_clm_lemma_4_7():
-    rep = claims_ratio.check_lemma_4_7(np.random.default_rng(43), trials=30, max_n=7, max_memory=20)
-    assert rep.holds, rep.summary
-    assert rep.details["inconclusive"] == 0
+    v = _lemma_verdict("clm_lemma_4_7")
+    assert v.status == "supported", v.evidence
+    assert v.power["found"] >= 0.8 * v.power["of"] and "0 solves inconclusive" in v.evidence
+
+
+@pytest.mark.parametrize("cid", ["clm_lemma_4_4", "clm_lemma_4_5", "clm_lemma_4_7"])
+def test_lemma_readings_reach_every_status(cid):
+    """Injected runs and power through the lemma rule: supported, inconclusive, fails."""
+    from kvtheory.theory.lemma_searches import lemma_draw
+    reading = next(c for c in claims_ratio.CLAIMS if c.id == cid).readings[0]
+    run = {"slack": 0.2, "worst": {"slack": 0.2, "n": 1}, "headline": {"slack": 0.1, "n": 3},
+           "instance": None, "cases": 10}
+    strong, weak = ({"planted": "(1, 1)", "found": k, "of": 5} for k in (4, 3))
+    got = {claims_ratio.check_lemma(cid, reading, True, {"runs": [run], "power": p}).status
+           for p in (strong, weak)}
+    assert got == {"supported", "inconclusive"}
+    inst = lemma_draw(np.random.default_rng(0), 3, 12)
+    bad = {**run, "slack": 1.2, "worst": {"slack": 1.2}, "instance": inst}
+    v = claims_ratio.check_lemma(cid, reading, True, {"runs": [run, bad], "power": weak})
+    assert v.status == "fails" and v.counterexample.startswith("M=")
+    assert got | {v.status} == set(reading.statuses)
+
+
+def test_lemma_searches_are_functions_of_their_bound():
+    """The same seeds draw the same instances; only the constants change the ratio."""
+    from kvtheory.theory import lemma_searches as ls
+    a = ls.lemma_4_4_search(ratio.LEMMA_4_4, 4400, trials=30)
+    b = ls.lemma_4_4_search(ls.UNIT, 4400, trials=30)
+    assert a["slack"] < 0.01 < 0.9 < b["slack"]
+    assert a == ls.lemma_4_4_search(ratio.LEMMA_4_4, 4400, trials=30)   # deterministic
+    assert a["cases"] == b["cases"] == 30
 
 
 def test_clm_mcsf_ratio():
@@ -60,7 +95,7 @@ def test_clm_mcsf_ratio_growth_reading_is_bracketed_and_checked():
     assert 1.0 <= res.ratio_low <= res.ratio_high
     assert res.ratio_low <= res.trivial == 10          # the trivial bound: never above n
     assert all(ratio.ratio_conditions(res.instance).values())
-    opt = claims_ratio.solve_optimal(res.instance, time_limit=60)
+    opt = solve_optimal(res.instance, time_limit=60)
     if opt.proven_optimal:                              # the bracket holds the true ratio
         assert res.lower <= opt.objective <= res.upper
 

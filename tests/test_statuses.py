@@ -27,14 +27,11 @@ PENDING: set = set()
 #: Readings whose status is computed by ``grade`` from a ClaimCheck (the statuses listed are
 #: reached through ``grade`` with injected evidence).
 GRADED = {
-    ("clm_ip_exact", "every tiny instance"), ("clm_ip_exact", "random small instances"),
-    ("clm_no_policy_beats_opt", "every policy"),
+    ("clm_ip_exact", "every tiny instance"),
     ("clm_peak_rows", "every tiny schedule"), ("clm_peak_rows", "the bound below the optimum"),
     ("clm_mcsf_feasible", "o <= õ <= 2o"), ("clm_peak_points", "±50% prediction noise"),
     ("clm_clear_all_livelock", "witness"), ("clm_mcsf_runtime", "median decision time"),
     ("clm_lb_deterministic", "non-preemptive"), ("clm_lb_randomized", "non-preemptive"),
-    ("clm_lemma_4_4", "exact predictions"),
-    ("clm_lemma_4_5", "exact predictions"), ("clm_lemma_4_7", "exact predictions"),
     ("clm_kv_capacity", "fits"), ("clm_kv_capacity", "standard accounting"),
     ("clm_identical_exact", "identical requests"),
     ("clm_fluid_benchmark", "symbolic"), ("clm_wait_no_overflow", "sampled paths"),
@@ -111,6 +108,15 @@ for _r in ("preemptive (evict and recompute)",):
 for _st in ("supported", "inconclusive", "fails"):
     CUSTOM[("clm_mcsf_ratio", "conditions (a)-(d), worst ratio as n grows", _st)] = \
         "tests/test_ratio.py::test_clm_mcsf_ratio_trend_reaches_every_status"
+for _cid in ("clm_lemma_4_4", "clm_lemma_4_5", "clm_lemma_4_7"):
+    for _st in ("supported", "fails", "inconclusive"):
+        CUSTOM[(_cid, "exact predictions", _st)] = \
+            "tests/test_ratio.py::test_lemma_readings_reach_every_status"
+for _cid, _name in (("clm_ip_exact", "random small instances"),
+                   ("clm_no_policy_beats_opt", "every policy")):
+    for _st in ("supported", "fails", "inconclusive"):
+        CUSTOM[(_cid, _name, _st)] = \
+            "tests/test_claims.py::test_ip_and_policy_readings_reach_every_status"
 for (_cid, _name), _sts in successors_a.DECLARED.items():
     for _st in _sts:
         CUSTOM[(_cid, _name, _st)] = \

@@ -43,16 +43,11 @@ def power_of(search: Callable[[object, int], object], planted: object, seeds: It
 #: name).  A test asserts every other such reading reports power and none of these does: the
 #: list may only shrink.
 POWER_PENDING = frozenset({
-    ('clm_ip_exact', 'random small instances'),
-    ('clm_no_policy_beats_opt', 'every policy'),
     ('clm_peak_rows', 'the bound below the optimum'),
     ('clm_mcsf_feasible', 'o <= õ <= 2o'),
     ('clm_peak_points', '±50% prediction noise'),
     ('clm_mcsf_runtime', 'median decision time'),
     ('clm_mcsf_ratio', 'conditions (a)-(d), worst ratio as n grows'),
-    ('clm_lemma_4_4', 'exact predictions'),
-    ('clm_lemma_4_5', 'exact predictions'),
-    ('clm_lemma_4_7', 'exact predictions'),
     ('clm_synthetic_model1', 'generator as described'),
     ('clm_synthetic_model1', 'as the published code measures it'),
     ('clm_synthetic_model2', 'generator as described'),

@@ -19,7 +19,7 @@ from kvtheory.model.workloads import random_instance
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, describe, grade
 
 __all__ = ["CLAIMS", "check_ip_exact", "check_ip_exact_exhaustive", "tiny_family",
-           "check_no_policy_beats_opt", "check_peak_rows_exhaustive", "check_peak_bound"]
+           "check_no_policy_beats_opt", "check_ip_random", "check_no_policy_random", "check_peak_rows_exhaustive", "check_peak_bound"]
 
 
 def _tiny(rng, max_n, max_memory, max_arrival, prediction_error=None):
@@ -31,8 +31,11 @@ def _tiny(rng, max_n, max_memory, max_arrival, prediction_error=None):
 
 
 def check_ip_exact(rng: np.random.Generator, trials: int = 100, *, max_n: int = 4,
-                   max_memory: int = 8, max_arrival: int = 3) -> ClaimCheck:
+                   max_memory: int = 8, max_arrival: int = 3, solver=solve_optimal) -> ClaimCheck:
     """Claim ``clm_ip_exact``: the integer program's optimum equals exhaustive search.
+
+    ``solver`` is the target (the paper's program; the planted
+    :func:`kvtheory.optimum.planted.relaxed_solver` measures the check's power).
 
     Examples
     --------
@@ -43,11 +46,11 @@ def check_ip_exact(rng: np.random.Generator, trials: int = 100, *, max_n: int = 
     """
     rng = check_generator(rng)
     trials = as_int(trials, name="trials", minimum=1)
-    rep = _ip_against_brute_force(_tiny(rng, max_n, max_memory, max_arrival)
-                                  for _ in range(trials))
+    rep = _ip_against_brute_force((_tiny(rng, max_n, max_memory, max_arrival)
+                                   for _ in range(trials)), solver)
     return ClaimCheck("clm_ip_exact", rep.holds, rep.cases, rep.worst,
                       f"IP = brute force on {trials} random instances (n <= {max_n}, "
-                      f"M <= {max_memory}); {rep.summary}", rep.counterexample)
+                      f"M <= {max_memory}); {rep.summary}", rep.counterexample, rep.details)
 
 
 def tiny_family(max_n: int = 3, prompts=(1, 2), outputs=(1, 2, 3), arrivals=(0, 1),
@@ -87,15 +90,20 @@ def check_ip_exact_exhaustive(max_n: int = 3, memories=(3, 4, 5, 6)) -> ClaimChe
                       rep.counterexample)
 
 
-def _ip_against_brute_force(instances) -> ClaimCheck:
-    """IP against brute force: a difference is a counterexample, an unproven IP (time-out) not."""
+def _ip_against_brute_force(instances, solver=solve_optimal) -> ClaimCheck:
+    """IP against brute force: a difference or an invalid schedule is a counterexample, an
+    unproven IP (time-out) not."""
     worst, bad, biggest, cases, unproven = {"difference": 0}, None, 0, 0, 0
     for inst in instances:
         cases += 1
-        res = solve_optimal(inst)
+        res = solver(inst)
         brute = brute_force_optimal(inst)
-        check_schedule(inst, res.schedule, preemptive=False)
         check_schedule(inst, brute, preemptive=False)
+        try:
+            check_schedule(inst, res.schedule, preemptive=False)
+        except ScheduleError as e:
+            worst, bad = {"difference": None, "invalid": str(e)}, inst
+            break
         diff = abs(res.objective - brute.total_latency)
         biggest = max(biggest, res.objective)
         unproven += not res.proven_optimal
@@ -105,10 +113,11 @@ def _ip_against_brute_force(instances) -> ClaimCheck:
             bad = inst
     holds = bad is None and not unproven
     summary = (f"largest optimum {biggest}" if holds else
+               f"the program's schedule is invalid: {worst['invalid']}" if "invalid" in worst else
                f"IP differs from brute force: {worst}" if bad is not None else
                f"the IP did not prove {unproven} of {cases} optima (a time-out, no difference)")
     return ClaimCheck("clm_ip_exact", holds, cases, {**worst, "unproven": unproven}, summary,
-                      bad)
+                      bad, {"biggest": biggest})
 
 
 def check_no_policy_beats_opt(rng: np.random.Generator, trials: int = 30, *,
@@ -254,11 +263,14 @@ def check_peak_bound(rng: np.random.Generator, trials: int = 40, *, max_n: int =
 
 
 # --------------------------------------------------------------------------- the claims
-_IP = Reading("random small instances", "random instances with n <= 4, M <= 8, prompts <= 2, outputs <= 4, "
-              "arrivals <= 3; the program (HiGHS) against exhaustive search", "sample")
-_NB = Reading("every policy", "every registered policy on random instances with n <= 7, M <= 12, "
-              "against the proven optimum; runs that livelock have no schedule and are counted "
-              "in the evidence", "sample")
+_IP = Reading("random small instances", "runs of 12 random instances with n <= 4, M <= 8, "
+              "prompts <= 2, outputs <= 4, arrivals <= 3; the program (HiGHS) against exhaustive "
+              "search; power: the same runs against the program with memory M + 1 (planted)",
+              "sample")
+_NB = Reading("every policy", "every registered policy on runs of 3 random instances with "
+              "n <= 7, M <= 12, against the proven optimum; runs that livelock have no schedule "
+              "and are counted in the evidence; power: the same runs against MC-SF admitting up "
+              "to M + 1 (planted)", "sample")
 
 
 _IPX = Reading("every tiny instance", "every instance with n <= 3 requests, prompts 1-2, outputs "
@@ -283,23 +295,112 @@ def _peak_rows(quick: bool):
                   quick=quick))
 
 
+#: Seeds of the random readings' runs (the quick run takes the first five) and instances per run.
+IP_SEEDS, IP_TRIALS = tuple(range(1100, 1125)), 12
+NB_SEEDS, NB_TRIALS = tuple(range(1400, 1425)), 3
+IP_PLANTED = "the program with memory M + 1 (an off-by-one memory row)"
+NB_PLANTED = "MC-SF admitting up to M + 1 (an off-by-one memory check)"
+
+
+def _first_failure(reps):
+    return next((r for r in reps if not r.holds and r.counterexample is not None),
+                next((r for r in reps if not r.holds), None))
+
+
+def check_ip_random(quick: bool = True, evidence: Mapping | None = None):
+    """Reading 'random small instances' of ``clm_ip_exact``: runs at :data:`IP_SEEDS`, and power.
+
+    Each run is :func:`check_ip_exact` at one seed; its power is the share of the same runs
+    that catch the planted :func:`kvtheory.optimum.planted.relaxed_solver`.  ``evidence``
+    (``{"runs": [ClaimCheck, ...], "power": {...}}``) replaces both.
+
+    Examples
+    --------
+    >>> ok = ClaimCheck("clm_ip_exact", True, 12, {"difference": 0}, "ok", None, {"biggest": 9})
+    >>> check_ip_random(True, {"runs": [ok], "power": {"planted": "p", "found": 2, "of": 5}}).status
+    'inconclusive'
+    """
+    from kvtheory.claims._power import power_of
+    from kvtheory.optimum.planted import relaxed_solver
+    ev = dict(evidence or {})
+    seeds = IP_SEEDS[:5] if quick else IP_SEEDS
+
+    def run(solver, seed):
+        return check_ip_exact(np.random.default_rng(seed), trials=IP_TRIALS, solver=solver)
+    if "runs" in ev:
+        reps, power = list(ev["runs"]), ev.get("power")
+    else:
+        reps = [run(solve_optimal, seed) for seed in seeds]
+        power = power_of(run, relaxed_solver, seeds, lambda r: not r.holds, label=IP_PLANTED)
+    bad = _first_failure(reps)
+    cases = sum(r.cases for r in reps)
+    rep = bad if bad is not None else ClaimCheck(
+        "clm_ip_exact", True, cases, {"difference": 0, "unproven": 0},
+        f"IP = brute force on {cases} random instances (n <= 4, M <= 8) in {len(reps)} runs; "
+        f"largest optimum {max(r.details.get('biggest', 0) for r in reps)}")
+    return grade("clm_ip_exact", _IP, rep, quick=quick, power=power,
+                 searched=f"{len(seeds)} runs of {IP_TRIALS} random instances (seeds "
+                          f"{seeds[0]}..{seeds[-1]}); the same runs against {IP_PLANTED} "
+                          f"(planted)")
+
+
 def _ip_exact(quick: bool):
     ex = check_ip_exact_exhaustive(3, (3, 4, 5, 6))           # the same family in quick mode
-    trials, seed = (60, 11) if quick else (300, 11)
-    rep = check_ip_exact(np.random.default_rng(seed), trials=trials)
     return (grade("clm_ip_exact", _IPX, ex, searched=f"all {ex.cases} instances", quick=quick,
-                  full_status=True),
-            grade("clm_ip_exact", _IP, rep, searched=f"{trials} random instances, seed {seed}",
-                  quick=quick))
+                  full_status=True), check_ip_random(quick))
+
+
+def check_no_policy_random(quick: bool = True, evidence: Mapping | None = None):
+    """Reading 'every policy' of ``clm_no_policy_beats_opt``: runs at :data:`NB_SEEDS`, and power.
+
+    Each run is :func:`check_no_policy_beats_opt` at one seed; its power is the share of the
+    same runs that catch the planted :func:`kvtheory.engines.policies.planted.over_admit`.
+
+    Examples
+    --------
+    >>> bad = ClaimCheck("clm_no_policy_beats_opt", False, 3, {"error": "x"}, "x would use 7",
+    ...                  "M=6: (a=0, s=1, o=1); x would use 7")
+    >>> check_no_policy_random(True, {"runs": [bad]}).status
+    'fails'
+    """
+    from kvtheory.claims._power import power_of
+    from kvtheory.engines.policies.planted import over_admit
+    ev = dict(evidence or {})
+    seeds = NB_SEEDS[:5] if quick else NB_SEEDS
+
+    def run(policies, seed):
+        return check_no_policy_beats_opt(np.random.default_rng(seed), trials=NB_TRIALS,
+                                         policies=policies)
+    if "runs" in ev:
+        reps, power = list(ev["runs"]), ev.get("power")
+    else:
+        reps = [run(POLICIES, seed) for seed in seeds]
+        power = power_of(run, {"over-admit (planted)": over_admit}, seeds,
+                         lambda r: not r.holds, label=NB_PLANTED)
+    bad = _first_failure(reps)
+    runs = sum(r.details.get("runs", 0) for r in reps)
+    stuck = sum(r.details.get("livelocked", 0) for r in reps)
+    if bad is None:
+        top = max(reps, key=lambda r: r.worst.get("ratio", 1.0))
+        rep = ClaimCheck("clm_no_policy_beats_opt", True, runs - stuck,
+                         {"ratio": top.worst.get("ratio", 1.0), "policy": top.worst.get("policy"),
+                          "runs": runs, "livelocked runs": stuck, "checked schedules": runs - stuck},
+                         f"{len(POLICIES)} policies on {NB_TRIALS * len(reps)} instances in "
+                         f"{len(reps)} runs: {stuck} of {runs} runs livelocked (no schedule to "
+                         f"check); the other {runs - stuck} schedules are valid and none is below "
+                         f"OPT; worst ratio {top.worst.get('ratio', 1.0)} "
+                         f"({top.worst.get('policy', '-')})")
+    else:
+        rep = bad
+    return grade("clm_no_policy_beats_opt", _NB, rep, quick=quick, power=power,
+                 searched=f"{len(seeds)} runs of {NB_TRIALS} random instances x {len(POLICIES)} "
+                          f"policies (seeds {seeds[0]}..{seeds[-1]}); {stuck} of {runs} runs "
+                          f"livelocked (no schedule: counted, not checked); the same runs "
+                          f"against {NB_PLANTED} (planted)")
 
 
 def _no_policy_beats_opt(quick: bool):
-    trials, seed = (15, 14) if quick else (80, 14)
-    rep = check_no_policy_beats_opt(np.random.default_rng(seed), trials=trials)
-    return (grade("clm_no_policy_beats_opt", _NB, rep, quick=quick,
-                  searched=f"{trials} random instances x {len(POLICIES)} policies, seed {seed}; "
-                           f"{rep.details['livelocked']} of {rep.details['runs']} runs livelocked "
-                           f"(no schedule: counted, not checked)"),)
+    return (check_no_policy_random(quick),)
 
 
 CLAIMS = (

@@ -3,149 +3,102 @@
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 
 from kvtheory.model.validation import as_fraction, as_int, check_generator
 from kvtheory.model.checker import check_schedule
 from kvtheory.engines.policies import mc_sf
-from kvtheory.theory.ratio import (RATIO_BOUND, group_spans, lemma_4_4_bound, lemma_4_7_bound, lemma_terms,
-                     mcsf_opt_ratio, ratio_conditions, ratio_instance)
+from kvtheory.theory.ratio import (LEMMA_4_4, LEMMA_4_5, LEMMA_4_7, RATIO_BOUND, mcsf_opt_ratio,
+                                   ratio_conditions)
+from kvtheory.theory.lemma_searches import (LEMMA_SEEDS, LEMMA_TRIALS, UNIT, lemma_4_4_search,
+                                            lemma_4_5_search, lemma_4_7_search, lemma_draw)
 from kvtheory.theory.ratio_search import best_known_schedule, worst_ratio_at_size
-from kvtheory.optimum.exact import solve_optimal
 from kvtheory.engines.simulator import simulate
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
 
-__all__ = ["CLAIMS", "RATIO_SIZES", "ratio_trend_status", "check_mcsf_ratio", "check_lemma_4_4", "check_lemma_4_5", "check_lemma_4_7"]
+__all__ = ["CLAIMS", "RATIO_SIZES", "ratio_trend_status", "check_mcsf_ratio", "check_lemma"]
 
 
-def _draw(rng, max_n, max_memory, alpha=1.0):
-    M = int(rng.integers(6, max_memory + 1))
-    return ratio_instance(rng, int(rng.integers(1, max_n + 1)), M, alpha=alpha)
+#: Constants of each lemma's bound, and how the chapter writes them.
+_TARGET = {"clm_lemma_4_4": (LEMMA_4_4, "(1536, 24)"), "clm_lemma_4_5": (LEMMA_4_5, "(192, 5)"),
+           "clm_lemma_4_7": (LEMMA_4_7, "(1/6, 1/6)")}
+_SEARCH = {"clm_lemma_4_4": lemma_4_4_search, "clm_lemma_4_5": lemma_4_5_search,
+           "clm_lemma_4_7": lemma_4_7_search}
+_MEASURED = {"clm_lemma_4_4": "MC-SF / (1536 A/M + 24 B)", "clm_lemma_4_5": "span / bound",
+             "clm_lemma_4_7": "(A/(6M) + B/6) / OPT"}
 
 
-def check_lemma_4_4(rng: np.random.Generator, trials: int = 300, *, max_n: int = 40,
-                    max_memory: int = 60) -> ClaimCheck:
-    """Claim ``clm_lemma_4_4``: ``MC-SF <= 1536 A / M + 24 B`` (exact predictions, conditions a-c).
-
-    No optimum is needed, so instances can be large.  ``worst`` is the largest ratio
-    MC-SF / bound seen (the claim holds iff it is at most 1).
-
-    Examples
-    --------
-    >>> rep = check_lemma_4_4(np.random.default_rng(0), trials=20)
-    >>> rep.holds, rep.worst["slack"] < 1
-    (True, True)
-    """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    worst, bad = {"slack": 0.0}, None
-    tight = {"slack": 0.0}                      # the same with the constants (1, 1): how loose
-    for _ in range(trials):
-        inst = _draw(rng, max_n, max_memory)
-        sched = simulate(inst, mc_sf)
-        check_schedule(inst, sched)
-        t = lemma_terms(inst)
-        bound = lemma_4_4_bound(inst)
-        slack = sched.total_latency / bound
-        if slack > worst["slack"]:
-            worst = {"slack": round(slack, 6), "mcsf": sched.total_latency, "bound": round(bound, 2),
-                     "n": inst.n, "M": inst.memory, "s": int(inst.prompt[0])}
-            if slack > 1:
-                bad = inst
-        unit = sched.total_latency / (t["A"] / t["M"] + t["B"])
-        tight["slack"] = max(tight["slack"], round(unit, 4))
-    holds = bad is None
-    return ClaimCheck("clm_lemma_4_4", holds, trials, worst,
-                      f"MC-SF <= 1536 A/M + 24 B on {trials} instances (n <= {max_n}, M <= "
-                      f"{max_memory}); largest MC-SF/bound = {worst['slack']:.4f}; with constants "
-                      f"(1, 1) instead of (1536, 24) the ratio reaches {tight['slack']}" if holds
-                      else f"Lemma 4.4 fails: {worst}", bad, {"unit_constants": tight["slack"]})
+def _lemma_seeds(cid: str, quick: bool) -> tuple:
+    return LEMMA_SEEDS[cid][:5] if quick else LEMMA_SEEDS[cid]
 
 
-def check_lemma_4_5(rng: np.random.Generator, trials: int = 300, *, max_n: int = 40,
-                    max_memory: int = 60) -> ClaimCheck:
-    """Claim ``clm_lemma_4_5``: each power-of-two group's span <= ``192/M sum vol + 5 max o``.
+def check_lemma(cid: str, reading: Reading, quick: bool = True,
+                evidence: Mapping | None = None) -> Verdict:
+    """Claims ``clm_lemma_4_4``, ``clm_lemma_4_5``, ``clm_lemma_4_7``: the lemma's search and its power.
 
-    The span is measured on MC-SF's schedule (exact predictions) as in :func:`group_spans`.
-    ``worst`` is the largest span / bound (the claim holds iff it is at most 1).
+    The search (:mod:`kvtheory.theory.lemma_searches`) runs at the lemma's seeds against the
+    paper's constants and, for its power, against the same expression with constants (1, 1)
+    (an over-stated bound: too small for the upper bounds 4.4 and 4.5, too large for the lower
+    bound 4.7).  ``evidence`` (``{"runs": [...], "power": {...}}``, the runs as the search returns
+    them) replaces both.  The headline is the worst case with at least two requests.
 
     Examples
     --------
-    >>> rep = check_lemma_4_5(np.random.default_rng(0), trials=20)
-    >>> rep.holds, rep.cases
-    (True, 20)
+    >>> from kvtheory import Instance
+    >>> run = {"slack": 0.01, "worst": {"slack": 0.01}, "headline": {"slack": 0.01, "n": 2},
+    ...        "instance": None, "cases": 3}
+    >>> check_lemma("clm_lemma_4_4", _L44, True, {"runs": [run],
+    ...     "power": {"planted": "p", "found": 1, "of": 5}}).status
+    'inconclusive'
+    >>> bad = {**run, "slack": 1.5, "instance": Instance.from_arrays([0], [1], [1], memory=6)}
+    >>> check_lemma("clm_lemma_4_4", _L44, True, {"runs": [bad]}).status
+    'fails'
     """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    worst, bad, groups = {"slack": 0.0}, None, 0
-    for _ in range(trials):
-        inst = _draw(rng, max_n, max_memory)
-        sched = simulate(inst, mc_sf)
-        check_schedule(inst, sched)
-        for row in group_spans(sched):
-            groups += 1
-            if row["slack"] > worst["slack"]:
-                worst = {**{k: row[k] for k in ("group", "n", "span", "slack")},
-                         "bound": round(row["bound"], 2), "M": inst.memory}
-                if row["slack"] > 1:
-                    bad = inst
-    holds = bad is None
-    return ClaimCheck("clm_lemma_4_5", holds, trials, worst,
-                      f"every group span within its bound: {groups} groups on {trials} instances; "
-                      f"largest span/bound = {worst['slack']:.4f}" if holds
-                      else f"Lemma 4.5 fails: {worst}", bad, {"groups": groups})
+    from kvtheory.claims._power import power_of
+    ev = dict(evidence or {})
+    seeds, trials = _lemma_seeds(cid, quick), LEMMA_TRIALS[cid]
+    target, written = _TARGET[cid]
+    search = _SEARCH[cid]
+    planted_worst = None
+    if "runs" in ev:
+        runs, power = list(ev["runs"]), ev.get("power")
+    else:
+        runs = [search(target, seed, trials) for seed in seeds]
+        planted = []
 
-
-def check_lemma_4_7(rng: np.random.Generator, trials: int = 100, *, max_n: int = 8,
-                    max_memory: int = 24, time_limit: float = 20.0) -> ClaimCheck:
-    """Claim ``clm_lemma_4_7``: ``OPT >= A / (6M) + B / 6`` against the exact optimum.
-
-    A finished solve compares the bound with the optimum.  When a solve times out, the bound is
-    *verified* if it is at most the proven lower bound (``OPT >= lower_bound >= bound``) and
-    *refuted* if it exceeds the best schedule found (``OPT <= objective < bound``); otherwise the
-    case is inconclusive and counted in ``details["inconclusive"]``; ``cases`` counts only the
-    compared ones (none compared: :func:`kvtheory.claims.grade` says ``inconclusive``).
-    ``worst`` is the largest bound / OPT (the claim holds iff it is at most 1).
-
-    Examples
-    --------
-    >>> rep = check_lemma_4_7(np.random.default_rng(0), trials=5)
-    >>> rep.holds, rep.worst["slack"] <= 1
-    (True, True)
-    """
-    rng = check_generator(rng)
-    trials = as_int(trials, name="trials", minimum=1)
-    worst, bad, inconclusive, area_only = {"slack": 0.0}, None, 0, 0.0
-    for _ in range(trials):
-        inst = _draw(rng, max_n, max_memory)
-        res = solve_optimal(inst, time_limit=time_limit)
-        check_schedule(inst, res.schedule)
-        bound = lemma_4_7_bound(inst)
-        t = lemma_terms(inst)
-        if res.proven_optimal:
-            slack = bound / res.objective
-            area_only = max(area_only, t["A"] / t["M"] / res.objective)
-        elif bound <= res.lower_bound:
-            slack = bound / res.lower_bound            # verified; OPT/bound is even smaller
-        elif bound > res.objective:
-            slack = bound / res.objective              # refuted
-        else:
-            inconclusive += 1
-            continue
-        if slack > worst["slack"]:
-            worst = {"slack": round(slack, 6), "bound": round(bound, 3), "opt": res.objective,
-                     "proven": res.proven_optimal, "n": inst.n, "M": inst.memory}
-            if slack > 1:
-                bad = inst
-    holds = bad is None
-    # only the cases that compared the bound with OPT (or its proven bounds) are evidence
-    return ClaimCheck("clm_lemma_4_7", holds, trials - inconclusive, worst,
-                      f"OPT >= A/(6M) + B/6 on {trials - inconclusive} of {trials} instances "
-                      f"(n <= {max_n}, M <= {max_memory}; {inconclusive} inconclusive); largest "
-                      f"bound/OPT = {worst['slack']:.4f}; the area term alone, A/M, reaches "
-                      f"{area_only:.3f} x OPT" if holds else f"Lemma 4.7 fails: {worst}", bad,
-                      {"inconclusive": inconclusive, "area_over_opt": round(area_only, 4)})
+        def run(constants, seed):
+            got = search(constants, seed, trials)
+            planted.append(got["slack"])
+            return got
+        power = power_of(run, UNIT, seeds, lambda got: got["slack"] > 1,
+                         label=f"the same bound with constants (1, 1) instead of {written}")
+        planted_worst = max(planted)
+    top = max(runs, key=lambda r: r["slack"])
+    head = max((r["headline"] for r in runs), key=lambda h: h.get("slack", 0.0))
+    holds = top["slack"] <= 1
+    cases = sum(r["cases"] for r in runs)
+    skipped = sum(r.get("inconclusive", 0) for r in runs)
+    what = _MEASURED[cid]
+    n2 = "n >= 2" if head.get("n", 0) >= 2 else "every n"
+    text = (f"largest {what} = {head.get('slack', 0.0):.4f} on {'groups' if cid.endswith('5') else 'instances'} "
+            f"with {n2} ({head}); over all, n = 1 included, {top['slack']:.4f}")
+    if cid == "clm_lemma_4_5":
+        text += f"; {sum(r.get('groups', 0) for r in runs)} groups"
+    if cid == "clm_lemma_4_7":
+        text += (f"; {skipped} solves inconclusive; the area term alone, A/M, reaches "
+                 f"{max(r.get('area_over_opt', 0.0) for r in runs):.3f} x OPT")
+    if planted_worst is not None:
+        text += f"; the planted bound with constants (1, 1) reaches {planted_worst:.4f}"
+    rep = ClaimCheck(cid, holds, cases, {"headline": head, "worst": top["worst"],
+                                         "planted_worst": planted_worst},
+                     text if holds else f"{what} = {top['slack']:.4f} > 1: {top['worst']}",
+                     None if holds else top["instance"])
+    return grade(cid, reading, rep, quick=quick, power=power,
+                 searched=f"{len(seeds)} runs of {trials} random instances (seeds "
+                          f"{seeds[0]}..{seeds[-1]}); the same runs against the planted bound "
+                          f"with constants (1, 1) instead of {written}")
 
 
 def check_mcsf_ratio(rng: np.random.Generator, trials: int = 100, *, alpha: float = 2.0,
@@ -170,7 +123,7 @@ def check_mcsf_ratio(rng: np.random.Generator, trials: int = 100, *, alpha: floa
     worst, bad, proven, ratios = {"ratio": 1.0}, None, 0, []
     for k in range(trials):
         a = 1.0 if k % 2 == 0 else alpha
-        inst = _draw(rng, max_n, max_memory, alpha=a)
+        inst = lemma_draw(rng, max_n, max_memory, alpha=a)
         if not all(ratio_conditions(inst, alpha=a).values()):
             raise AssertionError("generator produced an instance outside the conditions")
         r = mcsf_opt_ratio(inst, time_limit=time_limit)
@@ -200,13 +153,16 @@ _RATIO = Reading("conditions (a)-(d), worst ratio as n grows",
                  "the best checked schedule known), bracketed; the trivial bound n beside it; "
                  "plus random instances with n <= 7, M <= 20 against the exact optimum", "sample",
                  statuses=("supported", "inconclusive", "fails"))
-_L44 = Reading("exact predictions", "conditions (a)-(c), exact predictions; random instances "
-               "with n <= 40, M <= 60 (no optimum needed)", "sample")
+_L44 = Reading("exact predictions", "conditions (a)-(c), exact predictions; runs of 150 random "
+               "instances with n <= 40, M <= 60 (no optimum needed); power: the same runs against "
+               "the bound with constants (1, 1) (planted)", "sample")
 _L45 = Reading("exact predictions", "conditions (a)-(c), exact predictions; every power-of-two "
-               "output group of random instances with n <= 40, M <= 60; span read as first "
-               "processed round to last", "sample")
-_L47 = Reading("exact predictions", "conditions (a)-(c); random instances with n <= 7, M <= 20 "
-               "against the exact optimum (or its proven bounds on a time-out)", "sample")
+               "output group of runs of 150 random instances with n <= 40, M <= 60; span read as "
+               "first processed round to last; power: the same runs against the bound with "
+               "constants (1, 1) (planted)", "sample")
+_L47 = Reading("exact predictions", "conditions (a)-(c); runs of 30 random instances with n <= 7, "
+               "M <= 20 against the exact optimum (or its proven bounds on a time-out); power: the "
+               "same runs against the bound A/M + B (planted)", "sample")
 
 
 #: Sizes of the growth reading: (n, M) doubling together.
@@ -289,12 +245,9 @@ def _mcsf_ratio(quick):
                     full_status=not quick),)
 
 
-def _lemma(check, reading, trials_quick, trials_full, seed, **kw):
+def _lemma(cid, reading):
     def run(quick):
-        trials = trials_quick if quick else trials_full
-        rep = check(np.random.default_rng(seed), trials=trials, **kw)
-        return (grade(rep.claim, reading, rep, quick=quick,
-                      searched=f"{trials} random instances, seed {seed}"),)
+        return (check_lemma(cid, reading, quick),)
     return run
 
 
@@ -308,17 +261,17 @@ CLAIMS = (
     Claim("clm_lemma_4_4", "Lemma 4.4: upper bound on MC-SF's total latency",
           "Under (a)-(c) with exact predictions, MC-SF <= (1536/M) sum_o n_o sum_{o' <= o} n_o' "
           "vol_o' + 24 sum_o n_o o.", "v4-v5", "second-hand", "book/ratio", (_L44,),
-          _lemma(check_lemma_4_4, _L44, 150, 600, 41),
+          _lemma("clm_lemma_4_4", _L44),
           "tests/test_ratio.py::test_clm_lemma_4_4"),
     Claim("clm_lemma_4_5", "Lemma 4.5: span of each power-of-two output group",
           "Under (a)-(c) with exact predictions, for the outputs in [2^l, 2^(l+1)) the rounds "
           "between MC-SF processing the group's first and last request are at most "
           "(192/M) sum_group n_o vol_o + 5 max o.", "v4-v5", "second-hand", "book/ratio",
-          (_L45,), _lemma(check_lemma_4_5, _L45, 150, 600, 42),
+          (_L45,), _lemma("clm_lemma_4_5", _L45),
           "tests/test_ratio.py::test_clm_lemma_4_5"),
     Claim("clm_lemma_4_7", "Lemma 4.7: lower bound on OPT",
           "Under (a)-(c), OPT >= (1/(6M)) sum_o n_o sum_{o' <= o} n_o' vol_o' + (1/6) sum_o n_o o.",
           "v4-v5", "second-hand", "book/ratio", (_L47,),
-          _lemma(check_lemma_4_7, _L47, 30, 120, 43, max_n=7, max_memory=20),
+          _lemma("clm_lemma_4_7", _L47),
           "tests/test_ratio.py::test_clm_lemma_4_7", machine_dependent=True),
 )

@@ -5,8 +5,10 @@ Deterministic and randomized lower bounds (:mod:`~kvtheory.theory.lower_bounds`,
 (:mod:`~kvtheory.theory.lower_bounds_limits`), preemption and its game
 (:mod:`~kvtheory.theory.preemption`, :mod:`~kvtheory.theory.preemption_game`), NP-hardness
 (:mod:`~kvtheory.theory.hardness`), the semi-online algorithm
-(:mod:`~kvtheory.theory.semionline`), MC-SF's competitive ratio (:mod:`~kvtheory.theory.ratio`)
-and its worst case as instances grow (:mod:`~kvtheory.theory.ratio_search`), regret under
+(:mod:`~kvtheory.theory.semionline`), MC-SF's competitive ratio (:mod:`~kvtheory.theory.ratio`),
+the searches of its lemmas, each a function of its target bound
+(:mod:`~kvtheory.theory.lemma_searches`), and its worst case as instances grow
+(:mod:`~kvtheory.theory.ratio_search`), regret under
 stochastic arrivals in both batching models (:mod:`~kvtheory.theory.regret`,
 :mod:`~kvtheory.theory.regret_separate`), and the successor papers' families, bounds and
 derivations (:mod:`~kvtheory.theory.successors`, :mod:`~kvtheory.theory.successors_intervals`,

@@ -125,7 +125,7 @@ def lemma_4_7_bound(instance: Instance) -> float:
     return t["A"] / (LEMMA_4_7["area"] * t["M"]) + t["B"] / LEMMA_4_7["length"]
 
 
-def group_spans(schedule: Schedule) -> list[dict]:
+def group_spans(schedule: Schedule, constants: dict | None = None) -> list[dict]:
     """Lemma 4.5 (claim ``clm_lemma_4_5``): span of each power-of-two output group vs its bound.
 
     Group ``l`` holds the requests with output in ``[2^l, 2^{l+1})``.  Its **span** (our reading
@@ -134,7 +134,8 @@ def group_spans(schedule: Schedule) -> list[dict]:
     included: ``max_i c_i - min_i p_i`` over the group (a request started at ``p`` is first
     processed in round ``p + 1``).  This is the largest of the plausible readings (the distance
     between the first and last *start* is smaller), so a bound that holds for it holds for all.
-    The bound is ``192 / M * sum_{i in group} vol_i + 5 max_{i in group} o_i``.
+    The bound is ``192 / M * sum_{i in group} vol_i + 5 max_{i in group} o_i`` (other constants
+    ``{"area": a, "length": b}`` through ``constants``).
 
     Examples
     --------
@@ -149,12 +150,12 @@ def group_spans(schedule: Schedule) -> list[dict]:
     comps = np.array([r.completion for r in schedule.records], dtype=np.int64)
     vol = inst.volume
     level = np.floor(np.log2(o)).astype(np.int64)
+    c = LEMMA_4_5 if constants is None else constants
     rows = []
     for l in np.unique(level):
         g = level == l
         span = int(comps[g].max() - starts[g].min())
-        bound = (LEMMA_4_5["area"] * float(vol[g].sum()) / inst.memory
-                 + LEMMA_4_5["length"] * int(o[g].max()))
+        bound = c["area"] * float(vol[g].sum()) / inst.memory + c["length"] * int(o[g].max())
         rows.append({"group": int(l), "outputs": f"[{2 ** int(l)}, {2 ** (int(l) + 1)})",
                      "n": int(g.sum()), "span": span, "start_span": int(starts[g].max() - starts[g].min()),
                      "bound": bound, "slack": span / bound})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kvtheory.engines.simulator import Decision, State
 
-__all__ = ["longest_first"]
+__all__ = ["longest_first", "over_admit"]
 
 
 def longest_first(state: State) -> Decision:
@@ -36,3 +36,26 @@ def longest_first(state: State) -> Decision:
     from kvtheory.engines.policies.base import _memory_constrained
     items = sorted(state.waiting_in_order("prediction"), key=lambda it: -it[2])
     return _memory_constrained(state, items, 0.0, "newest")
+
+
+def over_admit(state: State) -> Decision:
+    """MC-SF admitting up to ``M + 1``: an off-by-one memory check that cheats on memory.
+
+    MC-SF's rule (shortest predicted first, stop at the first that does not fit) with a capacity
+    of ``M + 1`` instead of ``M``; it never evicts.  Whenever an admission fills the last unit
+    the engine refuses the decision (it would exceed ``M``): a check of "every schedule is
+    valid" must find this.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> from kvtheory.engines.simulator import PolicyError
+    >>> inst = Instance.from_arrays([0, 0], [1, 1], [1, 1], memory=3)     # peaks 2 + 2 = M + 1
+    >>> try:
+    ...     simulate(inst, over_admit)
+    ... except PolicyError as e:
+    ...     print("refused")
+    refused
+    """
+    from kvtheory.engines.policies.base import _admit
+    return Decision(start=_admit(state, state.waiting_in_order("prediction"), state.memory + 1))
