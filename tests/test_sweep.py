@@ -196,13 +196,13 @@ def test_sweep_bad_input_one_line(capsys, argv):
 
 
 def test_a_trace_changed_after_its_cells_were_made_is_an_error(tmp_path):
-    """Cells are cached by their arguments: a trace's cells carry its content's digest."""
+    """Cells are cached by their arguments: a trace's cells carry its content's fingerprint."""
     p = tmp_path / "t.csv"
     p.write_text("arrival_time,prompt,output\n0.0,5,3\n1.0,4,2\n")
     cells = sweep_cells("mc-sf", memory=[100], traces=[str(p)], engine="timed")
-    assert len({c["digest"] for c in cells}) == 1
+    assert len({c["fingerprint"] for c in cells}) == 1
     p.write_text("arrival_time,prompt,output\n0.0,5,3\n1.0,4,9\n")
     assert sweep_cells("mc-sf", memory=[100], traces=[str(p)],
-                       engine="timed")[0]["digest"] != cells[0]["digest"]
+                       engine="timed")[0]["fingerprint"] != cells[0]["fingerprint"]
     with pytest.raises(ValueError, match="changed since the sweep's cells were made"):
         run_sweep_cell(**cells[0])

@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -36,11 +35,12 @@ import pandas as pd
 from kvtheory.engines.policies import POLICIES
 from kvtheory.engines.serving_metrics import COMMON_KEYS
 from kvtheory.hardware.calibration import PAPER_KV_CAPACITY
+from kvtheory.model.cache import _hex16
 from kvtheory.model.cells import run_cells
 from kvtheory.model.tables import format_table, to_jsonable
 from kvtheory.model.validation import as_int
 
-__all__ = ["ENGINES", "WORKLOADS", "CELL_KEYS", "sweep_cells", "run_sweep_cell", "sweep", "file_digest",
+__all__ = ["ENGINES", "WORKLOADS", "CELL_KEYS", "sweep_cells", "run_sweep_cell", "sweep", "file_fingerprint",
            "write_rows", "out_suffix", "main"]
 
 #: Engines a sweep runs (as ``simulate --engine``).
@@ -162,17 +162,17 @@ def sweep_cells(policies, *, memory=(PAPER_KV_CAPACITY,), scales=(1.0,), seeds=1
                  "rate": 50.0 if rate is None else _positive_list(rate, "rate")[0]}
     if round_seconds is not None:
         round_seconds = _positive_list(round_seconds, "round_seconds")[0]
-    # a trace's cells carry its content's digest: the cached result of a cell (keyed by its
+    # a trace's cells carry its content's fingerprint: the cached result of a cell (keyed by its
     # arguments) then belongs to the file's content, not to its path
-    digests = {t: file_digest(t) for t in traces}
+    prints = {t: file_fingerprint(t) for t in traces}
     return [{"policy": p, "memory": m, "scale": c, "seed": s, "source": src, "engine": engine,
              "head": head, "round_seconds": round_seconds, "oversized": oversized,
-             **({"digest": digests[src]} if traces else {}), **extra}
+             **({"fingerprint": prints[src]} if traces else {}), **extra}
             for src, p, m, c, s in itertools.product(traces or [workload], names, memories,
                                                      scales, seeds)]
 
 
-def file_digest(path) -> str:
+def file_fingerprint(path) -> str:
     """The first 16 hex characters of the SHA-256 of a file's bytes (read in blocks).
 
     Examples
@@ -180,8 +180,8 @@ def file_digest(path) -> str:
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
     >>> _ = p.write_text("one content")
-    >>> a = file_digest(p); _ = p.write_text("another")
-    >>> len(a), a == file_digest(p)
+    >>> a = file_fingerprint(p); _ = p.write_text("another")
+    >>> len(a), a == file_fingerprint(p)
     (16, False)
     """
     import hashlib
@@ -192,7 +192,7 @@ def file_digest(path) -> str:
                 h.update(block)
     except OSError as exc:
         raise ValueError(f"cannot read trace {path}: {exc.strerror or exc}") from None
-    return h.hexdigest()[:16]
+    return _hex16(h)
 
 
 # ===================================================================== one cell
@@ -281,7 +281,7 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
                    engine: str = "round", head: int | None = None,
                    round_seconds: float | None = None, oversized: str = "error",
                    n: int | None = None, rate: float | None = None,
-                   digest: str | None = None) -> dict:
+                   fingerprint: str | None = None) -> dict:
     """One cell of a sweep: its parameters and the serving figures of ``simulate``.
 
     Examples
@@ -297,8 +297,8 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
     ----------
     policy, memory, scale, seed, source, engine, head, round_seconds, oversized, n, rate
         One cell of :func:`sweep_cells` (``source``: a trace file or ``"lmsys"``).
-    digest : str, optional
-        The trace file's :func:`file_digest` when the cell was made; a file changed since is
+    fingerprint : str, optional
+        The trace file's :func:`file_fingerprint` when the cell was made; a file changed since is
         an error (its cached results belong to the old content).
 
     Returns
@@ -308,7 +308,7 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
         (:data:`~kvtheory.engines.serving_metrics.COMMON_KEYS` first, null where absent;
         latency in rounds for the round engine, in seconds for the others).
     """
-    if digest is not None and file_digest(source) != digest:
+    if fingerprint is not None and file_fingerprint(source) != fingerprint:
         raise ValueError(f"{source} changed since the sweep's cells were made")
     if source in WORKLOADS:
         requests, dropped = _workload_cell(memory=memory, scale=scale, seed=seed, engine=engine,
