@@ -47,6 +47,18 @@ def test_clm_mcsf_feasible():
     assert rep.holds, rep.summary
 
 
+def test_clm_mcsf_feasible_has_power_against_under_predictions():
+    """The same runs with predictions down to o/2 (not covered by the claim) find evictions."""
+    v = mcsf._feasible(True)[0]
+    assert v.status == "supported" and v.power["of"] == 5 and v.power["found"] >= 4
+    assert not mcsf.check_mcsf_feasible(np.random.default_rng(1200), trials=30, low=0.5).holds
+    # were the planted sampler the claim's own (no under-prediction), the power would be 0
+    same = mcsf.power_of(lambda low, s: mcsf.check_mcsf_feasible(np.random.default_rng(s),
+                                                                 trials=30, low=low),
+                         1.0, mcsf.FEASIBLE_SEEDS[:5], lambda r: not r.holds, label="none")
+    assert same["found"] == 0
+
+
 def test_clm_peak_points():
     rep = mcsf.check_peak_points(np.random.default_rng(13), trials=80)
     assert rep.holds and rep.details["decisions"] > 500, rep.summary

@@ -44,7 +44,6 @@ def power_of(search: Callable[[object, int], object], planted: object, seeds: It
 #: list may only shrink.
 POWER_PENDING = frozenset({
     ('clm_peak_rows', 'the bound below the optimum'),
-    ('clm_mcsf_feasible', 'o <= õ <= 2o'),
     ('clm_peak_points', '±50% prediction noise'),
     ('clm_mcsf_runtime', 'median decision time'),
     ('clm_mcsf_ratio', 'conditions (a)-(d), worst ratio as n grows'),
