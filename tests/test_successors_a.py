@@ -123,18 +123,37 @@ def test_prompt_family_opt_is_smalls_first_on_small_members():
 
 def test_clm_mcsf_prompts():
     got = cs.check_mcsf_prompts(True)
-    # the quick search's worst ratios rise, but by less than the margin a growth claim needs
+    # the family's ratios rise by the sqrt(M) margin (1.0 at M = 6 to 57/37 at M = 18); the
+    # quick search's worst ratios do not
     assert [v.status for v in got] == ["proved", "supported", "inconclusive"]
+    assert got[1].figures["ratios"][-1] == pytest.approx(57 / 37)
+    assert got[1].power == {"planted": got[1].power["planted"], "found": 2, "of": 2}
+    assert max(got[1].figures["planted_ratios"]) < 1.05          # SVF: smalls first, bounded
     assert not cs.grows_like_sqrt((8, 12, 16), got[2].figures["worst"]) and got[2].decide
-    assert got[1].figures["ratios"][-1] > 1.5                # M = 18: 57 / 37
+    assert got[2].power["of"] == 1 and "Omega(M)" in got[2].power["planted"]
     got = cs.check_mcsf_prompts(True, {"search": [1.2, 1.35, 1.5]})
-    assert got[2].status == "supported"
+    assert got[2].status == "supported" and got[2].power["found"] == 1
+
+
+def test_clm_mcsf_prompts_family_rule_rejects_a_bounded_target():
+    """On main 'strictly rising' passed a family whose ratio stays bounded (1.00, 1.01, 1.02):
+    the sqrt(M) rule does not, and a planted target the rule passes makes it inconclusive."""
+    rows = [{"M": m, "ratio_vs_opt": r} for m, r in ((6, 1.0), (12, 1.01), (18, 1.02))]
+    v = cs.check_mcsf_prompts(True, {"rows_opt": rows, "planted_ratios": [1, 1, 1],
+                                     "search": [1.2, 1.35, 1.5]})[1]
+    assert v.status == "inconclusive" and v.decide
+    rows = [{"M": m, "ratio_vs_opt": r} for m, r in ((6, 1.0), (12, 1.3), (18, 1.6))]
+    v = cs.check_mcsf_prompts(True, {"rows_opt": rows, "planted_ratios": [1.0, 1.3, 1.6],
+                                     "search": [1.2, 1.35, 1.5]})[1]
+    assert v.status == "inconclusive" and v.power["found"] == 1     # the planted SVF passed
+    assert "did not reject the planted" in v.evidence
 
 
 def test_clm_mcsf_prompts_other_statuses():
     row = {"closed_form_ok": False, "M": 6, "m": 2}
     got = cs.check_mcsf_prompts(True, {"rows": [row], "rows_opt": [
-        {"M": 6, "ratio_vs_opt": 1.2}, {"M": 9, "ratio_vs_opt": 1.1}], "search": [1.3, 1.2, 1.4]})
+        {"M": 6, "ratio_vs_opt": 1.2}, {"M": 9, "ratio_vs_opt": 1.1}],
+        "planted_ratios": [1.0, 1.0], "search": [1.3, 1.2, 1.4]})
     assert [v.status for v in got] == ["inconclusive", "inconclusive", "inconclusive"]
     assert all(v.decide for v in got)
 
@@ -166,8 +185,8 @@ def test_ratio_searches_take_their_target():
 
 #: Readings whose statement is a ratio bound c, checked with power: (check, index, bound).
 RATIO_READINGS = {("clm_sortedf_ratio", "our Sorted-F rule"): (cs.check_sortedf_ratio, 0, 48),
-                  ("clm_nonclairvoyant", "MC-SF measured, all at 0"):
-                      (cs.check_nonclairvoyant, 1, 10.67)}
+                  ("clm_mcsf_nonclairvoyant", "MC-SF measured, all at 0"):
+                      (cs.check_mcsf_nonclairvoyant, 0, 10.67)}
 
 
 def test_ratio_bounds_are_not_supported_where_they_cannot_be_violated():
@@ -214,12 +233,36 @@ def test_clm_amax_unbounded():
     assert [v.status for v in got] == ["proved", "supported", "supported"]
     w = got[1].figures["worst"]
     assert w[-1] > 2 * w[1]                              # u/l = 8 vs 2
+    # power: the bounded planted target (upper ends min(u, 2o)) fails the growth rule ...
+    assert got[1].power["found"] == 1 and max(got[1].figures["planted"]) < 2
+    # ... and the search exceeds (1 + u/l)/2 at every u/l >= 2 (3 of 3)
+    assert got[2].power == {"planted": got[2].power["planted"], "found": 3, "of": 3}
+    # headline from u/l >= 2, not the trivial u/l = 1 (ratio 1 = bound 1)
+    assert 0.3 < got[2].figures["excess"] < 1
 
 
 def test_clm_amin_log():
     (v,) = cs.check_interval_growth(True)["clm_amin_log"]
-    assert v.status == "supported"
+    assert v.status == "supported" and v.power["found"] == v.power["of"] == 1
     assert max(v.figures["worst"]) < 2.0                 # within 2x of hindsight up to u/l = 8
+    assert v.figures["planted"][-1] > 4                  # A_max in its place grows
+
+
+def test_clm_amin_log_worst_is_monotone_in_u_over_l():
+    """An instance valid at u/l is valid at a larger u/l: the reported worst never falls (on
+    main it fell from 1.500 at u/l = 4 to 1.304 at u/l = 8), and the carried instance is
+    re-run there."""
+    (v,) = cs.check_interval_growth(True)["clm_amin_log"]
+    w = v.figures["worst"]
+    assert all(b >= a for a, b in zip(w, w[1:])) and w[-1] == pytest.approx(1.5)
+    assert "carried" in v.searched and "8 steps" in v.searched
+    # a carried instance is re-run at the larger u/l (M = 8, two requests s = 1, o = 4, l = 1:
+    # A_min completes them at 4 and 8 (test_a_min_raised_bound_by_hand): 12; hindsight starts
+    # the second at 2, when 5 + (1 + 4 - 2) <= 8 at round 4, completing at 4 and 6: 10)
+    row = {"output": [4, 4], "M": 8, "l": 1, "u": 4, "u_over_l": 4}
+    worst, rows = cs._carry_forward((4, 8), [1.2, 0.9], [row, None])
+    assert worst == [1.2, pytest.approx(12 / 10)] and rows[1]["u_over_l"] == 8
+    assert rows[1]["u"] == 8
 
 
 def test_interval_growth_other_statuses():
@@ -230,6 +273,16 @@ def test_interval_growth_other_statuses():
     assert [v.status for v in got["clm_amax_unbounded"]] == ["inconclusive", "inconclusive",
                                                             "fails"]
     assert got["clm_amin_log"][0].status == "inconclusive"
+    # a growth the planted target also shows is not evidence: inconclusive
+    ev = {**ev, "a_max": [1, 1.6, 2.6, 4.7], "a_max_excess": 0.5, "a_max_worst_instance": None,
+          "planted_max": [1, 1.6, 2.6, 4.7], "a_min": [1, 1.2, 1.3, 1.3],
+          "planted_min": [1, 1.2, 1.3, 1.3]}
+    got = cs.check_interval_growth(True, ev)
+    assert [v.status for v in got["clm_amax_unbounded"]][1] == "inconclusive"
+    assert got["clm_amin_log"][0].status == "inconclusive"
+    assert got["clm_amax_unbounded"][2].status == "supported"      # 1.6, 2.6, 4.7 > 1.5, 2.5, 4.5
+    ev = {**ev, "a_max": [1, 1.4, 2.4, 4.4]}                        # below (1 + u/l)/2
+    assert cs.check_interval_growth(True, ev)["clm_amax_unbounded"][2].status == "inconclusive"
 
 
 def test_grade_growth_validates():
@@ -255,44 +308,124 @@ def test_svf_ratio_bound_by_hand():
 
 def test_clm_svf_volume_bound():
     got = cs.check_svf_volume_bound(True)
-    assert [v.status for v in got] == ["proved", "supported", "fails"]
-    assert "a=1" in got[2].counterexample
+    assert [v.status for v in got] == ["proved", "supported"]
+    assert got[1].power == {"planted": got[1].power["planted"], "found": 10, "of": 10}
+    assert got[1].figures["bound_over_opt"] < 1
+    paper = next(c for c in cs.CLAIMS if c.id == "clm_svf_volume_bound")
+    assert [r.name for r in paper.readings] == [
+        "same as our area bound, all at 0", "below the exact optimum, all at 0"]
 
 
 def test_clm_svf_volume_bound_other_statuses():
     bad = Instance.from_arrays([0], [1], [1], memory=2)
+    low = {"planted": "2x", "found": 1, "of": 3}
     got = cs.check_svf_volume_bound(True, {"mismatch": bad, "cases": 1, "opt_bad": bad,
-                                          "opt_worst": 1.2, "opt_cases": 1, "arrival_bad": None})
-    assert [v.status for v in got] == ["fails", "fails", "supported"]
+                                          "opt_worst": 1.2, "opt_cases": 1, "power": low})
+    assert [v.status for v in got] == ["fails", "fails"]
+    got = cs.check_svf_volume_bound(True, {"mismatch": None, "cases": 1, "opt_bad": None,
+                                          "opt_worst": 0.9, "opt_cases": 3, "power": low})
+    assert [v.status for v in got] == ["proved", "inconclusive"]
+
+
+def test_clm_volume_arrivals():
+    """Outside the stated setting is a claim of ours, linked from the paper's, never a reading
+    (a badge) under it."""
+    (v,) = cs.check_volume_arrivals(True)
+    assert v.status == "proved" and v.figures == {"M": 2, "opt": 2, "formula": 3.0}
+    # by hand: OPT runs each request in its own round: latency 1 + 1; the formula sums the
+    # completion times of the fluid schedule: volumes 2, 2 over M = 2: 1 + 2 = 3
+    assert solve_optimal(Instance.from_arrays([0, 1], [1, 1], [1, 1], 2)).objective == 2
+    ours = next(c for c in cs.CLAIMS if c.id == "clm_volume_arrivals")
+    paper = next(c for c in cs.CLAIMS if c.id == "clm_svf_volume_bound")
+    assert ours.provenance == "ours" and ours.versions == "-"
+    assert "clm_volume_arrivals" in paper.statement
+    assert not any("arrival" in r.name for r in paper.readings)
+    (v,) = cs.check_volume_arrivals(True, {"arrival_bad": None})
+    assert v.status == "inconclusive" and v.decide
 
 
 def test_clm_svf_ratio():
-    (v,) = cs.check_svf_ratio(True)
-    assert v.status == "supported" and v.figures["score"] <= 1
+    got = cs.check_svf_ratio(True)
+    # n <= 5 against bounds >= 3: the planted longest-first never exceeds its bound either
+    assert [v.status for v in got] == ["inconclusive", "inconclusive"]
+    for v in got:
+        assert v.figures["score"] <= 1 and v.decide
+        assert v.power["of"] == 6 and v.power["found"] < 0.8 * 6
     bad = Instance.from_arrays([0], [1], [1], memory=4)
-    (v,) = cs.check_svf_ratio(True, {"score": 1.5, "instance": bad, "ratio": 7.0})
-    assert v.status == "fails"
+    ok = {"score": 0.5, "instance": bad, "ratio": 1.2,
+          "power": {"planted": "p", "found": 6, "of": 6}}
+    got = cs.check_svf_ratio(True, {"score": 1.5, "instance": bad, "ratio": 7.0, "peak": ok})
+    assert [v.status for v in got] == ["fails", "supported"]
+    got = cs.check_svf_ratio(True, {**ok, "peak": {**ok, "score": 1.5}})
+    assert [v.status for v in got] == ["supported", "fails"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances(max_n=6, max_memory=12, max_arrival=3))
+def test_svf_peak_rule_as_the_serq_program_states_it(inst):
+    """SVF as the serQ program states it (servingQ/serQ, docs/use-cases/kong.md): volume
+    s o + o(o+1)/2, smallest first, ties by arrival, admit while its peak fits beside the
+    running requests' peaks, no preemption.  Checked against that rule restated here."""
+    peak = lambda st: svf(st, admission="peak")          # noqa: E731
+    sched = simulate(inst, peak)
+    check_schedule(inst, sched)
+    assert sched.evictions == 0
+    recs = sorted(sched.records, key=lambda r: r.id)
+    s, o, a = inst.prompt.tolist(), inst.output.tolist(), inst.arrival.tolist()
+    for t in range(max(r.completion for r in recs) + 1):
+        running = [i for i in range(inst.n) if recs[i].start < t < recs[i].completion]
+        held = sum(s[i] + o[i] for i in running)
+        waiting = sorted((i for i in range(inst.n) if a[i] <= t and recs[i].start >= t),
+                         key=lambda i: (s[i] * o[i] + o[i] * (o[i] + 1) // 2, a[i], i))
+        started = []
+        for i in waiting:                               # the rule: admit while the peak fits
+            if held + s[i] + o[i] > inst.memory:
+                break
+            held += s[i] + o[i]
+            started.append(i)
+        assert sorted(started) == sorted(i for i in range(inst.n) if recs[i].start == t)
+
+
+def test_svf_peak_rule_admits_less_than_the_future_check():
+    inst = Instance.from_arrays([0, 0], [2, 2], [1, 3], memory=6)      # peaks 3 + 5 > 6
+    assert [r.start for r in simulate(inst, svf).records] == [0, 0]
+    assert [r.start for r in simulate(inst, lambda st: svf(st, admission="peak")).records] \
+        == [0, 1]
+    with pytest.raises(ValueError, match="admission must be one of"):
+        simulate(inst, lambda st: svf(st, admission="trapezoid"))
 
 
 # --------------------------------------------------------------------------- paper 6
 def test_clm_nonclairvoyant():
+    """GSA and GBA are not implemented: their reading is inconclusive, whatever MC-SF does."""
     got = cs.check_nonclairvoyant(True)
-    assert [v.status for v in got] == ["proved", "inconclusive", "proved"]
-    assert got[1].power == {"planted": got[1].power["planted"], "found": 0,
-                            "of": len(cs.NONCLAIRVOYANT_SEEDS)}
-    assert got[1].figures["worst"] < 10.67 and got[1].figures["largest_n"] < 10.67
-    assert got[2].figures["ratio_lower_bound"] > 61.92
-    bad = Instance.from_arrays([0], [1], [1], memory=2)
-    got = cs.check_nonclairvoyant(True, {"worst": 1.4, "instance": bad, "family": None,
-                                         "power": {"planted": "p", "found": 1, "of": 1}})
-    assert got[1].status == "supported"
+    assert [v.status for v in got] == ["proved", "inconclusive"]
+    assert "rules not published" in got[1].evidence and "would" in got[1].decide
+    c = next(c for c in cs.CLAIMS if c.id == "clm_nonclairvoyant")
+    assert not any("MC-SF" in r.name for r in c.readings)
+    assert cs.DECLARED[("clm_nonclairvoyant", "GSA and GBA on instances")] == ("inconclusive",)
 
 
 def test_clm_nonclairvoyant_other_statuses():
+    got = cs.check_nonclairvoyant(True, {"constants": {"GSA, general": 9300.0}})
+    assert [v.status for v in got] == ["fails", "inconclusive"]
+
+
+def test_clm_mcsf_nonclairvoyant():
+    got = cs.check_mcsf_nonclairvoyant(True)
+    assert [v.status for v in got] == ["inconclusive", "proved"]
+    assert got[0].power == {"planted": got[0].power["planted"], "found": 0,
+                            "of": len(cs.NONCLAIRVOYANT_SEEDS)}
+    assert got[0].figures["worst"] < 10.67 and got[0].figures["largest_n"] < 10.67
+    assert got[1].figures["ratio_lower_bound"] > 61.92
+    c = next(c for c in cs.CLAIMS if c.id == "clm_mcsf_nonclairvoyant")
+    assert c.provenance == "ours" and all(r.provenance == "ours" for r in c.readings)
     bad = Instance.from_arrays([0], [1], [1], memory=2)
-    got = cs.check_nonclairvoyant(True, {"constants": {"GSA, general": 9300.0}, "worst": 11.0,
-                                         "instance": bad, "family": None})
-    assert [v.status for v in got] == ["fails", "fails", "inconclusive"]
+    got = cs.check_mcsf_nonclairvoyant(True, {"worst": 1.4, "instance": bad, "family": None,
+                                              "power": {"planted": "p", "found": 1, "of": 1}})
+    assert [v.status for v in got] == ["supported", "inconclusive"]
+    got = cs.check_mcsf_nonclairvoyant(True, {"worst": 11.0, "instance": bad, "family": None})
+    assert got[0].status == "fails"
 
 
 # --------------------------------------------------------------------------- registry
@@ -308,14 +441,17 @@ def test_every_declared_status_is_reached_by_this_file():
         ("clm_amax_unbounded", "upper bound"): {"supported", "fails"},
         ("clm_amin_log", "u/l growth"): {"supported", "inconclusive"},
         ("clm_svf_volume_bound", "same as our area bound, all at 0"): {"proved", "fails"},
-        ("clm_svf_volume_bound", "below the exact optimum, all at 0"): {"supported", "fails"},
-        ("clm_svf_volume_bound", "with arrivals (outside the stated setting)"):
-            {"supported", "fails"},
-        ("clm_svf_ratio", "peaks <= alpha M, all at 0"): {"supported", "fails"},
-        ("clm_nonclairvoyant", "constants"): {"proved", "fails"},
-        ("clm_nonclairvoyant", "MC-SF measured, all at 0"):
+        ("clm_svf_volume_bound", "below the exact optimum, all at 0"):
             {"supported", "fails", "inconclusive"},
-        ("clm_nonclairvoyant", "MC-SF on our family"): {"proved", "inconclusive"},
+        ("clm_volume_arrivals", "two requests arriving apart"): {"proved", "inconclusive"},
+        ("clm_svf_ratio", "peaks <= alpha M, all at 0"): {"supported", "fails", "inconclusive"},
+        ("clm_svf_ratio", "peaks held (the serQ program's rule)"):
+            {"supported", "fails", "inconclusive"},
+        ("clm_nonclairvoyant", "constants"): {"proved", "fails"},
+        ("clm_nonclairvoyant", "GSA and GBA on instances"): {"inconclusive"},
+        ("clm_mcsf_nonclairvoyant", "MC-SF measured, all at 0"):
+            {"supported", "fails", "inconclusive"},
+        ("clm_mcsf_nonclairvoyant", "MC-SF on our family"): {"proved", "inconclusive"},
     }
     assert {k: set(v) for k, v in cs.DECLARED.items()} == reached
     names = {(c.id, r.name) for c in cs.CLAIMS for r in c.readings}
@@ -326,10 +462,12 @@ def test_claims_name_their_arxiv_ids():
     ids = {"clm_mcsf_prompts": "2508.06133", "clm_sortedf_ratio": "2508.06133",
            "clm_amax_unbounded": "2508.14544", "clm_amin_log": "2508.14544",
            "clm_svf_volume_bound": "2606.22327", "clm_svf_ratio": "2606.22327",
-           "clm_nonclairvoyant": "2601.22996"}
+           "clm_nonclairvoyant": "2601.22996", "clm_volume_arrivals": "2606.22327",
+           "clm_mcsf_nonclairvoyant": "2601.22996"}
     for c in cs.CLAIMS:
         row = c.row()
-        assert ids[c.id] in row["statement"] and ids[c.id] in row["versions"]
+        assert ids[c.id] in row["statement"] and row["arxiv"] == ids[c.id]
+        assert ids[c.id] in row["versions"] or (c.provenance == "ours" and c.versions == "-")
         assert row["test"].endswith("test_" + c.id)
 
 

@@ -27,7 +27,7 @@ from kvtheory.engines.simulator import simulate
 from kvtheory.engines.policies.successors import a_max, a_min, interval_instances
 
 __all__ = ["KINDS", "interval_instance", "interval_ratios", "a_max_upper_bound",
-           "interval_sweep", "interval_search", "Growth", "grade_growth", "amax_family",
+           "interval_sweep", "interval_search", "clipped_upper", "Growth", "grade_growth", "amax_family",
            "amax_family_costs", "amax_family_derivation"]
 
 #: How true lengths are drawn inside ``[l, u]``.
@@ -100,6 +100,25 @@ def interval_ratios(instance: Instance, lower, upper) -> dict:
     return out
 
 
+def clipped_upper(instance: Instance, upper, clip: int | None) -> list:
+    """Upper ends ``min(u_i, clip * o_i)`` (``upper`` itself if ``clip`` is None).
+
+    A planted target for the growth rule of A_max: reading these ends, A_max has
+    ``u_i / o_i <= clip`` on every request, so its ratio is bounded whatever ``u/l`` is (the
+    second-hand bound at ``alpha = 1/clip``: 3 for ``clip = 2``).
+
+    Examples
+    --------
+    >>> inst = Instance.from_arrays([0, 0], [1, 1], [2, 5], memory=20)
+    >>> clipped_upper(inst, [16, 16], 2), clipped_upper(inst, [16, 16], None)
+    ([4, 10], [16, 16])
+    """
+    if clip is None:
+        return list(upper)
+    clip = as_int(clip, name="clip", minimum=1)
+    return [int(min(u, clip * o)) for u, o in zip(upper, instance.output.tolist())]
+
+
 def a_max_upper_bound(ratio: float) -> float:
     """Second-hand upper bound on A_max's ratio: ``alpha^-1 (1 + alpha^-1) / 2``, ``alpha = l/u``.
 
@@ -113,11 +132,13 @@ def a_max_upper_bound(ratio: float) -> float:
 
 def interval_sweep(rng: np.random.Generator, ratios=(1, 2, 4, 8, 16), *, draws: int = 2,
                    n: int | None = None, lower: int = 2, prompt: int = 1,
-                   slots: int = 4) -> list[dict]:
+                   slots: int = 4, clip: int | None = None) -> list[dict]:
     """For each ``u/l`` and each kind of :data:`KINDS`, ``draws`` instances: one row each.
 
     ``n`` defaults to ``3 * slots * ratio`` (enough requests to fill the cache many times at the
     lower ends).  Rows hold the ratio, kind, ``n``, ``M`` and :func:`interval_ratios`.
+    ``clip`` points the sweep at another target: A_max reads the upper ends
+    ``min(u, clip * o)`` (:func:`clipped_upper`), same instances and seeds.
 
     Examples
     --------
@@ -133,19 +154,20 @@ def interval_sweep(rng: np.random.Generator, ratios=(1, 2, 4, 8, 16), *, draws: 
                 size = 3 * slots * r if n is None else n
                 inst, l, u = interval_instance(rng, size, r, lower=lower, prompt=prompt,
                                                kind=kind, slots=slots)
+                up = clipped_upper(inst, u, clip)
                 rows.append({"u_over_l": int(r), "kind": kind, "draw": d, "n": inst.n,
                              "M": inst.memory, "l": l[0], "u": u[0],
-                             "output": inst.output.tolist(), **interval_ratios(inst, l, u)})
+                             "output": inst.output.tolist(), **interval_ratios(inst, l, up)})
     return rows
 
 
 def interval_search(rng: np.random.Generator, ratio: int, *, key: str = "a_min_ratio",
                     n: int = 8, steps: int = 30, lower: int = 2, prompt: int = 1,
-                    slots: int = 2) -> dict:
+                    slots: int = 2, clip: int | None = None) -> dict:
     """Hill-climb the true lengths inside ``[l, u]`` for a high ``key`` (A_min's or A_max's ratio).
 
     Starts from a uniform draw; each step resamples one length or moves it to ``l`` or ``u``;
-    keeps the move if the ratio does not drop.
+    keeps the move if the ratio does not drop.  ``clip``: as in :func:`interval_sweep`.
 
     Examples
     --------
@@ -161,7 +183,7 @@ def interval_search(rng: np.random.Generator, ratio: int, *, key: str = "a_min_r
 
     def score(o):
         cand = Instance.from_arrays(inst.arrival, inst.prompt, o, inst.memory)
-        return interval_ratios(cand, l, u)
+        return interval_ratios(cand, l, clipped_upper(cand, u, clip))
 
     best = score(o)
     for _ in range(as_int(steps, name="steps", minimum=0)):

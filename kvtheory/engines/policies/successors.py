@@ -77,13 +77,18 @@ def _skip_walk(state: State, ids: np.ndarray, s: np.ndarray, o: np.ndarray,
 
 
 # --------------------------------------------------------------------------- SVF
-def svf(state: State, *, victim: str = "newest") -> Decision:
-    """Smallest Volume First (arXiv 2606.22327, as we reconstruct it).
+def svf(state: State, *, victim: str = "newest", admission: str = "future") -> Decision:
+    """Smallest Volume First (arXiv 2606.22327).
 
     Waiting requests are walked in increasing predicted volume ``s õ + õ(õ+1)/2`` (ties:
-    arrival, id) and admitted while the predicted memory of running + admitted requests stays
-    ``<= M`` in every future round; the walk stops at the first that fails (as MC-SF's).  With
-    equal prompts the volume order is MC-SF's order, so SVF and MC-SF coincide there.
+    arrival, id) and admitted while they fit; the walk stops at the first that does not (no
+    skipping, no preemption).  ``admission="future"`` (default): a request fits when the
+    predicted memory of running + admitted requests stays ``<= M`` in every future round, the
+    forward-looking check of the paper's proof as the serQ documentation describes it;
+    ``admission="peak"``: when its peak ``s + õ`` fits beside the peaks of the running and
+    admitted requests, held from admission, which is the rule of the serQ program for SVF
+    (servingQ/serQ, ``docs/use-cases/kong.md``).  The peak rule never admits more.  With
+    equal prompts the volume order is MC-SF's order, so SVF (future check) and MC-SF coincide.
 
     Examples
     --------
@@ -93,6 +98,13 @@ def svf(state: State, *, victim: str = "newest") -> Decision:
     [2, 0]
     >>> [r.start for r in simulate(inst, mc_sf).records]   # MC-SF: the shorter output first
     [0, 1]
+    >>> two = Instance.from_arrays([0, 0], [1, 1], [1, 3], memory=6)   # peaks 2 + 4 = 6
+    >>> peak = lambda st: svf(st, admission="peak")
+    >>> [r.start for r in simulate(two, svf).records], [r.start for r in simulate(two, peak).records]
+    ([0, 0], [0, 0])
+    >>> three = Instance.from_arrays([0, 0], [2, 2], [1, 3], memory=6)  # peaks 3 + 5 > 6
+    >>> [r.start for r in simulate(three, svf).records], [r.start for r in simulate(three, peak).records]
+    ([0, 0], [0, 1])
 
     Parameters
     ----------
@@ -100,10 +112,25 @@ def svf(state: State, *, victim: str = "newest") -> Decision:
     victim : {"newest", "latest-arrival"}
         Eviction rule if under-predicted requests overflow (MC-SF's default; never used with
         exact or over-predictions).
+    admission : {"future", "peak"}
+        The admission check (above).
     """
+    if admission not in ("future", "peak"):
+        raise ValueError(f"admission must be one of ('future', 'peak'), got {admission!r}")
     evict, keep = _eviction(state, victim)
     items = state.waiting_in_order("volume")        # kept sorted by the engine: lazy walk
-    return Decision(start=_admit(state, items, state.memory, keep=keep), evict=evict)
+    if admission == "future":
+        return Decision(start=_admit(state, items, state.memory, keep=keep), evict=evict)
+    run = state.running
+    held = run.prompt + np.maximum(run.prediction, _produced(run) + 1)
+    used = int(held[keep].sum() if keep is not None else held.sum())
+    chosen = []
+    for i, s, o in items:
+        if used + s + o > state.memory:
+            break
+        used += s + o
+        chosen.append(i)
+    return Decision(start=chosen, evict=evict)
 
 
 # --------------------------------------------------------------------------- Sorted-F
