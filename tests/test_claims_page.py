@@ -87,8 +87,14 @@ def test_every_reading_has_a_provenance_and_ours_is_never_shown_as_the_papers():
     rows = [r for c in CLAIMS for r in c.row()["readings"]]
     assert rows and all(r["provenance"] in PROVENANCE for r in rows)
     nc = {r.name: r.provenance for c in CLAIMS if c.id == "clm_nonclairvoyant" for r in c.readings}
-    assert nc["MC-SF measured, all at 0"] == "ours" and nc["constants"] != "ours"
-    v = Verdict("clm_nonclairvoyant", "MC-SF measured, all at 0", "inconclusive", "e", "s",
+    ours = {r.name: r.provenance for c in CLAIMS if c.id == "clm_mcsf_nonclairvoyant"
+            for r in c.readings}
+    assert ours["MC-SF measured, all at 0"] == "ours" and nc["constants"] != "ours"
+    assert not any("MC-SF" in name for name in nc)      # MC-SF's figures: a claim of ours
+    amax = {r.name: r.provenance for c in CLAIMS if c.id == "clm_amax_unbounded"
+            for r in c.readings}
+    assert amax["our family, symbolic"] == "ours" and amax["upper bound"] == "second-hand"
+    v = Verdict("clm_mcsf_nonclairvoyant", "MC-SF measured, all at 0", "inconclusive", "e", "s",
                 decide="d")
     cell = re.findall(r"<td[^>]*>(.*?)</td>", successor_table([v]).data, flags=re.S)[2]
     assert "<i>our finding</i>" in cell and "the paper states" not in cell

@@ -122,3 +122,31 @@ def test_backlog_slope_excluding_zero_upward_is_not_bounded(offered, lo, width):
         "supported"
     grows = {"lo": 0.06 * offered, "hi": 0.1 * offered, "offered": offered}
     assert grade_budget(grows, expect="bounded") == "fails"
+
+
+# --------------------------------------------------------------------------- growth: the family
+FAMILY_M = (6, 9, 12, 15, 18)   # the prompt family's members against the exact optimum (quick)
+
+
+@settings(max_examples=60, deadline=None)
+@given(c=base, r=st.floats(0.001, 0.04), e=st.lists(st.floats(-0.02, 0.02), min_size=5,
+                                                     max_size=5))
+def test_family_rule_rejects_a_bounded_strictly_rising_family(c, r, e):
+    """On main the family reading graded 'strictly rising': a ratio that creeps up by at most
+    4 % per member (bounded) passed it.  The sqrt(M) rule the reading now uses does not."""
+    creep = [c * (1 + r / 2) ** k for k in range(5)]
+    assert all(b > a for a, b in zip(creep, creep[1:]))
+    for w in (creep, [c * (1 + x) for x in e], [c] * 5):
+        assert not grows_like_sqrt(FAMILY_M, w), w
+
+
+@settings(max_examples=60, deadline=None)
+@given(c=base, a=st.floats(0.4, 0.55))
+def test_overstated_growth_rejects_sqrt_growth_and_passes_linear(c, a):
+    """The planted counterpart of a sqrt(M) claim: the same rule with exponent 1.  Growth like
+    M^a, a near 1/2, passes the sqrt(M) rule and must fail it (the rule asks half the stated
+    growth, so it tells sqrt(M) from M); linear growth passes it."""
+    for ms in (BUCKETS, FAMILY_M):
+        w = [c * (M / ms[0]) ** a for M in ms]
+        assert grows_like_sqrt(ms, w) and not grows_like_sqrt(ms, w, exponent=1)
+        assert grows_like_sqrt(ms, [c * M / ms[0] for M in ms], exponent=1)

@@ -9,7 +9,6 @@ status a reading declares (:data:`DECLARED`).
 
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
