@@ -150,3 +150,14 @@ def test_overstated_growth_rejects_sqrt_growth_and_passes_linear(c, a):
         w = [c * (M / ms[0]) ** a for M in ms]
         assert grows_like_sqrt(ms, w) and not grows_like_sqrt(ms, w, exponent=1)
         assert grows_like_sqrt(ms, [c * M / ms[0] for M in ms], exponent=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(c=base, a=st.floats(0.3, 1.0))
+def test_sqrt_rule_judges_a_dense_grid_as_a_coarse_one(c, a):
+    """The full run's family has M = 6, 9, ..., 30: steps of 10 %, where a constant 5 % floor
+    would reject sqrt(M) itself.  The margin scales with each step: growth like M^a, a >= 0.3,
+    passes; a creep of 2 % per member does not."""
+    dense = tuple(range(6, 31, 3))
+    assert grows_like_sqrt(dense, [c * M ** a for M in dense])
+    assert not grows_like_sqrt(dense, [c * 1.02 ** k for k in range(len(dense))])
