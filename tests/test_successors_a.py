@@ -508,3 +508,21 @@ def test_claims_point_at_their_chapter_label_and_test(c):
     assert f":label: {c.label}" in (root / f"{c.chapter}.md").read_text()
     path, _, func = c.test.partition("::")
     assert re.search(rf"def {func}\(", (root / path).read_text()) and func == "test_" + c.id
+
+
+def test_chapters_glue_their_numbers_and_derivations_can_fail():
+    """Numbers in prose come from the computed values, and the volume chapter's sympy cell
+    checks something that could be false (on main it compared an expression with a
+    rearrangement of itself, and A_min's prose said "within about 30%" beside a verdict of
+    1.50)."""
+    from pathlib import Path
+    book = Path(__file__).resolve().parents[1] / "book"
+    intervals = (book / "succ_intervals.md").read_text()
+    assert "about 30%" not in intervals
+    for name in ("amin_worst", "sweep_amin_worst", "amin_top_ul"):
+        assert f'glue("{name}"' in intervals and f"{{glue:text}}`{name}" in intervals
+    volume = (book / "succ_volume.md").read_text()
+    assert "completions = [v1 / M" not in volume
+    assert "assert svf_volume_bound(inst) ==" in volume and "fluid_total((v2, v1, v3))" in volume
+    assert "which is why Lemma 4.7 divides by 6" not in volume
+    assert ":label: clm-volume-arrivals" in volume and ":label: clm-mcsf-nonclairvoyant" in volume
