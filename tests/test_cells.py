@@ -72,6 +72,26 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert _runs(log) == {x: 1 for x in range(6)}     # nothing ran twice
 
 
+def test_a_callers_executor_runs_the_cells_and_stays_open(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log} for x in range(7)]
+    with ThreadPoolExecutor(3) as pool:
+        run = run_cells(square, cells, executor=pool, cache=False, progress=False)
+        assert pool.submit(abs, -4).result() == 4          # not shut down by run_cells
+    assert run.values == [0, 1, 4, 9, 16, 25, 36] and run.computed == 7
+    assert _runs(log) == {x: 1 for x in range(7)}
+
+
+def test_a_broken_callers_pool_is_not_replaced(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+    log = _log(tmp_path)
+    cells = [{"x": x, "log": log, "victim": 0} for x in range(3)]
+    with ProcessPoolExecutor(1) as pool:
+        with pytest.raises(RuntimeError, match="cells left after a worker process died 1 times"):
+            run_cells(die_once, cells, executor=pool, cache=False, progress=False)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
