@@ -203,3 +203,19 @@ def test_paper_setup_on_dask_equals_a_serial_run(cluster, capsys):
     assert on_dask.equals(serial) and list(serial["status"]) == ["ok", "ok"]
     with pytest.raises(ValueError, match="--workers must be >= 1"):
         main(["--workers", "0"])
+
+
+def test_capacity_on_dask_equals_a_local_run(cluster, monkeypatch, tmp_path):
+    """The same bisection, cell for cell, on a LocalCluster and in one process (no cache)."""
+    from kvtheory.studies.capacity import capacity
+    _, client = cluster
+    kw = dict(low=0.5, high=8, tol=0.5, memory=2000, workload="lmsys", n=200, rate=0.05,
+              seeds=2, cache=False, progress=False)
+    local = capacity(["mc-sf", "vllm"], "average_latency=120", workers=1, **kw)
+    on_dask = capacity(["mc-sf", "vllm"], "average_latency=120", dask=client, **kw)
+    assert local.equals(on_dask)
+    assert list(local["status"]) == ["bisected", "bisected"]
+    assert (local["metric_at_capacity"] <= 120).all() and (local["metric_above"] > 120).all()
+    ev_local, ev_dask = local.attrs["evaluations"], on_dask.attrs["evaluations"]
+    assert ev_local.drop(columns="sim_seconds", errors="ignore").equals(
+        ev_dask.drop(columns="sim_seconds", errors="ignore"))
