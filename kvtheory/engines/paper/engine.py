@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kvtheory.engines.paper.check import check_paper_run as _check
+from kvtheory.engines.paper.compiled import COMPILED_KINDS, is_compiled, run_compiled_loop
 from kvtheory.engines.paper.loop import run_loop
 from kvtheory.engines.paper.rules import (DEFAULT_BATCH_CAP, EVENT_ORDERS, MEMORY_TIMINGS,
                                           PAPER_BENCHMARK_PAIRS, PAPER_POLICIES,
@@ -84,7 +85,8 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
                    progress: bool = False,
                    reserve: float = 0.0, watermark: float = 0.01,
                    power: PowerModel | None = DEFAULT_POWER, n_gpus: int = 2,
-                   memory_timing: str = "code", event_order: str = "code") -> PaperRun:
+                   memory_timing: str = "code", event_order: str = "code",
+                   compiled: bool | None = None) -> PaperRun:
     """Run one policy on the paper's engine (continuous time, ``o + 1`` steps per request).
 
     Examples
@@ -186,6 +188,12 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         One event at a time, a batch's end before a simultaneous arrival, an idle engine
         starting on each arrival (``"code"``), or every arrival up to the decision time
         joining the decision (``"exact"``).
+    compiled : bool, optional
+        ``None`` (default): MC-SF, MC-Benchmark and vLLM with the paper's batch time run on the
+        compiled loop (:mod:`kvtheory.engines.paper.compiled`, the same run to the bit, no
+        progress bar), everything else on the Python reference loop; ``False``: always the
+        reference; ``True``: the compiled loop, or a ``ValueError`` if it does not cover the
+        configuration.
 
     Returns
     -------
@@ -213,8 +221,17 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     t0 = time.perf_counter()
     max_lost = 5 * int((o + 1).sum()) if max_lost_steps is None else as_int(
         max_lost_steps, name="max_lost_steps", minimum=0)
-    out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit, progress,
-                   reserve, watermark, max_lost, memory_timing, event_order)
+    use = compiled is not False and is_compiled(pol.kind, batch_time)
+    if compiled and not use:
+        raise ValueError(f"the compiled loop runs {', '.join(COMPILED_KINDS)} with the paper's "
+                         f"batch time; got policy {pol.name!r}"
+                         + ("" if batch_time is None else " with a custom batch_time"))
+    if use:
+        out = run_compiled_loop(pol.kind, s, o, a, p, M, cap_steps, batching, limit, reserve,
+                                watermark, max_lost, memory_timing, event_order)
+    else:
+        out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit,
+                       progress, reserve, watermark, max_lost, memory_timing, event_order)
     sim = time.perf_counter() - t0
     log = out["log"]
     comp, first, start = out["completion"], out["first_token"], out["start"]
