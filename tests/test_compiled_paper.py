@@ -175,3 +175,26 @@ def test_columns_match_the_run(kind):
     assert same_bits(col["memory_after"], run.log.memory_after)
     with pytest.raises(ValueError, match="policy must be one of"):
         run_paper_columns(s, o, a, M, policy="alpha-0.1-beta-0.1")
+
+
+def test_cli_no_compile_runs_the_reference(capsys, monkeypatch, tmp_path):
+    """``simulate --engine paper --no-compile`` runs the reference loop and prints the same
+    table as the default (compiled) run."""
+    from kvtheory.cli import main
+    from kvtheory.engines.paper import engine as engine_mod
+    calls = []
+    real = engine_mod.run_loop
+    monkeypatch.setattr(engine_mod, "run_loop", lambda *a: calls.append(1) or real(*a))
+    tr = load_trace(DATA / "azure_llm_2023_code.csv.gz")
+    path = tmp_path / "head.csv"
+    path.write_text("arrival_time,prompt,output\n" + "".join(
+        f"{a!r},{s},{o}\n" for a, s, o in zip(tr.arrival_time[:300].tolist(),
+                                              tr.prompt[:300].tolist(), tr.output[:300].tolist())))
+    argv = ["simulate", "--trace", str(path), "--memory", "16492", "--engine", "paper", "--policy", "mc-sf,mc-benchmark,vllm",
+            "--format", "json"]
+    assert main(argv) == 0
+    compiled = capsys.readouterr().out
+    assert calls == []
+    assert main(argv + ["--no-compile"]) == 0
+    assert capsys.readouterr().out == compiled
+    assert calls == [1, 1, 1]
