@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kvtheory.engines._compiled_core import _bs_add, _bs_del, _bs_next, _grow, _levels
+from kvtheory.engines._compiled_core import _bs_add, _bs_del, _bs_next, _levels
 
 # status codes; the caller turns them into the reference's status and reason
 OK, LIMIT, THRASH, STALLED = 0, 1, 2, 3
@@ -25,10 +25,21 @@ MC_SF, MC_BENCHMARK, VLLM = 0, 1, 2
 
 
 @njit(cache=True)
+def _grow(a, need):
+    """``a`` with room for ``need`` entries (grown by half: the batch log of ten million
+    requests has tens of millions of entries)."""
+    if need <= a.size:
+        return a
+    b = np.empty(max(need, a.size + a.size // 2 + 16), dtype=np.int64)
+    b[:a.size] = a
+    return b
+
+
+@njit(cache=True)
 def _growf(a, need):
     if need <= a.size:
         return a
-    b = np.empty(max(need, 2 * a.size), dtype=np.float64)
+    b = np.empty(max(need, a.size + a.size // 2 + 16), dtype=np.float64)
     b[:a.size] = a
     return b
 
