@@ -198,3 +198,16 @@ def test_cli_no_compile_runs_the_reference(capsys, monkeypatch, tmp_path):
     assert main(argv + ["--no-compile"]) == 0
     assert capsys.readouterr().out == compiled
     assert calls == [1, 1, 1]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lmsys_like_at_paper_memory(kind):
+    """2,000 LMSYS-like requests at 50/s and M = 16,492 with noisy predictions (evictions for
+    the MC rules): the reference's run, and the checker passes."""
+    from kvtheory.studies.a100 import lmsys_trace
+    tr = lmsys_trace(np.random.default_rng(5), 2_000, rate=50.0)
+    o = np.minimum(tr.output, 16_492 - 1 - tr.prompt)
+    p = np.clip(np.round(o * np.random.default_rng(6).uniform(0.3, 1.5, o.size)), 1,
+                16_492 - 1 - tr.prompt).astype(int)
+    ref, _ = both(tr.prompt, o, tr.arrival_time, memory=16_492, policy=kind, prediction=p)
+    assert ref.status == "ok"

@@ -90,7 +90,7 @@ def run_compiled_loop(kind, s, o, a, p, M, cap, batching, limit, reserve, waterm
     --------
     >>> out = run_compiled_loop("mc-sf", [2, 1], [2, 1], [0.0, 0.0], [2, 1], 10, None, "mixed",
     ...                         1000, 0.0, 0.01, 100)
-    >>> out["status"], [round(x * 1000, 4) for x in out["completion"]]
+    >>> out["status"], [round(x * 1000, 4) for x in out["completion"].tolist()]
     ('ok', [137.5448, 137.5448])
     >>> out["log"].memory_after.tolist()
     [3, 6, 0]
