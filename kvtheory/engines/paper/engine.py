@@ -39,6 +39,11 @@ decode_requests, decode_kv_tokens) -> seconds`` can be passed (``kvtheory.studie
 the six alpha-protection / beta-clearing configurations; a vLLM-style rule.  See
 :func:`simulate_paper`.  Every run can be replayed by :func:`check_paper_run`
 (:mod:`kvtheory.engines.paper.check`).
+
+**Loops.**  MC-SF, MC-Benchmark and vLLM with the paper's batch time run on a numba-compiled
+loop (:mod:`kvtheory.engines.paper.compiled`), the same run to the bit as the Python reference
+loop (:mod:`kvtheory.engines.paper.loop`), which runs everything else and every run with
+``compiled=False``.
 """
 
 from __future__ import annotations
@@ -235,10 +240,9 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     sim = time.perf_counter() - t0
     log = out["log"]
     comp, first, start = out["completion"], out["first_token"], out["start"]
-    records = tuple(PaperRecord(i, float(a[i]), int(s[i]), int(o[i]), int(p[i]), float(start[i]),
-                                float(first[i]), float(comp[i]), float(comp[i] - a[i]),
-                                int(out["evictions"][i]), int(out["lost"][i]))
-                    for i in range(n))
+    cols = (a, s, o, p, start, first, comp, comp - a, out["evictions"], out["lost"])
+    records = tuple(PaperRecord(i, *row) for i, row in
+                    enumerate(zip(*(np.asarray(c).tolist() for c in cols))))
     energy = None
     if power is not None:
         dur = log.end - log.start
