@@ -190,8 +190,8 @@ def test_cli_no_compile_runs_the_reference(capsys, monkeypatch, tmp_path):
     path.write_text("arrival_time,prompt,output\n" + "".join(
         f"{a!r},{s},{o}\n" for a, s, o in zip(tr.arrival_time[:300].tolist(),
                                               tr.prompt[:300].tolist(), tr.output[:300].tolist())))
-    argv = ["simulate", "--trace", str(path), "--memory", "16492", "--engine", "paper", "--policy", "mc-sf,mc-benchmark,vllm",
-            "--format", "json"]
+    argv = ["simulate", "--trace", str(path), "--memory", "16492", "--engine", "paper",
+            "--policy", "mc-sf,mc-benchmark,vllm", "--format", "json"]
     assert main(argv) == 0
     compiled = capsys.readouterr().out
     assert calls == []
