@@ -431,8 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-compile", dest="compiled", action="store_const", const=False,
                    default=None, help="round engine: run MC-SF, MC-Benchmark, SVF and vllm on "
                                       "the Python reference engine instead of the compiled loop "
-                                      "(same schedules); paper engine: MC-SF, MC-Benchmark and "
-                                      "vllm on the Python reference loop (same runs)")
+                                      "(same schedules); paper engine: every policy on the "
+                                      "Python reference loop (same runs)")
     _add_trace_args(p)
     p = sub.add_parser("opt", help="solve the hindsight-optimal integer program")
     _add_instance_args(p)

@@ -21,7 +21,7 @@ from kvtheory.engines._compiled_core import _bs_add, _bs_del, _bs_next, _levels
 
 # status codes; the caller turns them into the reference's status and reason
 OK, LIMIT, THRASH, STALLED = 0, 1, 2, 3
-MC_SF, MC_BENCHMARK, VLLM = 0, 1, 2
+MC_SF, MC_BENCHMARK, VLLM, ALPHA = 0, 1, 2, 3
 
 
 @njit(cache=True)
@@ -147,11 +147,13 @@ def _peaks_try_add(K, F, C, L, b, e, cap):
 
 @njit(cache=True)
 def paper_loop(s, o, a, p, slot_of, id_at, M, kind, cap, prefill_first, limit, max_lost,
-               late, one_event, cap_mc, cap_vllm, steps):
+               late, one_event, cap_mc, cap_vllm, steps, rng, cap_alpha, beta):
     """Run the event loop; see :func:`kvtheory.engines.paper.compiled.run_compiled_loop`.
 
     ``cap`` < 0: no batch cap.  ``steps``: log every prompt and token step (the
     :class:`~kvtheory.engines.paper.rules.BatchLog`'s ``*_req`` arrays) or only the batches.
+    ``rng`` (a ``numpy.random.Generator``, whose state numba advances in place: the same draws
+    as the reference), ``cap_alpha = (1 - alpha) M`` and ``beta``: the alpha/beta rules.
     """
     n = s.size
     off, size = _levels(n)
@@ -198,7 +200,7 @@ def paper_loop(s, o, a, p, slot_of, id_at, M, kind, cap, prefill_first, limit, m
     pC = np.empty(64, dtype=np.int64)
     pL = 0
     pvalid = False
-    mc = kind != VLLM
+    mc = kind == MC_SF or kind == MC_BENCHMARK
     c = 1 if prefill_first else 0
     nxt = 0
     t = a[0]
@@ -266,6 +268,19 @@ def paper_loop(s, o, a, p, slot_of, id_at, M, kind, cap, prefill_first, limit, m
                     if na >= adm.size:
                         adm = _grow(adm, na + 1)
                     adm[na] = i
+                    na += 1
+        elif kind == ALPHA:
+            mem = 0
+            for q in range(nr):
+                mem += s[run[q]] + done[run[q]]
+            if mem <= cap_alpha:
+                while nw and na < budget:
+                    slot = _bs_next(bits, off, size, 0)
+                    _bs_del(bits, off, slot)
+                    nw -= 1
+                    if na >= adm.size:
+                        adm = _grow(adm, na + 1)
+                    adm[na] = id_at[slot]
                     na += 1
         else:
             budget = cap - nr
@@ -477,6 +492,39 @@ def paper_loop(s, o, a, p, slot_of, id_at, M, kind, cap, prefill_first, limit, m
                     w += 1
             nr = w
             pvalid = False
+        elif mem > M and kind == ALPHA:                         # random resets, 1-s waits
+            while True:
+                u = rng.random(nr)
+                w = 0
+                for q in range(nr):
+                    i = run[q]
+                    if u[q] < beta:
+                        ea = _grow(ea, ne + 1)
+                        er = _grow(er, ne + 1)
+                        et = _growf(et, ne + 1)
+                        lost[i] += done[i]
+                        lost_total += done[i]
+                        evictions[i] += 1
+                        done[i] = 0
+                        _bs_add(bits, off, slot_of[i])
+                        nw += 1
+                        ea[ne] = nb - 1
+                        er[ne] = i
+                        et[ne] = t
+                        ne += 1
+                    else:
+                        run[w] = i
+                        w += 1
+                nr = w
+                m2 = 0
+                for q in range(nr):
+                    m2 += s[run[q]] + done[run[q]]
+                if m2 <= M:
+                    break
+                t += 1.0
+                count += 1
+                if count >= limit:
+                    break
     return (status, completed, lost_total, nw, completion, first_token, start, evictions, lost,
             b_start[:nb], b_end[:nb], b_P[:nb], b_ctx[:nb], b_kv[:nb], b_mem[:nb], b_np[:nb],
             b_nt[:nb], pr[:npr], tr[:ntr], ea[:ne], er[:ne], et[:ne])

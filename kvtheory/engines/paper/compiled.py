@@ -4,8 +4,10 @@
 (``compiled=None``) and on the Python reference loop (:mod:`kvtheory.engines.paper.loop`) with
 ``compiled=False``:
 
-* policies ``"mc-sf"``, ``"mc-benchmark"`` and ``"vllm"`` (the alpha/beta rules draw random
-  resets and always run on the reference);
+* policies ``"mc-sf"``, ``"mc-benchmark"``, ``"vllm"`` and the alpha/beta rules (their random
+  resets are drawn from the caller's ``numpy.random.Generator``, whose state the compiled loop
+  advances in place: the same draws in the same order, and the generator is left where the
+  reference leaves it);
 * both batching modes, both memory timings, both event orders, any batch cap, reserve and
   watermark, predictions above or below the outputs (evictions), livelock and stall stops;
 * the paper's batch-time formula only (``batch_time=None``): a user's callable runs on the
@@ -22,14 +24,15 @@ import math
 
 import numpy as np
 
-from kvtheory.engines.paper._loop_core import (LIMIT, MC_BENCHMARK, MC_SF, STALLED, THRASH,
-                                               VLLM, paper_loop)
-from kvtheory.engines.paper.rules import DEFAULT_BATCH_CAP, BatchLog
+from kvtheory.engines.paper._loop_core import (ALPHA, LIMIT, MC_BENCHMARK, MC_SF, STALLED,
+                                               THRASH, VLLM, paper_loop)
+from kvtheory.engines.paper.rules import DEFAULT_BATCH_CAP, BatchLog, paper_policy
+from kvtheory.model.validation import check_generator
 
 __all__ = ["COMPILED_KINDS", "is_compiled", "run_compiled_loop", "run_paper_columns"]
 
 #: Policy kinds the compiled loop runs.
-COMPILED_KINDS = {"mc-sf": MC_SF, "mc-benchmark": MC_BENCHMARK, "vllm": VLLM}
+COMPILED_KINDS = {"mc-sf": MC_SF, "mc-benchmark": MC_BENCHMARK, "vllm": VLLM, "alpha": ALPHA}
 
 
 def is_compiled(kind: str, batch_time=None) -> bool:
@@ -37,8 +40,8 @@ def is_compiled(kind: str, batch_time=None) -> bool:
 
     Examples
     --------
-    >>> is_compiled("mc-sf"), is_compiled("vllm"), is_compiled("alpha")
-    (True, True, False)
+    >>> is_compiled("mc-sf"), is_compiled("vllm"), is_compiled("alpha"), is_compiled("fifo")
+    (True, True, True, False)
     >>> is_compiled("mc-sf", batch_time=lambda P, D, kv: 0.05)
     False
     """
@@ -59,7 +62,7 @@ def _reason(code: int, n: int, completed: int, lost_total: int, waiting: int, li
 
 
 def _call(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark, max_lost,
-          memory_timing, event_order, steps):
+          memory_timing, event_order, steps, rng=None, alpha=0.0, beta=0.0):
     s, o, p = (np.ascontiguousarray(x, dtype=np.int64) for x in (s, o, p))
     a = np.ascontiguousarray(a, dtype=np.float64)
     n = s.size
@@ -72,19 +75,23 @@ def _call(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark, max_los
     out = paper_loop(s, o, a, p, slot_of, id_at, int(M), COMPILED_KINDS[kind],
                      -1 if cap is None else int(cap), batching == "prefill-first", int(limit),
                      int(max_lost), 1 if memory_timing == "code" else 0, event_order == "code",
-                     math.floor((1.0 - reserve) * M), M - math.ceil(watermark * M), steps)
+                     math.floor((1.0 - reserve) * M), M - math.ceil(watermark * M), steps,
+                     np.random.default_rng(0) if rng is None else rng, (1.0 - alpha) * M,
+                     float(beta))
     status, reason = _reason(int(out[0]), n, int(out[1]), int(out[2]), int(out[3]), limit,
                              max_lost)
     return status, reason, out
 
 
 def run_compiled_loop(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark, max_lost,
-                      memory_timing="code", event_order="code") -> dict:
+                      memory_timing="code", event_order="code", *, rng=None, alpha=0.0,
+                      beta=0.0) -> dict:
     """The compiled loop with the reference loop's arguments and output (a dict with the log).
 
     The arguments are those of :func:`kvtheory.engines.paper.loop.run_loop` after
     :func:`~kvtheory.engines.paper.engine.simulate_paper`'s validation, with the policy's kind
-    in place of the policy and without ``rng``, ``batch_time`` and ``progress``.
+    in place of the policy and without ``batch_time`` and ``progress``; the alpha/beta rules
+    take ``rng``, ``alpha`` and ``beta``.
 
     Examples
     --------
@@ -96,7 +103,7 @@ def run_compiled_loop(kind, s, o, a, p, M, cap, batching, limit, reserve, waterm
     [3, 6, 0]
     """
     status, reason, out = _call(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark,
-                                max_lost, memory_timing, event_order, True)
+                                max_lost, memory_timing, event_order, True, rng, alpha, beta)
     (_, _, _, _, completion, first_token, start, evictions, lost, b_start, b_end, b_P, b_ctx,
      b_kv, b_mem, b_np, b_nt, pr, tr, ea, er, et) = out
     nb = b_start.size
@@ -108,7 +115,8 @@ def run_compiled_loop(kind, s, o, a, p, M, cap, batching, limit, reserve, waterm
 
 
 def run_paper_columns(prompt, output, arrival_time, memory: int, *, policy: str = "mc-sf",
-                      prediction=None, batch_cap: int | None = None, batching: str = "mixed",
+                      prediction=None, rng=None, batch_cap: int | None = None,
+                      batching: str = "mixed",
                       reserve: float = 0.0, watermark: float = 0.01,
                       memory_timing: str = "code", event_order: str = "code",
                       max_batches: int | None = None,
@@ -129,16 +137,17 @@ def run_paper_columns(prompt, output, arrival_time, memory: int, *, policy: str 
     """
     o = np.asarray(output, dtype=np.int64)
     p = o if prediction is None else np.asarray(prediction, dtype=np.int64)
-    if policy not in COMPILED_KINDS:
-        raise ValueError(f"policy must be one of {tuple(COMPILED_KINDS)}, got {policy!r}")
-    if batch_cap is None and policy == "vllm":
+    pol = paper_policy(policy)
+    if pol.kind == "alpha":
+        rng = check_generator(rng)
+    if batch_cap is None and pol.kind in ("alpha", "vllm"):
         batch_cap = DEFAULT_BATCH_CAP
     steps_total = int((o + 1).sum())
     limit = 10 * steps_total + 1000 if max_batches is None else int(max_batches)
     max_lost = 5 * steps_total if max_lost_steps is None else int(max_lost_steps)
-    status, reason, out = _call(policy, prompt, o, arrival_time, p, int(memory), batch_cap,
+    status, reason, out = _call(pol.kind, prompt, o, arrival_time, p, int(memory), batch_cap,
                                 batching, limit, reserve, watermark, max_lost, memory_timing,
-                                event_order, False)
+                                event_order, False, rng, pol.alpha, pol.beta)
     keys = ("completion", "first_token", "start", "evictions", "lost", "batch_start",
             "batch_end", "prefill_tokens", "context_sum", "kv_tokens", "memory_after",
             "n_prompt", "n_token")

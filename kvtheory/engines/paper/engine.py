@@ -40,9 +40,9 @@ the six alpha-protection / beta-clearing configurations; a vLLM-style rule.  See
 :func:`simulate_paper`.  Every run can be replayed by :func:`check_paper_run`
 (:mod:`kvtheory.engines.paper.check`).
 
-**Loops.**  MC-SF, MC-Benchmark and vLLM with the paper's batch time run on a numba-compiled
-loop (:mod:`kvtheory.engines.paper.compiled`), the same run to the bit as the Python reference
-loop (:mod:`kvtheory.engines.paper.loop`), which runs everything else and every run with
+**Loops.**  With the paper's batch time every policy runs on a numba-compiled loop
+(:mod:`kvtheory.engines.paper.compiled`), the same run to the bit as the Python reference loop
+(:mod:`kvtheory.engines.paper.loop`), which runs a custom batch time and every run with
 ``compiled=False``.
 """
 
@@ -54,7 +54,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kvtheory.engines.paper.check import check_paper_run as _check
-from kvtheory.engines.paper.compiled import COMPILED_KINDS, is_compiled, run_compiled_loop
+from kvtheory.engines.paper.compiled import is_compiled, run_compiled_loop
 from kvtheory.engines.paper.loop import run_loop
 from kvtheory.engines.paper.rules import (DEFAULT_BATCH_CAP, EVENT_ORDERS, MEMORY_TIMINGS,
                                           PAPER_BENCHMARK_PAIRS, PAPER_POLICIES,
@@ -194,11 +194,10 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         starting on each arrival (``"code"``), or every arrival up to the decision time
         joining the decision (``"exact"``).
     compiled : bool, optional
-        ``None`` (default): MC-SF, MC-Benchmark and vLLM with the paper's batch time run on the
-        compiled loop (:mod:`kvtheory.engines.paper.compiled`, the same run to the bit, no
-        progress bar), everything else on the Python reference loop; ``False``: always the
-        reference; ``True``: the compiled loop, or a ``ValueError`` if it does not cover the
-        configuration.
+        ``None`` (default): every policy with the paper's batch time runs on the compiled loop
+        (:mod:`kvtheory.engines.paper.compiled`, the same run to the bit, the same draws from
+        ``rng``, no progress bar), a custom ``batch_time`` on the Python reference loop; ``False``: always the
+        reference; ``True``: the compiled loop (a ``ValueError`` with a custom ``batch_time``).
 
     Returns
     -------
@@ -228,12 +227,12 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         max_lost_steps, name="max_lost_steps", minimum=0)
     use = compiled is not False and is_compiled(pol.kind, batch_time)
     if compiled and not use:
-        raise ValueError(f"the compiled loop runs {', '.join(COMPILED_KINDS)} with the paper's "
-                         f"batch time; got policy {pol.name!r}"
-                         + ("" if batch_time is None else " with a custom batch_time"))
+        raise ValueError("the compiled loop runs the paper's batch time only, not a custom "
+                         "batch_time")
     if use:
         out = run_compiled_loop(pol.kind, s, o, a, p, M, cap_steps, batching, limit, reserve,
-                                watermark, max_lost, memory_timing, event_order)
+                                watermark, max_lost, memory_timing, event_order, rng=rng,
+                                alpha=pol.alpha, beta=pol.beta)
     else:
         out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit,
                        progress, reserve, watermark, max_lost, memory_timing, event_order)
