@@ -165,7 +165,8 @@ def test_reference_runs_what_is_not_compiled(monkeypatch):
     assert calls == []
     simulate_paper(*args, memory=10)
     simulate_paper(*args, memory=10, policy="alpha-0.1-beta-0.1", rng=np.random.default_rng(0))
-    assert calls == [1, 1]
+    simulate_paper(*args, memory=10, rng=np.random.RandomState(0))    # unused by MC-SF
+    assert calls == [1, 1, 1]
     with pytest.raises(ValueError, match="custom batch_time"):
         simulate_paper(*args, memory=10, batch_time=lambda P, D, kv: 0.05, compiled=True)
 

@@ -138,8 +138,7 @@ def run_paper_columns(prompt, output, arrival_time, memory: int, *, policy: str 
     o = np.asarray(output, dtype=np.int64)
     p = o if prediction is None else np.asarray(prediction, dtype=np.int64)
     pol = paper_policy(policy)
-    if pol.kind == "alpha":
-        rng = check_generator(rng)
+    rng = check_generator(rng) if pol.kind == "alpha" else None
     if batch_cap is None and pol.kind in ("alpha", "vllm"):
         batch_cap = DEFAULT_BATCH_CAP
     steps_total = int((o + 1).sum())

@@ -196,8 +196,9 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     compiled : bool, optional
         ``None`` (default): every policy with the paper's batch time runs on the compiled loop
         (:mod:`kvtheory.engines.paper.compiled`, the same run to the bit, the same draws from
-        ``rng``, no progress bar), a custom ``batch_time`` on the Python reference loop; ``False``: always the
-        reference; ``True``: the compiled loop (a ``ValueError`` with a custom ``batch_time``).
+        ``rng``, no progress bar), a custom ``batch_time`` on the Python reference loop;
+        ``False``: always the reference; ``True``: the compiled loop (a ``ValueError`` with a
+        custom ``batch_time``).
 
     Returns
     -------
@@ -231,8 +232,9 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
                          "batch_time")
     if use:
         out = run_compiled_loop(pol.kind, s, o, a, p, M, cap_steps, batching, limit, reserve,
-                                watermark, max_lost, memory_timing, event_order, rng=rng,
-                                alpha=pol.alpha, beta=pol.beta)
+                                watermark, max_lost, memory_timing, event_order,
+                                rng=rng if pol.kind == "alpha" else None, alpha=pol.alpha,
+                                beta=pol.beta)
     else:
         out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit,
                        progress, reserve, watermark, max_lost, memory_timing, event_order)
