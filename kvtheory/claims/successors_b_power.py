@@ -106,7 +106,7 @@ def rates_power(quick: bool, kw: Mapping, stated: Mapping) -> dict:
     >>> p[("equality", "latency")]["of"], p[("strict", "gap")]["found"]
     (3, 3)
     """
-    from kvtheory.claims.successors_b import TOL, grade_rate, wait_rate_fits
+    from kvtheory.claims.successors_b_searches import TOL, grade_rate, wait_rate_fits
     fits = {}
 
     def search(n, seed):
@@ -131,7 +131,7 @@ def no_overflow_power(quick: bool, paths: int, horizon: int) -> dict:
     >>> no_overflow_power(True, 2, 60)["found"]
     3
     """
-    from kvtheory.claims.successors_b import check_wait_no_overflow
+    from kvtheory.claims.successors_b_searches import check_wait_no_overflow
     from kvtheory.engines.fluid import wait_thresholds
 
     def search(thresholds, seed):
@@ -152,7 +152,7 @@ def fcfs_power(quick: bool, kw: Mapping) -> dict:
     >>> fcfs_power(True, dict(horizons=(100, 400), paths=3))["persists"]["of"]
     3
     """
-    from kvtheory.claims.successors_b import fcfs_example, fcfs_statuses
+    from kvtheory.claims.successors_b_searches import fcfs_example, fcfs_statuses
     T1, T2 = kw["horizons"]
     runs = {}
 
@@ -175,7 +175,7 @@ def nested_power(quick: bool, kw: Mapping) -> dict:
     >>> nested_power(True, dict(horizons=(100, 1600), paths=3))["found"]
     3
     """
-    from kvtheory.claims.successors_b import nested_gap_fit, nested_status
+    from kvtheory.claims.successors_b_searches import nested_gap_fit, nested_status
 
     def search(thresholds, seed):
         return nested_gap_fit(np.random.default_rng(seed), **kw, thresholds=thresholds)
@@ -195,7 +195,7 @@ def budget_power(quick: bool, key: str, horizon: float, paths: int, first: int) 
     >>> budget_power(True, "non_wc", 20_000, 2, 2)["found"]
     3
     """
-    from kvtheory.claims.successors_b import _summ, combine, grade_budget
+    from kvtheory.claims.successors_b_searches import _summ, combine, grade_budget
     from kvtheory.engines.token_budget import BatchClock, BudgetConfig, stability_rows
     cfg = BudgetConfig(512)
     spec = {"below": (("sarathi",), 100, 100, 1.1, "bounded", None),
@@ -225,7 +225,7 @@ def kmax_power(horizon: float) -> dict:
     >>> kmax_power(560_000)
     {'planted': 'Sarathi-like, b_max = 128 and 1024, without the cap on requests per batch (work-conserving, below capacity at 1024)', 'found': 1, 'of': 1}
     """
-    from kvtheory.claims.successors_b import KMAX_PAIR, kmax_status
+    from kvtheory.claims.successors_b_searches import KMAX_PAIR, kmax_status
     from kvtheory.engines.token_budget import vertex_c
 
     def search(k_max, seed):
@@ -241,7 +241,7 @@ def mcsf_power(quick: bool, horizon: float, paths: int, rule) -> dict:
 
     Examples
     --------
-    >>> from kvtheory.claims.successors_b import mcsf_rule
+    >>> from kvtheory.claims.successors_b_searches import mcsf_rule
     >>> mcsf_power(True, 20_000, 2, mcsf_rule)["found"]
     3
     """
