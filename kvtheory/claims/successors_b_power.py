@@ -60,14 +60,18 @@ PLANTED = {
 
 
 def power_seeds(quick: bool, first: int = 0) -> tuple[int, ...]:
-    """The seeds of the power runs: 3 in quick mode, 5 in the full run, from ``first``.
+    """The seeds of the power runs: three from ``first``, in quick and full mode alike.
+
+    The full run's power runs are as large as its searches (longer horizons, more paths), not
+    more numerous: each one repeats a whole search, and three of them already double a
+    reading's cost.
 
     Examples
     --------
     >>> power_seeds(True), power_seeds(False, 1)
-    ((0, 1, 2), (1, 2, 3, 4, 5))
+    ((0, 1, 2), (1, 2, 3))
     """
-    return tuple(range(first, first + (3 if quick else 5)))
+    return tuple(range(first, first + 3))
 
 
 def gate(status: str, text: str, decide: str, power: Mapping) -> tuple[str, str, str]:
