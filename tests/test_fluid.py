@@ -333,3 +333,16 @@ def test_nested_wait_engine_run_is_valid_with_the_repair():
     sched = simulate_stages(inst, STAGE_POLICIES["nested-wait"], 150, w)
     rep = check_stage_schedule(inst, sched)
     assert rep.evictions > 0 and rep.peak_memory <= 15
+
+
+def test_chapter_reads_the_equality_latency_against_its_bound():
+    """The equality-case latency interval lies below 1/2 at the chapter's sizes: the chapter
+    must not say the slopes match the exponents, and its numbers are glued from the run."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "book" / "succ_fluid.md").read_text()
+    f = wait_rate_fits(np.random.default_rng(0))["fits"]["equality/latency"]
+    assert f["hi"] < 0.5                          # what the text explains
+    assert "slopes match the stated exponents" not in text
+    for key in ("slope", "lo", "hi"):
+        assert f"{{glue:text}}`wr_equality_latency_{key}" in text
+    assert "outside Nested WAIT's precondition" in text
