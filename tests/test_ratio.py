@@ -198,3 +198,18 @@ def test_dropped_d_closed_forms_match_simulation_checker_and_optimum():
         res = solve_optimal(ratio.dropped_condition_instance("d", kk))
         assert res.proven_optimal and res.objective == 6 * kk + 3
     assert str(d["slope"]) == "5/6"
+
+
+def test_ratio_growth_rule_sees_a_growing_planted_policy():
+    """One request at a time has ratio (n + 1) / 2 on n requests (0, 1, 1) with M = 2n; the
+    growth search at the reading's sizes, pointed at it, is not graded a flat tail."""
+    from kvtheory.engines.policies.planted import one_at_a_time
+    from kvtheory.theory.ratio_search import worst_ratio_at_size
+    for n in (4, 9):
+        inst = Instance.from_arrays([0] * n, [1] * n, [1] * n, memory=2 * n)
+        assert simulate(inst, one_at_a_time).total_latency == n * (n + 1) // 2
+    rows = [worst_ratio_at_size(np.random.default_rng(claims_ratio.RATIO_SEED + k), n, M,
+                                restarts=1, steps=2, search_evals=50, final_evals=200,
+                                policy=one_at_a_time).row()
+            for k, (n, M) in enumerate(claims_ratio.RATIO_SIZES[:3])]
+    assert claims_ratio.ratio_trend_status(rows)[0] != "supported", rows
