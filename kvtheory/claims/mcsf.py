@@ -295,7 +295,7 @@ def check_livelock_alphas(alphas: dict | None = None) -> ClaimCheck:
 
 # --------------------------------------------------------------------------- running time
 #: The running-time check times one round in ``M^2 / SAMPLE_STRIDE`` (rounds grow like M^2).
-SAMPLE_STRIDE = 3000
+SAMPLE_STRIDE = 1500
 
 
 def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 1024), *,
@@ -305,7 +305,7 @@ def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 10
     For each ``M``, a random instance with ``n = M`` requests (prompts 1-4, outputs up to
     ``M / 4``, arrivals spread so that the queue stays about ``load`` times what fits) is run
     under :func:`kvtheory.engines.policies.mc_sf`, and the target ``policy`` is timed on a
-    sample of its rounds with a waiting request (about ``M^2 / 3000`` rounds apart, some 60
+    sample of its rounds with a waiting request (about ``M^2 / 1500`` rounds apart, some 30
     per ``M``: rounds with nothing waiting are the engine's fixed overhead).  The fitted
     exponent ``b`` of the median seconds per decision against ``M`` (least squares on logs,
     leaving out the smallest ``M``, where fixed overhead dominates) holds the claim if
@@ -463,7 +463,7 @@ def _livelock(quick):
 
 #: Seeds of the running-time runs (one instance per M each).
 RUNTIME_SEEDS = (16, 17, 18)
-RUNTIME_PLANTED = "MC-SF plus an M x M by M x M/16 matrix product per round (O(M^3))"
+RUNTIME_PLANTED = "MC-SF plus an M x M by M x M/32 matrix product per round (O(M^3))"
 
 
 def _runtime(quick, evidence=None):
