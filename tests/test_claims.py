@@ -373,8 +373,8 @@ def test_runtime_reading_sees_a_cubic_policy():
     """The same measurement (sampled rounds with a waiting request, exponent over M >= 128)
     sees MC-SF plus an O(M^3) product grow faster than M^2; low power is inconclusive."""
     from kvtheory.engines.policies.planted import cubic_mc_sf
-    rep = mcsf.check_mcsf_runtime(np.random.default_rng(16), memories=(64, 128, 256),
-                                  policy=cubic_mc_sf)
+    rep = mcsf.check_mcsf_runtime(np.random.default_rng(16), memories=(64, 128, 256, 512),
+                                  policy=cubic_mc_sf)            # the reading's quick sizes
     assert not rep.holds and rep.worst["exponent"] > 2, rep.worst
     assert all(r["timed"] <= r["rounds"] for r in rep.details["rows"])
     ok = mcsf.ClaimCheck("clm_mcsf_runtime", True, 4, {"exponent": 0.1, "largest M": 512,

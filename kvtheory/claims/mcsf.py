@@ -463,7 +463,7 @@ def _livelock(quick):
 
 #: Seeds of the running-time runs (one instance per M each).
 RUNTIME_SEEDS = (16, 17, 18)
-RUNTIME_PLANTED = "MC-SF plus an M x M by M x M/32 matrix product per round (O(M^3))"
+RUNTIME_PLANTED = "MC-SF plus an M x M by M x M/16 matrix product per round (O(M^3))"
 
 
 def _runtime(quick, evidence=None):
