@@ -43,10 +43,6 @@ def power_of(search: Callable[[object, int], object], planted: object, seeds: It
 #: name).  A test asserts every other such reading reports power and none of these does: the
 #: list may only shrink.
 POWER_PENDING = frozenset({
-    ('clm_peak_rows', 'the bound below the optimum'),
-    ('clm_peak_points', '±50% prediction noise'),
-    ('clm_mcsf_runtime', 'median decision time'),
-    ('clm_mcsf_ratio', 'conditions (a)-(d), worst ratio as n grows'),
     ('clm_synthetic_model1', 'generator as described'),
     ('clm_synthetic_model1', 'as the published code measures it'),
     ('clm_synthetic_model2', 'generator as described'),
@@ -63,11 +59,6 @@ POWER_PENDING = frozenset({
     ('clm_prediction_error', 'calibrated engine, 10/s'),
     ('clm_prediction_error', 'paper engine, 50/s'),
     ('clm_prediction_error', 'paper engine, 10/s'),
-    ('clm_identical_exact', 'identical requests'),
-    ('clm_constant_regret', 'against the fluid benchmark'),
-    ('clm_constant_regret', 'against the hindsight optimum'),
-    ('clm_constant_regret', 'separate batching: every online policy vs hindsight optimum'),
-    ('clm_constant_regret', 'separate batching: LP re-solving policy vs hindsight optimum'),
     ('clm_mcsf_prompts', 'family vs exact optimum'),
     ('clm_mcsf_prompts', 'adversarial search'),
     ('clm_amax_unbounded', 'u/l growth'),
