@@ -270,7 +270,7 @@ def _run_paper(args, names):
         run = mod.simulate_paper(tr.prompt, tr.output, tr.arrival_time, memory=memory,
                                  policy=name, prediction=tr.prediction,
                                  rng=np.random.default_rng(args.seed), progress=args.progress,
-                                 **rules)
+                                 compiled=getattr(args, "compiled", None), **rules)
         mod.check_paper_run(run)
         fig = run.summary()
         table = _per_request(args, name, requests_paper(run))
@@ -431,7 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-compile", dest="compiled", action="store_const", const=False,
                    default=None, help="round engine: run MC-SF, MC-Benchmark, SVF and vllm on "
                                       "the Python reference engine instead of the compiled loop "
-                                      "(same schedules)")
+                                      "(same schedules); paper engine: every policy on the "
+                                      "Python reference loop (same runs)")
     _add_trace_args(p)
     p = sub.add_parser("opt", help="solve the hindsight-optimal integer program")
     _add_instance_args(p)

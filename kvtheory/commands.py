@@ -157,7 +157,10 @@ def add_claim_parsers(sub) -> None:
                    help="reuse verdicts cached for this exact code (as the book does)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--workers", type=int, default=2,
-                   help="claims checked in parallel (default 2)")
+                   help="claims checked in parallel by local processes (default 2)")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="check the claims on an existing dask.distributed scheduler (bind it to "
+                        "127.0.0.1 or secure it with TLS: it runs what it is sent)")
 
 
 def _claims(args) -> int:
@@ -184,11 +187,15 @@ def _verify(args) -> int:
             return 2
     try:
         verdicts = verify(ids, quick=args.quick, cache=args.cached,
-                          progress=not args.no_progress, workers=args.workers)
+                          progress=not args.no_progress, workers=args.workers,
+                          dask=args.dask)
         failed = []
     except CheckFailed as err:
         verdicts, failed = err.partial, [f"check of {c} raised" for c in err.failed]
         failed[0] = str(err)
+    except ValueError as err:                   # e.g. an unreachable dask scheduler
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if args.format == "json":
         print(json.dumps([v.row() for v in verdicts], indent=1))
     else:

@@ -1,5 +1,6 @@
 """Hypothesis strategies for small random instances."""
 
+import numpy as np
 from hypothesis import strategies as st
 
 from kvtheory import Instance
@@ -22,3 +23,28 @@ def instances(draw, max_n=6, max_memory=10, max_arrival=4, predictions=None):
         elif predictions == "noisy":
             p.append(draw(st.integers(1, M - si)))
     return Instance.from_arrays(a, s, o, M, prediction=p if predictions in ("over", "noisy") else None)
+
+
+@st.composite
+def paper_traces(draw, max_n=8, max_memory=24, ties=True):
+    """Small valid paper-engine traces ``(M, s, o, arrival, prediction, rules)``.
+
+    ``rules`` is ``{}`` (the published code's memory timing and event order) or both exact;
+    predictions are ``None`` (the outputs) or anything that fits (below the outputs too, so
+    evictions happen); with ``ties`` about half the gaps are 0 (simultaneous arrivals).
+    """
+    M = draw(st.integers(4, max_memory))
+    n = draw(st.integers(1, max_n))
+    rules = draw(st.sampled_from(({}, {"memory_timing": "exact", "event_order": "exact"},
+                                  {"memory_timing": "code", "event_order": "exact"},
+                                  {"memory_timing": "exact", "event_order": "code"})))
+    x = 1 if rules.get("memory_timing", "code") == "code" else 0   # code: s + o + 1 <= M
+    s = [draw(st.integers(1, M // 2)) for _ in range(n)]
+    o = [draw(st.integers(1, M - y - x)) for y in s]
+    gap = st.one_of(st.just(0.0), st.floats(0, 0.2)) if ties else st.floats(0, 0.2)
+    gaps = draw(st.lists(gap, min_size=n, max_size=n))
+    arrival = [float(v) for v in np.cumsum(gaps)]
+    pred = None
+    if draw(st.booleans()):
+        pred = [draw(st.integers(1, M - y - x)) for y in s]
+    return M, s, o, arrival, pred, rules

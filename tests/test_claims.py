@@ -342,3 +342,44 @@ def test_ip_and_policy_readings_have_power():
         v = check(True)
         assert v.status == "supported" and v.power["found"] >= 0.8 * v.power["of"] == 4.0
         assert "M + 1" in v.power["planted"] and "planted" in v.searched
+
+
+# --------------------------------------------------------------------------- power of the core readings
+def test_peak_bound_reading_has_power():
+    """The same runs catch the peak-row bound plus one; the true bound never exceeds the optimum."""
+    from kvtheory.optimum.planted import overstated_peak_bound
+    v = optimum.check_peak_bound_random(True)
+    assert v.status == "supported" and v.power["of"] == 5 and v.power["found"] >= 4, v.power
+    assert "plus one" in v.power["planted"] and "planted" in v.searched
+    rep = optimum.check_peak_bound(np.random.default_rng(optimum.PR_SEEDS[0]),
+                                   trials=optimum.PR_TRIALS, bound=overstated_peak_bound)
+    assert not rep.holds and rep.worst["bound"] == rep.worst["opt"] + 1
+
+
+def test_peak_points_reading_has_power():
+    """Checking one round before each completion point admits too much: the comparison sees it."""
+    v = mcsf._peak(True)[0]
+    assert v.status == "supported" and v.power["found"] >= 4 and v.power["of"] == 5, v.power
+    rep = mcsf.check_peak_points(np.random.default_rng(mcsf.PEAK_SEEDS[0]),
+                                 trials=mcsf.PEAK_TRIALS, rule=mcsf.points_off_by_one)
+    assert not rep.holds and len(rep.worst["points"]) > len(rep.worst["dense"])
+    weak = {"planted": "p", "found": 1, "of": 5}
+    ok = mcsf.ClaimCheck("clm_peak_points", True, 16, {"mismatches": 0}, "ok", None,
+                         {"decisions": 9})
+    assert mcsf._peak(True, {"runs": [ok], "power": weak})[0].status == "inconclusive"
+
+
+def test_runtime_reading_sees_a_cubic_policy():
+    """The same measurement (sampled rounds with a waiting request, exponent over M >= 128)
+    sees MC-SF plus an O(M^3) product grow faster than M^2; low power is inconclusive."""
+    from kvtheory.engines.policies.planted import cubic_mc_sf
+    rep = mcsf.check_mcsf_runtime(np.random.default_rng(16), memories=(64, 128, 256, 512),
+                                  policy=cubic_mc_sf)            # the reading's quick sizes
+    assert not rep.holds and rep.worst["exponent"] > 2, rep.worst
+    assert all(r["timed"] <= r["rounds"] for r in rep.details["rows"])
+    ok = mcsf.ClaimCheck("clm_mcsf_runtime", True, 4, {"exponent": 0.1, "largest M": 512,
+                                                       "median us at largest M": 10.0}, "ok")
+    weak = {"planted": "p", "found": 1, "of": 3}
+    assert mcsf._runtime(True, {"runs": [ok], "power": weak})[0].status == "inconclusive"
+    strong = {"planted": "p", "found": 3, "of": 3}
+    assert mcsf._runtime(True, {"runs": [ok], "power": strong})[0].status == "supported"

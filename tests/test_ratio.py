@@ -198,3 +198,42 @@ def test_dropped_d_closed_forms_match_simulation_checker_and_optimum():
         res = solve_optimal(ratio.dropped_condition_instance("d", kk))
         assert res.proven_optimal and res.objective == 6 * kk + 3
     assert str(d["slope"]) == "5/6"
+
+
+def test_ratio_growth_rule_sees_a_growing_planted_policy():
+    """One request at a time has ratio (n + 1) / 2 on n requests (0, 1, 1) with M = 2n; the
+    growth search at the reading's sizes, pointed at it, is not graded a flat tail."""
+    from kvtheory.engines.policies.planted import one_at_a_time
+    from kvtheory.theory.ratio_search import worst_ratio_at_size
+    for n in (4, 9):
+        inst = Instance.from_arrays([0] * n, [1] * n, [1] * n, memory=2 * n)
+        assert simulate(inst, one_at_a_time).total_latency == n * (n + 1) // 2
+    rows = [worst_ratio_at_size(np.random.default_rng(claims_ratio.RATIO_SEED + k), n, M,
+                                restarts=1, steps=2, search_evals=50, final_evals=200,
+                                policy=one_at_a_time).row()
+            for k, (n, M) in enumerate(claims_ratio.RATIO_SIZES[:3])]
+    assert claims_ratio.ratio_trend_status(rows)[0] != "supported", rows
+
+
+def test_lemma_4_7_area_term_against_the_svf_sum_for_identical_requests():
+    """The book's derivation (SVF chapter exercise): for n identical requests, A = 2n/(n+1)
+    times the SVF sum, so A/(6M) is n/(3(n+1)) <= 1/3 of the SVF bound, not a factor 2 short."""
+    import sympy as sp
+    n, v, M = sp.symbols("n v M", positive=True)
+    A, svf = n * (n * v), v * n * (n + 1) / 2
+    assert sp.simplify(A / svf - 2 * n / (n + 1)) == 0
+    assert sp.simplify((A / (6 * M)) / (svf / M) - n / (3 * (n + 1))) == 0
+    assert sp.limit(n / (3 * (n + 1)), n, sp.oo) == sp.Rational(1, 3)
+    for k, s, o in ((1, 1, 1), (3, 2, 5), (7, 1, 4)):
+        inst = Instance.from_arrays([0] * k, [s] * k, [o] * k, memory=4 * (s + o))
+        vol = s * o + o * (o + 1) // 2
+        svf_sum = sum(j * vol for j in range(1, k + 1))
+        assert lemma_terms_A(inst) * (k + 1) == 2 * k * svf_sum
+    from pathlib import Path
+    text = " ".join((Path(__file__).parents[1] / "book" / "succ_volume.md").read_text().split())
+    assert "which is why Lemma 4.7 divides by 6" not in text       # did not follow from 2
+    assert "$2n/(n+1)$ times the SVF bound" in text and "$n/(3(n+1))$" in text
+
+
+def lemma_terms_A(inst):
+    return ratio.lemma_terms(inst)["A"]

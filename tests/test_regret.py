@@ -89,3 +89,19 @@ def test_regret_status_rule():
     assert _bands(rows, "p")[2] is False
     rows[-1].update(regret_opt=0.0, ci95=0.0)
     assert _bands(rows, "p")[2] is True
+
+
+def test_regret_rules_see_a_planted_growing_regret():
+    """One request at a time is unstable at both loads: the exponent rule does not call it
+    bounded, and against the hindsight optimum its upper band rises (the rule is not flat)."""
+    from kvtheory.claims.regret import _bands
+    from kvtheory.engines.policies.planted import one_at_a_time
+    rep = check_constant_regret(np.random.default_rng(0), loads=(0.5, 0.9),
+                                horizons=(30, 100, 300), seeds=6, small_horizons=(10, 20),
+                                small_seeds=4, planted={"serial": one_at_a_time})
+    pexp = rep.details["planted exponent"]
+    assert set(pexp) == {"serial @ 0.5", "serial @ 0.9"} and min(pexp.values()) > 1.0, pexp
+    rows = rep.details["planted hindsight rows"]
+    assert [r["T"] for r in rows] == [10, 20] and _bands(rows, "serial")[2] is False
+    assert all(r["policy"] != "serial" for r in rep.details["hindsight_rows"])
+    assert "serial" not in str(rep.details["exponent"])

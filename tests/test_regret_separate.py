@@ -142,3 +142,14 @@ def test_clm_constant_regret_separate():
     g = rep.details["grows"]["best online (MDP)"]
     assert g["grows"] and not rep.holds, rep.summary
     assert g["last"][0] > 0
+
+
+def test_separate_rule_sees_a_planted_serial_policy():
+    """The serial policy (one request at a time) on the same paths: its regret band rises."""
+    from kvtheory.claims.regret import serial_separate
+    rep = check_separate_regret(np.random.default_rng(0), bayes_horizons=(10, 20),
+                                bayes_seeds=20, horizons=(), seeds=2,
+                                planted={"serial": lambda model, T: serial_separate})
+    p = rep.details["planted"]["serial"]
+    assert p["grows"] and p["last"][1] > p["first"][1], p
+    assert all(r["policy"] != "serial" for r in rep.details["rows"])

@@ -124,6 +124,22 @@ def test_backlog_slope_excluding_zero_upward_is_not_bounded(offered, lo, width):
     assert grade_budget(grows, expect="bounded") == "fails"
 
 
+@settings(max_examples=60, deadline=None)
+@given(offered=st.floats(1.0, 5.0), share=st.floats(0.021, 0.09))
+def test_fluid_rule_refuses_draining_faster_than_capacity(offered, share):
+    """At load 1.1 even an unlimited server is only about 9 % of the offered rate below the
+    fluid rate: the rule must refuse an excess between -2 % and -9 % (a 5 % cut did not)."""
+    assert grade_budget({"excess_hi": -share * offered, "offered": offered},
+                        expect="fluid") == "inconclusive"
+
+
+@settings(max_examples=60, deadline=None)
+@given(offered=st.floats(1.0, 5.0), share=st.floats(-0.019, 0.5))
+def test_fluid_rule_accepts_draining_at_capacity_or_slower(offered, share):
+    assert grade_budget({"excess_hi": share * offered, "offered": offered},
+                        expect="fluid") == "supported"
+
+
 # --------------------------------------------------------------------------- growth: the family
 FAMILY_M = (6, 9, 12, 15, 18)   # the prompt family's members against the exact optimum (quick)
 

@@ -127,3 +127,18 @@ def test_semionline_hardness_is_conditional_never_fails(monkeypatch):
     got = _fake_semionline(monkeypatch, False)          # reduction not verified: other rules
     assert got["arbitrary"].status in ("supported", "inconclusive")
     assert all(v.status != "fails" for k, v in got.items() if k != "MC-SF is the algorithm")
+
+
+def test_identical_exact_catches_a_wrong_dp():
+    """The family plus random runs catch the DP with memory M + 1 in every run (>= 80 %), its
+    invalid schedules reported, not raised; the true DP passes the same runs."""
+    from kvtheory.claims.semionline import (IDENT_SEEDS, check_identical_random,
+                                            identical_family, wide_identical_dp)
+    fam = identical_family()
+    assert len(fam) == 150 and all(s + o <= M <= n * (s + o) for n, s, o, M in fam)
+    rep = check_identical_exact(None, grid=fam, dp=wide_identical_dp)
+    assert not rep.holds and rep.counterexample is not None
+    assert any(not r["valid"] for r in rep.details["rows"])
+    v = check_identical_random(True)
+    assert v.status == "supported" and v.power["found"] >= 0.8 * v.power["of"] == 4.0
+    assert v.power["of"] == len(IDENT_SEEDS[:5]) and "M + 1" in v.power["planted"]

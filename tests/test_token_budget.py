@@ -130,3 +130,49 @@ def test_clm_budget_mcsf():
     cap = capacity(BudgetConfig(512))
     assert mcsf_status(0.8 * cap, cap) == "supported"
     assert mcsf_status(cap, cap) == "inconclusive"
+
+
+# --------------------------------------------------------------------------- capacity and power
+@settings(max_examples=60, deadline=None)
+@given(b_max=st.integers(1, 1100), b0=st.sampled_from([64, 128, 256]))
+def test_capacity_is_the_largest_rate_of_any_batch(b_max, b0):
+    """capacity() is max_b b / t(b), which is b_max / t(b_max) only when b0 divides b_max."""
+    cfg = BudgetConfig(b_max, clock=BatchClock(11.28, 35.47, b0))
+    best = max(b / cfg.clock.time(b) for b in range(1, b_max + 1))
+    assert capacity(cfg) == pytest.approx(best, rel=1e-12)
+    if b_max % b0 == 0:
+        assert capacity(cfg) == pytest.approx(b_max / cfg.clock.time(b_max), rel=1e-12)
+
+
+def test_capacity_of_a_budget_that_is_not_a_multiple_of_b0():
+    cfg = BudgetConfig(130)
+    assert capacity(cfg) == pytest.approx(128 / 46.75)
+    assert capacity(cfg) > 130 / cfg.clock.time(130) + 1.0
+
+
+def test_above_capacity_search_catches_a_planted_faster_clock():
+    """The engine enforces the capacity by construction; a planted clock that serves faster
+    than the stated one must be caught by the same search (4 paths of 60 s, seeds 1-3)."""
+    from kvtheory.claims.successors_b_power import budget_power
+    assert budget_power(True, "above", 60_000, 4, 1)["found"] == 3
+
+
+def test_below_and_non_wc_searches_catch_their_planted_counterparts():
+    from kvtheory.claims.successors_b_power import budget_power
+    assert budget_power(True, "below", 40_000, 3, 0)["found"] == 3
+    assert budget_power(True, "non_wc", 40_000, 3, 2)["found"] == 3
+
+
+def test_kmax_search_tells_the_capped_run_from_the_uncapped_one():
+    """Uncapped Sarathi-1024 is stable but still filling up at 140 s: the rule passes it there
+    (no power) and refuses it at 560 s, the horizon the reading now uses."""
+    pair = (("sarathi", 128), ("sarathi", 1024))
+    assert kmax_status(vertex_c(pair, horizon=140_000, k_max=None)) == "supported"
+    from kvtheory.claims.successors_b_power import kmax_power
+    assert kmax_power(560_000)["found"] == 1
+
+
+def test_mcsf_search_catches_a_scheduler_that_fills_the_budget():
+    from kvtheory.claims.successors_b import mcsf_rule
+    from kvtheory.claims.successors_b_power import mcsf_power
+    assert mcsf_power(True, 30_000, 3, mcsf_rule)["found"] == 3

@@ -96,7 +96,7 @@ def _check_group(ids: Sequence[str], quick: bool) -> list[tuple[str, object]]:
 
 
 def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool = False,
-           progress: bool = False, workers: int = 1) -> list[Verdict]:
+           progress: bool = False, workers: int = 1, dask=None) -> list[Verdict]:
     """Run the checks of the given claims (default: all) and return one verdict per reading.
 
     Examples
@@ -121,6 +121,16 @@ def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool
         A tqdm progress bar over the claims.
     workers : int
         Claims checked in parallel by this many processes (1: in this process).
+    dask : str or distributed.Client, optional
+        Check the claims on this dask scheduler instead (bound to the loopback address or
+        secured with TLS: a scheduler runs what it is sent).
+
+    Notes
+    -----
+    The checks run through the one executor, :func:`kvtheory.model.cells.run_cells`: one cell
+    per claim in this process, one cell per chapter module (claims that share a cached run
+    share a process) on local processes or dask.  Verdicts are cached per claim here (``cache``),
+    not per cell: a failed check must run again.
 
     Raises
     ------
@@ -138,43 +148,27 @@ def verify(ids: Iterable[str] | None = None, *, quick: bool = False, cache: bool
                 found[cid] = got
     todo = [cid for cid in chosen if cid not in found]
     failures: list[CheckFailed] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(chosen), initial=len(found), desc="verify", unit="claim")
+    parallel = dask is not None or (workers > 1 and len(todo) > 1)
+    if parallel:         # one cell per chapter module, so claims sharing a cached run share a process
+        groups: dict[str, list[str]] = {}
+        for cid in todo:
+            groups.setdefault(claim(cid).check.__module__, []).append(cid)
+        cells = [{"ids": ids, "quick": quick} for ids in groups.values()]
+    else:
+        cells = [{"ids": [cid], "quick": quick} for cid in todo]
 
-    def done(cid, got):
-        found[cid] = got
-        if cache:
-            _store(_cache_file(cid, quick, key), got)
-        if bar is not None:
-            bar.set_postfix_str(cid)
-            bar.update()
+    def done(_, group):                 # stored as each cell arrives: an interrupted run resumes
+        for cid, got in group:
+            if isinstance(got, CheckFailed):
+                failures.append(got)
+            else:
+                found[cid] = got
+                if cache:
+                    _store(_cache_file(cid, quick, key), got)
 
-    try:
-        if workers > 1 and len(todo) > 1:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            # one task per chapter module, so claims that share a cached run share a process
-            groups: dict[str, list[str]] = {}
-            for cid in todo:
-                groups.setdefault(claim(cid).check.__module__, []).append(cid)
-            with ProcessPoolExecutor(max_workers=workers) as ex:
-                futs = {ex.submit(_check_group, ids, quick): ids for ids in groups.values()}
-                for f in as_completed(futs):
-                    for cid, got in f.result():
-                        if isinstance(got, CheckFailed):
-                            failures.append(got)
-                        else:
-                            done(cid, got)
-        else:
-            for cid in todo:
-                try:
-                    done(cid, _check_one(cid, quick))
-                except CheckFailed as err:
-                    failures.append(err)
-    finally:
-        if bar is not None:
-            bar.close()
+    from kvtheory.model.cells import run_cells
+    run_cells(_check_group, cells, workers=workers, dask=dask, cache=False, progress=progress,
+              desc="verify", on_result=done)
     if failures:
         first = failures[0]
         first.partial = [v for cid in chosen if cid in found for v in found[cid]]

@@ -15,7 +15,7 @@ from kvtheory.model.workloads import random_instance
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, grade
 from kvtheory.claims._power import power_of
 
-__all__ = ["CLAIMS", "check_mcsf_feasible", "check_peak_points", "check_clear_all_livelock",
+__all__ = ["CLAIMS", "check_mcsf_feasible", "check_peak_points", "points_off_by_one", "check_clear_all_livelock",
            "check_livelock_alphas", "alpha_classes",
            "check_mcsf_runtime", "admit_at_completion_points"]
 
@@ -65,7 +65,8 @@ def check_mcsf_feasible(rng: np.random.Generator, trials: int = 200, *, alpha: f
                       f"MC-SF failed: {worst}", bad)
 
 
-def admit_at_completion_points(state: State, capacity: int | None = None) -> list[int]:
+def admit_at_completion_points(state: State, capacity: int | None = None, *,
+                               shift: int = 0) -> list[int]:
     """MC-SF's admission computed by checking only predicted completion rounds.
 
     An independent, deliberately plain implementation of MC-SF's admission step (Algorithm 1 of v4/v5) used to test
@@ -83,6 +84,9 @@ def admit_at_completion_points(state: State, capacity: int | None = None) -> lis
     >>> _ = simulate(Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5), spy)
     >>> seen[0]
     [1, 2]
+
+    ``shift = -1`` is a planted off-by-one (it checks the round before each completion point,
+    one unit below each request's peak) that measures :func:`check_peak_points`'s power.
     """
     M = state.memory if capacity is None else capacity
     t = state.t
@@ -93,7 +97,7 @@ def admit_at_completion_points(state: State, capacity: int | None = None) -> lis
     chosen = []
     for j in order:
         trial = jobs + [(t, int(w.prompt[j]), t + int(w.prediction[j]))]
-        points = {end for _, _, end in trial}
+        points = {end + shift for _, _, end in trial}
         ok = all(sum(s + tau - p for p, s, end in trial if p < tau <= end) <= M for tau in points)
         if not ok:
             break
@@ -103,11 +107,14 @@ def admit_at_completion_points(state: State, capacity: int | None = None) -> lis
 
 
 def check_peak_points(rng: np.random.Generator, trials: int = 100, *, max_n: int = 15,
-                      max_memory: int = 25, max_arrival: int = 8) -> ClaimCheck:
+                      max_memory: int = 25, max_arrival: int = 8,
+                      rule=admit_at_completion_points) -> ClaimCheck:
     """Claim ``clm_peak_points``: completion-point checking = every-round checking.
 
     Runs MC-SF (which checks every future round) on random instances with noisy predictions and
-    compares each of its decisions with :func:`admit_at_completion_points`.
+    compares each of its decisions with ``rule(state)`` (the target, default
+    :func:`admit_at_completion_points`; the planted :func:`points_off_by_one` measures the
+    comparison's power).
 
     Examples
     --------
@@ -131,7 +138,7 @@ def check_peak_points(rng: np.random.Generator, trials: int = 100, *, max_n: int
             nonlocal decisions, mismatch
             dec = mc_sf(state)
             if not state.overflow and not mismatch:
-                ref = admit_at_completion_points(state)
+                ref = rule(state)
                 decisions += 1
                 if list(dec.start) != ref:
                     mismatch = {"t": state.t, "dense": list(dec.start), "points": ref}
@@ -146,6 +153,28 @@ def check_peak_points(rng: np.random.Generator, trials: int = 100, *, max_n: int
                       f"identical admissions in {decisions} decisions on {trials} instances with "
                       f"±50% prediction noise" if holds else f"decisions differ: {mismatch}",
                       bad, {"decisions": decisions})
+
+
+def points_off_by_one(state: State) -> list[int]:
+    """A planted wrong admission rule: the completion-point check one round early.
+
+    :func:`admit_at_completion_points` with ``shift = -1``: it checks round ``p_j + õ_j - 1``
+    instead of ``p_j + õ_j``, where every request holds one unit less than at its peak, so it
+    admits more than every-round checking does.  No claim covers it.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> from kvtheory.engines.simulator import Decision
+    >>> seen = []
+    >>> def spy(state):
+    ...     seen.append((admit_at_completion_points(state), points_off_by_one(state)))
+    ...     return Decision(start=seen[-1][0])
+    >>> _ = simulate(Instance.from_arrays([0, 0], [1, 1], [1, 1], memory=3), spy)
+    >>> seen[0]                                            # two peaks of 2 need 4 > 3
+    ([0], [0, 1])
+    """
+    return admit_at_completion_points(state, shift=-1)
 
 
 def check_clear_all_livelock(rng: np.random.Generator, trials: int = 100, *,
@@ -265,15 +294,25 @@ def check_livelock_alphas(alphas: dict | None = None) -> ClaimCheck:
 
 
 # --------------------------------------------------------------------------- running time
+#: The running-time check times one round in ``M^2 / SAMPLE_STRIDE`` (rounds grow like M^2).
+SAMPLE_STRIDE = 1500
+
+
 def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 1024), *,
-                       load: float = 1.5) -> ClaimCheck:
+                       load: float = 1.5, policy=mc_sf) -> ClaimCheck:
     """Claim ``clm_mcsf_runtime``: MC-SF decides a round in time polynomial in ``M`` (O(M^2)).
 
     For each ``M``, a random instance with ``n = M`` requests (prompts 1-4, outputs up to
-    ``M / 4``, arrivals spread so that the queue stays about ``load`` times what fits) is run,
-    and every call of :func:`kvtheory.engines.policies.mc_sf` is timed.  The fitted exponent ``b`` of the
-    median seconds per decision against ``M`` (least squares on logs) holds the claim if
+    ``M / 4``, arrivals spread so that the queue stays about ``load`` times what fits) is run
+    under :func:`kvtheory.engines.policies.mc_sf`, and the target ``policy`` is timed on a
+    sample of its rounds with a waiting request (about ``M^2 / 1500`` rounds apart, some 30
+    per ``M``: rounds with nothing waiting are the engine's fixed overhead).  The fitted
+    exponent ``b`` of the median seconds per decision against ``M`` (least squares on logs,
+    leaving out the smallest ``M``, where fixed overhead dominates) holds the claim if
     ``b <= 2``.  Wall-clock timing: the figures depend on the machine, the exponent less so.
+    ``policy`` is the target (the planted
+    :func:`kvtheory.engines.policies.planted.cubic_mc_sf`, MC-SF plus an ``O(M^3)`` product,
+    measures the rule's power): the same instances, the same timing.
 
     Examples
     --------
@@ -290,21 +329,28 @@ def check_mcsf_runtime(rng: np.random.Generator, memories=(64, 128, 256, 512, 10
         spread = max(1, int(M / max(per_round * load, 1e-9) / 2))
         inst = random_instance(rng, M, M, max_prompt=4, max_output=max_out, max_arrival=spread)
         times: list[float] = []
+        stride = max(1, round(M * M / SAMPLE_STRIDE))
+        calls = 0
 
         def timed(state: State) -> Decision:
+            nonlocal calls
+            calls += 1
+            if not len(state.waiting) or calls % stride:
+                return mc_sf(state)
             t0 = time.perf_counter()
-            d = mc_sf(state)
+            d = policy(state)
             times.append(time.perf_counter() - t0)
-            return d
+            return d if policy is mc_sf else mc_sf(state)
 
         sched = simulate(inst, timed)
         check_schedule(inst, sched)
-        rows.append({"M": M, "n": inst.n, "rounds": len(times),
+        rows.append({"M": M, "n": inst.n, "rounds": calls, "timed": len(times),
                      "median_us": float(np.median(times) * 1e6),
                      "p90_us": float(np.percentile(times, 90) * 1e6)})
-    ms = np.log([r["M"] for r in rows])
-    ts = np.log([r["median_us"] for r in rows])
-    b = float(np.polyfit(ms, ts, 1)[0]) if len(rows) > 1 else float("nan")
+    fit = rows[1:] if len(rows) > 2 else rows       # the smallest M: mostly fixed overhead
+    ms = np.log([r["M"] for r in fit])
+    ts = np.log([r["median_us"] for r in fit])
+    b = float(np.polyfit(ms, ts, 1)[0]) if len(fit) > 1 else float("nan")
     holds = bool(b <= 2.0)
     worst = {"exponent": round(b, 2), "largest M": rows[-1]["M"],
              "median us at largest M": round(rows[-1]["median_us"], 1)}
@@ -319,15 +365,19 @@ _FEAS = Reading("o <= õ <= 2o", "random instances with n <= 12, M <= 20, prompt
                 "arrivals <= 6, predictions o <= õ <= 2o, in runs of 30 (5 quick, 20 full); "
                 "every schedule checked; power: the same runs with predictions down to o/2",
                 "sample")
-_PEAK = Reading("±50% prediction noise", "random instances with n <= 15, M <= 25, prompts <= 4, "
-                "predictions off by up to 50 % either way; every decision compared", "sample")
+_PEAK = Reading("±50% prediction noise", "runs of 16 random instances with n <= 15, M <= 25, "
+                "prompts <= 4, predictions off by up to 50 % either way (5 runs quick, 25 full); "
+                "every decision compared; power: the same runs against the check one round "
+                "before each completion point (planted)", "sample")
 _LIVE = Reading("witness", "2 x (a=0, s=1, o=5), M = 8, alpha-protection greedy for one alpha "
                 "per class of equal behaviour (it compares integer memory with (1 - alpha) M, so "
                 "only floor(8 (1 - alpha)) matters): the classes cover every alpha in [0, 1), "
                 "the claim those with alpha <= 1/2; deterministic replay until the whole state "
                 "repeats", "exhaustive", statuses=("proved", "fails"))
 _TIME = Reading("median decision time", "random instances with n = M requests, prompts 1-4, "
-                "outputs up to M/4; median seconds per MC-SF decision against M", "measured",
+                "outputs up to M/4, M = 64..512 (quick; to 2048 full), three seeds; median "
+                "seconds per MC-SF decision against M, fitted exponent <= 2; power: the same "
+                "runs timing MC-SF plus a deliberate O(M^3) product (planted)", "measured",
                 statuses=("supported", "inconclusive"))
 
 
@@ -357,12 +407,34 @@ def _feasible(quick, seeds=None):
                            f"under-predictions"),)
 
 
-def _peak(quick):
-    trials, seed = (80, 13) if quick else (400, 13)
-    rep = check_peak_points(np.random.default_rng(seed), trials=trials)
-    return (grade("clm_peak_points", _PEAK, rep, quick=quick,
-                  searched=f"{trials} random instances ({rep.details['decisions']} decisions), "
-                           f"seed {seed}"),)
+#: Seeds of the completion-point runs (16 instances each): 5 quick, 25 full.
+PEAK_SEEDS, PEAK_TRIALS = tuple(range(1300, 1325)), 16
+PEAK_PLANTED = "the completion-point check one round early (an off-by-one in the points)"
+
+
+def _peak(quick, evidence=None):
+    """The runs of ``clm_peak_points`` and their power (``evidence`` replaces both)."""
+    seeds = PEAK_SEEDS[:5] if quick else PEAK_SEEDS
+
+    def run(rule, seed):
+        return check_peak_points(np.random.default_rng(seed), trials=PEAK_TRIALS, rule=rule)
+    ev = dict(evidence or {})
+    if "runs" in ev:
+        reps, power = list(ev["runs"]), ev.get("power")
+    else:
+        reps = [run(admit_at_completion_points, s) for s in seeds]
+        power = power_of(run, points_off_by_one, seeds, lambda r: not r.holds,
+                         label=PEAK_PLANTED)
+    bad = next((r for r in reps if not r.holds), None)
+    decisions = sum(r.details.get("decisions", 0) for r in reps)
+    rep = bad or ClaimCheck("clm_peak_points", True, PEAK_TRIALS * len(reps), {"mismatches": 0},
+                            f"identical admissions in {decisions} decisions on "
+                            f"{PEAK_TRIALS * len(reps)} instances with ±50% prediction noise",
+                            None, {"decisions": decisions})
+    return (grade("clm_peak_points", _PEAK, rep, quick=quick, power=power,
+                  searched=f"{len(seeds)} runs of {PEAK_TRIALS} random instances ({decisions} "
+                           f"decisions; seeds {seeds[0]}..{seeds[-1]}); the same runs against "
+                           f"{PEAK_PLANTED} (planted)"),)
 
 
 def _livelock(quick):
@@ -389,17 +461,43 @@ def _livelock(quick):
                   figures={"cycles": rep.details["cycles"], "livelock_rate": rates}),)
 
 
-def _runtime(quick):
+#: Seeds of the running-time runs (one instance per M each).
+RUNTIME_SEEDS = (16, 17, 18)
+RUNTIME_PLANTED = "MC-SF plus an M x M by M x M/16 matrix product per round (O(M^3))"
+
+
+def _runtime(quick, evidence=None):
+    """The running-time reading: a run per seed, and the same runs timing the planted policy."""
+    from kvtheory.engines.policies.planted import cubic_mc_sf
     mem = (64, 128, 256, 512) if quick else (64, 128, 256, 512, 1024, 2048)
-    rep = check_mcsf_runtime(np.random.default_rng(16), memories=mem)
-    if rep.holds:
+
+    def run(policy, seed):
+        return check_mcsf_runtime(np.random.default_rng(seed), memories=mem, policy=policy)
+    ev = dict(evidence or {})
+    if "runs" in ev:
+        reps, power = list(ev["runs"]), ev.get("power")
+    else:
+        reps = [run(mc_sf, s) for s in RUNTIME_SEEDS]
+        power = power_of(run, cubic_mc_sf, RUNTIME_SEEDS, lambda r: not r.holds,
+                         label=RUNTIME_PLANTED + ", exponent above 2")
+    worst = max(reps, key=lambda r: r.worst["exponent"])
+    exps = [r.worst["exponent"] for r in reps]
+    searched = (f"M in {list(mem)}, one instance each, seeds {list(RUNTIME_SEEDS)}; the same "
+                f"runs timing {RUNTIME_PLANTED} (planted)")
+    if all(r.holds for r in reps):
+        rep = ClaimCheck("clm_mcsf_runtime", True, sum(r.cases for r in reps), worst.worst,
+                         f"median MC-SF decision time grows like M^b with b = "
+                         f"{', '.join(f'{b:.2f}' for b in exps)} over M in {list(mem)} "
+                         f"({worst.worst['median us at largest M']:.0f} us per round at "
+                         f"M = {mem[-1]}, seed with the largest b)")
         return (grade("clm_mcsf_runtime", _TIME, rep, quick=quick, full_status=not quick,
-                      searched=f"M in {list(mem)}, one instance each, seed 16"),)
-    return (Verdict("clm_mcsf_runtime", _TIME.name, "inconclusive", rep.summary,
-                    f"M in {list(mem)}, one instance each, seed 16", figures=rep.worst,
+                      power=power, searched=searched),)
+    return (Verdict("clm_mcsf_runtime", _TIME.name, "inconclusive",
+                    f"fitted exponents {exps}, above 2 in some run: {worst.summary}", searched,
+                    figures=worst.worst,
                     decide="an operation count of the admission rule (timings include the "
                            "engine's overhead and the machine's noise)", quick=quick,
-                    full_status=not quick),)
+                    full_status=not quick, power=power),)
 
 
 CLAIMS = (

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from kvtheory.model.validation import as_int, check_generator
 from kvtheory.model.instance import Instance
 from kvtheory.optimum.exact import solve_optimal
-from kvtheory.theory.semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, evaluate_reading, family,
-                          identical_rows, random_reading_instance)
+from kvtheory.theory.semionline import (FAMILY_SIZES, READINGS, _SUMMARY_RULES, ExactResult,
+                                        evaluate_reading, family, identical_optimal,
+                                        identical_rows, random_reading_instance)
 from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict, describe, grade
 
-__all__ = ["CLAIMS", "check_semionline_optimal", "check_identical_exact"]
+__all__ = ["CLAIMS", "check_semionline_optimal", "check_identical_exact", "check_identical_random",
+           "wide_identical_dp", "identical_family"]
 
 
 def check_semionline_optimal(rng: np.random.Generator, *,
@@ -87,31 +89,33 @@ def check_semionline_optimal(rng: np.random.Generator, *,
 
 def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: int = 9,
                           max_prompt: int = 3, max_output: int = 5,
-                          grid: Sequence[tuple[int, int, int, int]] | None = None) -> ClaimCheck:
+                          grid: Sequence[tuple[int, int, int, int]] | None = None,
+                          dp: Callable[..., ExactResult] = identical_optimal,
+                          ip_objectives: dict | None = None) -> ClaimCheck:
     """Claim ``clm_identical_exact``: :func:`identical_optimal` equals the integer program.
 
     Compares the DP with :func:`kvtheory.optimum.exact.solve_optimal` on ``grid`` (default: random
     ``(n, s, o, M)`` with ``M`` between ``s + o`` and ``n (s + o)``); every DP schedule is
-    checked.  ``holds`` iff they agree everywhere; ``details`` counts how often MC-SF is
-    optimal on the same instances.
+    checked.  ``holds`` iff they agree everywhere and every DP schedule is valid; ``details``
+    counts how often MC-SF is optimal on the same instances.  ``dp`` is the target (a planted
+    wrong DP, :func:`wide_identical_dp`, measures the comparison's power); ``ip_objectives``
+    shares the integer program's solves between targets (see
+    :func:`kvtheory.theory.semionline.identical_rows`).
 
     Examples
     --------
     >>> rep = check_identical_exact(np.random.default_rng(0), trials=3)
     >>> rep.holds, rep.cases
     (True, 3)
+    >>> check_identical_exact(None, grid=[(2, 1, 1, 3)], dp=wide_identical_dp).holds
+    False
     """
-    rng = check_generator(rng)
     if grid is None:
-        grid = []
-        for _ in range(as_int(trials, name="trials", minimum=1)):
-            n = int(rng.integers(1, max_n + 1))
-            s = int(rng.integers(1, max_prompt + 1))
-            o = int(rng.integers(1, max_output + 1))
-            M = int(rng.integers(s + o, max(s + o, n * (s + o)) + 1))
-            grid.append((n, s, o, M))
-    rows = identical_rows(grid)
-    bad = [r for r in rows if r["ip"] is None or r["dp"] != r["ip"]]
+        rng = check_generator(rng)
+        grid = _random_grid(rng, as_int(trials, name="trials", minimum=1), max_n, max_prompt,
+                            max_output)
+    rows = identical_rows(grid, dp=dp, ip_objectives=ip_objectives)
+    bad = [r for r in rows if r["ip"] is None or r["dp"] != r["ip"] or not r["valid"]]
     mcsf_opt = sum(r["mc-sf"] == r["dp"] for r in rows)
     worst_mcsf = max(rows, key=lambda r: r["mc-sf"] / r["dp"])
     holds = not bad
@@ -123,9 +127,40 @@ def check_identical_exact(rng: np.random.Generator, *, trials: int = 40, max_n: 
         ce = Instance.from_arrays([0] * b["n"], [b["s"]] * b["n"], [b["o"]] * b["n"], b["M"])
     summary = (f"DP = IP on all {len(rows)} (n, s, o, M); MC-SF optimal on {mcsf_opt} of them, "
                f"worst MC-SF/OPT {worst.get('mc-sf/opt', '-')}" if holds
-               else f"DP and IP differ on {len(bad)} of {len(rows)}: first {bad[0]}")
+               else f"DP and IP differ (or the DP's schedule is invalid) on {len(bad)} of "
+                    f"{len(rows)}: first {bad[0]}")
     return ClaimCheck("clm_identical_exact", holds, len(rows), worst, summary, ce,
                       {"rows": rows, "mcsf_optimal": mcsf_opt})
+
+
+def wide_identical_dp(n: int, prompt: int, output: int, memory: int) -> ExactResult:
+    """A planted wrong DP: :func:`identical_optimal` with memory ``M + 1`` (an off-by-one).
+
+    No claim covers it; :func:`check_identical_exact` run against it measures its power.
+
+    Examples
+    --------
+    >>> identical_optimal(2, 1, 1, 3).objective, wide_identical_dp(2, 1, 1, 3).objective
+    (3, 2)
+    """
+    return identical_optimal(n, prompt, output, memory + 1)
+
+
+def identical_family(max_n: int = 4, prompts: Sequence[int] = (1, 2),
+                     outputs: Sequence[int] = (1, 2, 3)) -> list[tuple[int, int, int, int]]:
+    """Every ``(n, s, o, M)`` with ``n <= max_n``, the given sizes and ``s + o <= M <= n (s + o)``.
+
+    Beyond ``n (s + o)`` every request starts at round 0, so larger ``M`` adds nothing.
+
+    Examples
+    --------
+    >>> identical_family(2, prompts=(1,), outputs=(1,))        # P = 2: M = 2 (n = 1), 2..4 (n = 2)
+    [(1, 1, 1, 2), (2, 1, 1, 2), (2, 1, 1, 3), (2, 1, 1, 4)]
+    >>> len(identical_family())
+    150
+    """
+    return [(n, s, o, M) for s in prompts for o in outputs for n in range(1, max_n + 1)
+            for M in range(s + o, n * (s + o) + 1)]
 
 
 # --------------------------------------------------------------------------- the claims
@@ -271,15 +306,79 @@ def _semionline(quick):
 
 
 _IDENT = Reading("identical requests", "n identical requests (s, o) at round 0: the dynamic "
-                 "program over recent start counts against the exact integer program on random "
-                 "(n <= 9, s <= 3, o <= 5, M between s + o and n(s + o))", "sample")
+                 "program over recent start counts against the exact integer program on every "
+                 "(n <= 4, s <= 2, o <= 3, M between s + o and n(s + o)) (150 cases) and on runs "
+                 "of 5 random (n <= 9, s <= 3, o <= 5, M between s + o and n(s + o)); power: the "
+                 "same cases against the DP with memory M + 1 (planted)", "sample")
+
+#: Seeds of the random runs of ``clm_identical_exact`` (the quick run takes the first five) and
+#: random cases per run; every run also covers :func:`identical_family`.
+IDENT_SEEDS, IDENT_TRIALS = tuple(range(3400, 3430)), 5
+IDENT_PLANTED = "the DP with memory M + 1 (an off-by-one memory)"
+
+
+def check_identical_random(quick: bool = True, evidence: Mapping | None = None):
+    """Reading 'identical requests' of ``clm_identical_exact``: the family, the runs, and power.
+
+    A run is :func:`check_identical_exact` on :func:`identical_family` plus
+    :data:`IDENT_TRIALS` random cases at one of :data:`IDENT_SEEDS`; its power is the share of
+    the same runs that catch :func:`wide_identical_dp` (the integer program solved once per
+    case).  ``evidence`` (``{"runs": [ClaimCheck, ...], "power": {...}}``) replaces both.
+
+    Examples
+    --------
+    >>> ok = ClaimCheck("clm_identical_exact", True, 155, {"mc-sf/opt": 1.2}, "DP = IP")
+    >>> power = {"planted": "p", "found": 3, "of": 5}
+    >>> check_identical_random(True, {"runs": [ok], "power": power}).status
+    'inconclusive'
+    """
+    from kvtheory.claims._power import power_of
+    ev = dict(evidence or {})
+    seeds = IDENT_SEEDS[:5] if quick else IDENT_SEEDS
+    fam = identical_family()
+    solved: dict = {}
+
+    def run(dp, seed):
+        rng = np.random.default_rng(seed)
+        grid = fam + _random_grid(rng, IDENT_TRIALS)
+        return check_identical_exact(None, grid=grid, dp=dp, ip_objectives=solved)
+    if "runs" in ev:
+        reps, power = list(ev["runs"]), ev.get("power")
+    else:
+        reps = [run(identical_optimal, seed) for seed in seeds]
+        power = power_of(run, wide_identical_dp, seeds, lambda r: not r.holds,
+                         label=IDENT_PLANTED)
+    bad = next((r for r in reps if not r.holds), None)
+    if bad is None:
+        top = max(reps, key=lambda r: r.worst.get("mc-sf/opt", 1.0))
+        rows = {(r["n"], r["s"], r["o"], r["M"]): r for rep in reps
+                for r in rep.details.get("rows", [])}          # the family once
+        mcsf = sum(r["mc-sf"] == r["dp"] for r in rows.values())
+        rep = ClaimCheck("clm_identical_exact", True, len(rows), top.worst,
+                         f"DP = IP on all {len(rows)} distinct (n, s, o, M) ({len(reps)} runs, "
+                         f"each the {len(fam)} cases with n <= 4, s <= 2, o <= 3 and "
+                         f"{IDENT_TRIALS} random); MC-SF optimal on {mcsf} of them, worst "
+                         f"MC-SF/OPT {top.worst.get('mc-sf/opt', '-')}")
+    else:
+        rep = bad
+    return grade("clm_identical_exact", _IDENT, rep, quick=quick, power=power,
+                 searched=f"{len(seeds)} runs of the {len(fam)} small cases plus {IDENT_TRIALS} "
+                          f"random (seeds {seeds[0]}..{seeds[-1]}); the same runs against "
+                          f"{IDENT_PLANTED} (planted)")
+
+
+def _random_grid(rng, trials, max_n=9, max_prompt=3, max_output=5):
+    grid = []
+    for _ in range(trials):
+        n = int(rng.integers(1, max_n + 1))
+        s = int(rng.integers(1, max_prompt + 1))
+        o = int(rng.integers(1, max_output + 1))
+        grid.append((n, s, o, int(rng.integers(s + o, max(s + o, n * (s + o)) + 1))))
+    return grid
 
 
 def _identical(quick):
-    trials = 25 if quick else 150
-    rep = check_identical_exact(np.random.default_rng(34), trials=trials)
-    return (grade("clm_identical_exact", _IDENT, rep, quick=quick,
-                  searched=f"{trials} random (n, s, o, M), seed 34"),)
+    return (check_identical_random(quick),)
 
 
 CLAIMS = (

@@ -9,10 +9,11 @@ model forbids, so they run through :func:`kvtheory.engines.fluid.simulate_stages
   eligible when at least ``n_j`` of its prompts wait at stage 0; the batch takes
   ``min(n_j, waiting)`` prompts of every eligible type at every stage ``0 .. l'_j``; otherwise
   the server idles.  Needs revealed types.
-* ``nested-wait`` (same paper, Algorithm "Nested WAIT"; *the paper states* the rule, the
-  default thresholds are *ours*): output lengths unknown, common prefill ``l``; segments
-  between the sorted possible decode lengths; the largest prefix of segments whose entry
-  queues hold at least their thresholds is served, ``min(n_k, waiting)`` per stage.
+* ``nested-wait`` (same paper, Algorithm "Nested WAIT" and its full event-driven version with
+  memory repair, read in the authors' LaTeX source; *the paper states* the rule, the default
+  thresholds are *ours*): output lengths unknown, common prefill ``l``; segments between the
+  sorted possible decode lengths; the largest prefix of segments whose entry queues hold at
+  least their thresholds is served, ``min(n_k, waiting)`` per stage; memory repair as below.
 * ``fcfs`` (*our reconstruction* of the paper's FCFS example): every resident advances every
   round; then waiting prompts are admitted in arrival order while the round's memory fits
   (no look-ahead); when the residents alone would not fit, the latest admitted are evicted
@@ -21,8 +22,10 @@ model forbids, so they run through :func:`kvtheory.engines.fluid.simulate_stages
   advances every round; waiting prompts are admitted shortest decode first while the future
   peak of residents plus admitted fits ``C``; stop at the first that does not.  Needs types.
 
-When a batch would exceed ``C`` (only Nested WAIT, whose buffer can be too small, and FCFS),
-:func:`fit_lifo` evicts the most recently admitted residents until it fits.
+When a batch would exceed ``C``: Nested WAIT applies the authors' memory repair
+(:func:`repair_boundary`: residents waiting at a segment boundary are evicted, most recently
+admitted first); FCFS (and Nested WAIT once no boundary prompt is left) uses :func:`fit_lifo`,
+which evicts the most recently admitted residents until the round fits.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from typing import Sequence
 
 from kvtheory.engines.fluid import StageDecision, StageState, wait_thresholds
 
-__all__ = ["wait", "nested_wait", "fcfs_stage", "mc_sf_stage", "fit_lifo",
-           "nested_thresholds", "STAGE_POLICIES", "make_stage_policy"]
+__all__ = ["wait", "nested_wait", "fcfs_stage", "mc_sf_stage", "fit_lifo", "repair_boundary",
+           "nested_memory", "nested_thresholds", "threshold_fit", "policy_comparison",
+           "STAGE_POLICIES", "make_stage_policy"]
 
 
 def _need_types(state: StageState, who: str) -> None:
@@ -138,12 +142,94 @@ def nested_thresholds(workload, margin: int = 1) -> tuple[int, ...]:
     return tuple(n)
 
 
+def nested_memory(workload, thresholds: Sequence[int]) -> float:
+    """``M^pi`` of Nested WAIT: the memory of full segments, ``sum_k n_k sum_{s in S_k} (l + s)``.
+
+    Segment 1 holds stages ``0 .. L_1``, segment ``k`` stages ``L_{k-1} + 1 .. L_k``, at most
+    ``n_k`` prompts each, and a prompt at stage ``s`` holds ``l + s``.  Nested WAIT's
+    thresholds fit the memory when ``M^pi <= C`` (resident prompts waiting between segments
+    come on top: the authors' memory repair evicts them).
+
+    Examples
+    --------
+    >>> from kvtheory.engines.fluid import StageWorkload
+    >>> w = StageWorkload(((1, 1, 3.0), (1, 2, 1.0)), memory=15, reveal_types=False)
+    >>> nested_memory(w, (5, 2))            # 5 (1 + 2) + 2 * 3
+    21.0
+    """
+    l = workload.types[0][0]
+    lengths = sorted({o for _, o, _ in workload.types})
+    if len(thresholds) != len(lengths):
+        raise ValueError(f"need one threshold per decode length ({len(lengths)}), got "
+                         f"{len(thresholds)}")
+    total, lo = 0, 0
+    for n, hi in zip(thresholds, lengths):
+        total += n * sum(l + s for s in range(lo, hi + 1))
+        lo = hi + 1
+    return float(total)
+
+
+def repair_boundary(state: StageState, batch: Sequence[int], lengths: Sequence[int]
+                    ) -> StageDecision:
+    """The authors' memory repair of Nested WAIT, then :func:`fit_lifo` if that is not enough.
+
+    While the round would exceed ``C``, evict the most recently admitted resident that waits,
+    unselected, at a segment boundary (it has processed ``L_{k-1}`` tokens for some
+    ``k >= 2``); it returns to the first queue and loses its cache and progress
+    (arXiv 2504.11320, algorithm "Full Event-Driven Implementation of Nested WAIT", in the
+    authors' LaTeX source; the rule is theirs, this code ours).  Their text stops there; when no
+    boundary prompt is left and the round still does not fit, :func:`fit_lifo` (ours) ends it.
+
+    Examples
+    --------
+    >>> from kvtheory.engines.fluid import StageWorkload
+    >>> w = StageWorkload(((1, 1, 1.0), (1, 2, 1.0)), memory=5, reveal_types=False)
+    >>> st = StageState(3, 5, 4, {(0, 0): [2], (0, 2): [0, 1]}, [1] * 3, [0, 0, 1],
+    ...                 [2, 2, 0], [0, 1, -1], None, None, w)
+    >>> repair_boundary(st, [2, 0], [1, 2])   # 1 waits at the boundary, admitted last: evicted
+    StageDecision(batch=(2, 0), evict=(1,))
+    """
+    batch = list(batch)
+    chosen = set(batch)
+    stages = {L + 1 for L in lengths[:-1]}
+    waiting = sorted((i for (_, s), ids in state.queues.items() if s in stages for i in ids
+                      if i not in chosen and state.admitted[i] >= 0),
+                     key=lambda i: (state.admitted[i], i), reverse=True)
+    evicted: list = []
+    for v in waiting:
+        if _memory_after(state, batch, set(evicted)) <= state.memory:
+            break
+        evicted.append(v)
+    if _memory_after(state, batch, set(evicted)) <= state.memory:
+        return StageDecision(batch, sorted(evicted))
+    rest = fit_lifo(_without(state, evicted), batch)
+    return StageDecision(rest.batch, sorted(set(evicted) | set(rest.evict)))
+
+
+def _without(state: StageState, evicted: Sequence[int]) -> StageState:
+    """``state`` as if ``evicted`` had left (their memory freed, no longer resident)."""
+    if not evicted:
+        return state
+    gone = set(evicted)
+    queues = {k: [i for i in ids if i not in gone] for k, ids in state.queues.items()}
+    held = list(state.held)
+    admitted = list(state.admitted)
+    used = state.used
+    for i in gone:
+        used -= held[i]
+        held[i], admitted[i] = 0, -1
+    return StageState(state.t, state.memory, used, queues, state.prompt, state.arrival, held,
+                      admitted, state.output, state.kind, state.workload)
+
+
 def nested_wait(state: StageState, *, thresholds: Sequence[int] | None = None) -> StageDecision:
     """Nested WAIT: serve the longest prefix of segments whose entry queues meet thresholds.
 
     Segment 1 covers stages ``0 .. L_1`` (entry: stage 0); segment ``k`` covers stages
     ``L_{k-1} + 1 .. L_k`` (entry: prompts that survived ``L_{k-1}`` tokens), where
     ``L_1 < ... < L_m`` are the possible decode lengths.  It reads only each prompt's stage.
+    When the round would exceed ``C``, the authors' memory repair (:func:`repair_boundary`)
+    evicts boundary prompts, most recently admitted first.
 
     Examples
     --------
@@ -175,7 +261,7 @@ def nested_wait(state: StageState, *, thresholds: Sequence[int] | None = None) -
         for s in range(lo, hi + 1):
             batch.extend(q.get(s, [])[:n[k]])
         lo = hi + 1
-    return fit_lifo(state, batch)
+    return repair_boundary(state, batch, lengths)
 
 
 def fcfs_stage(state: StageState) -> StageDecision:
@@ -258,3 +344,62 @@ def make_stage_policy(func, name: str, **params):
 #: The registry of stage-model policies (run them with :func:`kvtheory.engines.fluid.simulate_stages`).
 STAGE_POLICIES = {"wait": wait, "nested-wait": nested_wait, "fcfs": fcfs_stage,
                   "mc-sf": mc_sf_stage}
+
+
+def threshold_fit(name: str, workload) -> dict:
+    """Whether a threshold policy's default thresholds fit the memory: ``M^pi <= C``.
+
+    For ``wait`` (:func:`~kvtheory.engines.fluid.wait_thresholds`) and ``nested-wait``
+    (:func:`nested_thresholds`, :func:`nested_memory`); other policies have no thresholds
+    (``M_pi`` is ``None`` and ``fits`` is ``None``).  Both theorems of arXiv 2504.11320 assume
+    ``M^pi <= C``; a run with ``fits = False`` is outside them.
+
+    Examples
+    --------
+    >>> from kvtheory.engines.fluid import StageWorkload
+    >>> w = StageWorkload(((1, 1, 3.0), (1, 2, 1.0)), memory=15, reveal_types=False)
+    >>> threshold_fit("nested-wait", w)
+    {'thresholds': (5, 2), 'M_pi': 21.0, 'fits': False}
+    >>> threshold_fit("fcfs", w)["fits"] is None
+    True
+    """
+    from kvtheory.engines.fluid import threshold_condition
+    if name == "wait":
+        n = wait_thresholds(workload)
+        mpi = threshold_condition(workload, n)["M_pi"]
+    elif name == "nested-wait":
+        n = nested_thresholds(workload)
+        mpi = nested_memory(workload, n)
+    else:
+        return {"thresholds": None, "M_pi": None, "fits": None}
+    return {"thresholds": tuple(n), "M_pi": float(mpi), "fits": bool(mpi <= workload.memory)}
+
+
+def policy_comparison(types, memories: Sequence[int], horizons: Sequence[int], paths: int,
+                      rng) -> list[dict]:
+    """Loss, latency and evictions of the four stage policies at several ``C``, with ``M^pi``.
+
+    One row per (policy, ``C``, ``T``) from :func:`kvtheory.engines.fluid.gap_table`; WAIT and
+    MC-SF see the types, FCFS and Nested WAIT do not.  Each row says whether the policy's
+    thresholds fit the memory (:func:`threshold_fit`): ``"no (M^pi = 21 > C)"`` marks a run
+    outside the theorems' precondition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = policy_comparison(((1, 1, 3.0), (1, 2, 1.0)), [15], [50], 1,
+    ...                          np.random.default_rng(0))
+    >>> sorted({(r["policy"], r["M^pi <= C"]) for r in rows})[2]
+    ('nested-wait (C=15)', 'no (M^pi = 21 > C)')
+    """
+    from kvtheory.engines.fluid import StageWorkload, gap_table
+    runs, fit = [], {}
+    for C in memories:
+        for name in ("wait", "mc-sf", "fcfs", "nested-wait"):
+            w = StageWorkload(types, memory=C, reveal_types=name in ("wait", "mc-sf"))
+            label = f"{name} (C={C})"
+            f = threshold_fit(name, w)
+            fit[label] = ("-" if f["fits"] is None else "yes" if f["fits"] else
+                          f"no (M^pi = {f['M_pi']:g} > C)")
+            runs.append((label, STAGE_POLICIES[name], w))
+    return [{**r, "M^pi <= C": fit[r["policy"]]} for r in gap_table(runs, horizons, paths, rng)]

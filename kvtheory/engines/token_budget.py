@@ -95,14 +95,26 @@ class BudgetConfig:
 
 
 def capacity(config: BudgetConfig) -> float:
-    """The theorem's token rate ``b_max / t(b_max)`` (tokens per ms).
+    """The largest token rate of any scheduler: ``max_{1 <= b <= b_max} b / t(b)`` (tokens/ms).
+
+    With ``t(b) = c + a ceil(b / b_0)`` the rate ``b / t(b)`` rises within each block of
+    ``b_0`` tokens and is largest at the last multiple of ``b_0`` not above ``b_max`` (or at
+    ``b_max`` when ``b_max < b_0``).  When ``b_0`` divides ``b_max`` (the paper's assumption,
+    and every configuration used here) it is the theorem's ``b_max / t(b_max)``; otherwise a
+    full budget is *not* the fastest batch: ``b_max = 130`` pays a second block for 2 tokens.
+    Batch-time model: arXiv 2504.07347 (v3, section 3.1, Assumption 1), as written out in the
+    public serving-program description of the servingQ/serQ repository.
 
     Examples
     --------
-    >>> round(capacity(BudgetConfig(512)), 4)
-    3.3429
+    >>> round(capacity(BudgetConfig(512)), 4), round(512 / CODELLAMA_A100.time(512), 4)
+    (3.3429, 3.3429)
+    >>> round(capacity(BudgetConfig(130)), 4), round(130 / CODELLAMA_A100.time(130), 4)
+    (2.738, 1.5811)
     """
-    return config.b_max / config.clock.time(config.b_max)
+    b0, clock = config.clock.b0, config.clock
+    best = config.b_max // b0 * b0 or config.b_max
+    return max(best / clock.time(best), config.b_max / clock.time(config.b_max))
 
 
 @dataclass(frozen=True)
@@ -374,8 +386,13 @@ def backlog_slope(run: BudgetRun, horizon: float, *, start: float = 0.5) -> floa
 
 def stability_rows(policies: Sequence[str], config: BudgetConfig, prefill: int, decode: int,
                    loads: Sequence[float], horizon: float, paths: int,
-                   rng: np.random.Generator, *, check: int = 1) -> list[dict]:
+                   rng: np.random.Generator, *, check: int = 1,
+                   engine: BudgetConfig | None = None) -> list[dict]:
     """Backlog growth rate per policy and load (``load = lambda (p + d) / capacity``).
+
+    ``engine`` (default ``config``) is the configuration the server actually runs on; loads,
+    the fluid prediction and ``excess`` always use ``config``'s capacity, so a planted engine
+    that serves faster than ``config`` allows shows up as a negative excess.
 
     One row per (policy, load, path) with ``slope`` (tokens per ms, second half of the
     horizon), the fluid prediction for a work-conserving server
@@ -402,9 +419,10 @@ def stability_rows(policies: Sequence[str], config: BudgetConfig, prefill: int, 
             P = [prefill] * arr.size
             D = [decode] * arr.size
             for name in policies:
-                run = simulate_budget(arr, P, D, BUDGET_POLICIES[name], config, horizon)
+                run = simulate_budget(arr, P, D, BUDGET_POLICIES[name], engine or config,
+                                      horizon)
                 if k < check:
-                    check_budget_run(arr, P, D, run, config)
+                    check_budget_run(arr, P, D, run, engine or config)
                 late = np.count_nonzero(arr >= horizon / 2) * (prefill + decode) / (horizon / 2)
                 slope = backlog_slope(run, horizon)
                 rows.append({"policy": name, "load": float(load), "path": k,

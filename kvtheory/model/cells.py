@@ -11,6 +11,9 @@ stored on disk as it arrives, under a key of the function, the cell's arguments 
 * a cell whose process died is run again: locally a dead worker breaks the process pool, which
   is replaced and given the unfinished cells (at most ``retries`` times); on dask the scheduler
   moves a dead worker's cells to the others;
+* an existing :class:`concurrent.futures.Executor` (``executor=``: a thread or process pool,
+  or a dask client's ``get_executor()``) may run the cells instead; it is the caller's, so it
+  is neither replaced nor shut down;
 * every cell's result is there exactly once, the same as a sequential run's (each cell's
   randomness must come from its own arguments, e.g. a seed).
 
@@ -84,8 +87,10 @@ def dask_client(address: str):
 
 
 def run_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]], *,
-              workers: int | None = 1, dask=None, cache: bool = True,
-              progress: bool | None = None, retries: int = 2, desc: str | None = None) -> CellRun:
+              workers: int | None = 1, dask=None, executor: cf.Executor | None = None,
+              cache: bool = True, progress: bool | None = None, retries: int = 2,
+              desc: str | None = None,
+              on_result: Callable[[int, Any], None] | None = None) -> CellRun:
     """``fn(**cell)`` for every cell, on local processes or a dask cluster, each result cached.
 
     Parameters
@@ -99,6 +104,9 @@ def run_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]], *,
         with ``dask``.
     dask : str or distributed.Client, optional
         A scheduler address (``tcp://127.0.0.1:8786``) or a client: run the cells there.
+    executor : concurrent.futures.Executor, optional
+        Run the cells on this executor (the caller's: not shut down, not replaced when it
+        breaks).  Ignored with ``dask``; overrides ``workers``.
     cache : bool
         Load stored results and store new ones (under ``$KVTHEORY_CACHE``, keyed by the
         function, the cell and the code).  ``False`` computes every cell and stores nothing.
@@ -108,6 +116,9 @@ def run_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]], *,
         Local mode: how many times a pool broken by a dying process is replaced.
     desc : str, optional
         The progress bar's label (default: the function's name).
+    on_result : callable, optional
+        ``on_result(index, value)`` in this process as each computed cell's result arrives
+        (e.g. to store it in the caller's own form before the others finish).
 
     Returns
     -------
@@ -123,6 +134,10 @@ def run_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]], *,
     >>> again = run_cells(round, [{"number": 3.142, "ndigits": 2}, {"number": 1.5, "ndigits": 0}])
     >>> again.values, again.computed, again.loaded
     ([3.14, 2.0], 1, 1)
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(2) as pool:
+    ...     run_cells(round, [{"number": 0.25, "ndigits": 1}], executor=pool, cache=False).values
+    [0.2]
     >>> del os.environ["KVTHEORY_CACHE"]
     """
     cells = [dict(c) for c in cells]
@@ -144,12 +159,16 @@ def run_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]], *,
         values[k] = value
         if cache:
             store_result(paths[k], value)
+        if on_result is not None:
+            on_result(k, value)
         bar.update(1)
 
     restarts = 0
     try:
         if dask is not None:
             _run_dask(fn, cells, todo, dask, done)
+        elif executor is not None:
+            _run_local(fn, cells, todo, workers, 0, done, executor=executor)
         elif workers == 1 or len(todo) <= 1:
             for k in todo:
                 done(k, fn(**cells[k]))
@@ -160,11 +179,15 @@ def run_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]], *,
     return CellRun(values, len(todo), len(cells) - len(todo), restarts)
 
 
-def _run_local(fn, cells, todo, workers, retries, done) -> int:
-    """Run ``todo`` on a process pool, replacing it (at most ``retries`` times) when it breaks."""
-    left, restarts = list(todo), 0
+def _run_local(fn, cells, todo, workers, retries, done, executor=None) -> int:
+    """Run ``todo`` on a process pool, replacing it (at most ``retries`` times) when it breaks.
+
+    With ``executor`` (the caller's) the cells run there instead; it is not shut down, and a
+    broken one is not replaced.
+    """
+    left, restarts = dict.fromkeys(todo), 0        # an ordered set: O(1) removal
     while left:
-        pool = cf.ProcessPoolExecutor(max_workers=workers)
+        pool = executor or cf.ProcessPoolExecutor(max_workers=workers)
         futures = {pool.submit(_call, fn, cells[k]): k for k in left}
         broken = False
         try:
@@ -176,13 +199,15 @@ def _run_local(fn, cells, todo, workers, retries, done) -> int:
                     continue
                 k = futures[fut]
                 done(k, value)
-                left.remove(k)
+                del left[k]
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if executor is None:
+                pool.shutdown(wait=True, cancel_futures=True)
         if broken and left:
-            if restarts == retries:
+            first = cells[next(iter(left))]
+            if restarts == retries or executor is not None:
                 raise RuntimeError(f"{len(left)} cells left after a worker process died "
-                                   f"{retries + 1} times (first: {cells[left[0]]})")
+                                   f"{restarts + 1} times (first: {first})")
             restarts += 1
     return restarts
 

@@ -9,10 +9,13 @@ objective, a schedule that overflows ``M``); the share of runs that do is the ch
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kvtheory.model.instance import Instance
+from kvtheory.optimum.bounds import BoundResult, peak_lower_bound
 from kvtheory.optimum.exact import OptimalResult, solve_optimal
 
-__all__ = ["relaxed_solver"]
+__all__ = ["relaxed_solver", "overstated_peak_bound"]
 
 
 def relaxed_solver(instance: Instance, **kw) -> OptimalResult:
@@ -27,3 +30,21 @@ def relaxed_solver(instance: Instance, **kw) -> OptimalResult:
     wider = Instance.from_arrays(instance.arrival, instance.prompt, instance.output,
                                  instance.memory + 1, prediction=instance.prediction)
     return solve_optimal(wider, **kw)
+
+
+def overstated_peak_bound(instance: Instance, bound=peak_lower_bound, **kw) -> BoundResult:
+    """The peak-row lower bound plus one (an off-by-one in its rounding), a planted counterpart.
+
+    ``bound`` (default :func:`~kvtheory.optimum.bounds.peak_lower_bound`) computes the true
+    bound; this adds 1, so it exceeds the optimum wherever the true bound meets it.  A check
+    that the bound never exceeds the optimum, run at its own sizes and seeds against this one,
+    should find such instances.
+
+    Examples
+    --------
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5)   # optimum 8
+    >>> peak_lower_bound(inst).bound, overstated_peak_bound(inst).bound
+    (8, 9)
+    """
+    res = bound(instance, **kw)
+    return replace(res, bound=res.bound + 1)

@@ -24,12 +24,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from kvtheory.model.cells import run_cells
 from kvtheory.model.validation import as_fraction, as_int, check_generator
 from kvtheory.hardware.batchtime import BatchTimeModel, batch_time_model
 from kvtheory.hardware.calibration import (A100_80GB, DEFAULT_POWER, PAPER_KV_CAPACITY, PowerModel,
@@ -421,7 +421,8 @@ def run_replication(rng: np.random.Generator, n: int = 10_000, *,
                                                                            "mc-benchmark"),
                     power_models: Mapping[str, PowerModel] | None = None, tp: int = 2,
                     network: str = "pairwise_nvlink",
-                    workers: int | None = None) -> ReplicationResult:
+                    workers: int | None = None, dask=None, cache: bool = False,
+                    progress: bool = False) -> ReplicationResult:
     """The paper's real-data experiment: every policy at every rate, plus prediction errors.
 
     For each rate one LMSYS-like trace (:func:`lmsys_trace`) is shared by all policies (common
@@ -430,8 +431,10 @@ def run_replication(rng: np.random.Generator, n: int = 10_000, *,
     throughput, evictions and energy (under every power model) are measured.  The
     prediction-error study runs ``error_policies`` with ``reserve`` and noisy predictions
     (:func:`noisy_predictions`, one draw per rate and error shared by those policies).  The
-    runs are spread over ``workers`` processes (default: the number of CPUs; 1 runs in this
-    process).
+    runs are cells of the one executor, :func:`kvtheory.model.cells.run_cells`: spread over
+    ``workers`` processes (default: the number of CPUs; 1 runs in this process) or a dask
+    scheduler (``dask``), each run stored on disk with ``cache=True`` (an interrupted run
+    resumes; ``wall_seconds`` then counts only the runs computed).
 
     Examples
     --------
@@ -464,22 +467,21 @@ def run_replication(rng: np.random.Generator, n: int = 10_000, *,
     workers = (os.cpu_count() or 1) if workers is None else as_int(workers, name="workers",
                                                                       minimum=1)
     t0 = time.perf_counter()
-    jobs = [(setup, t) for t in tasks]
-    if workers == 1:
-        out = [_work(j) for j in jobs]
-    else:
-        # slowest first (high rate, clear-all policies that may livelock), results in task order
-        order = sorted(range(len(jobs)), key=lambda i: (-tasks[i].rate,
-                                                        "greedy" not in tasks[i].policy))
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            done = dict(zip(order, pool.map(_work, [jobs[i] for i in order])))
-        out = [done[i] for i in range(len(jobs))]
+    # slowest first (high rate, clear-all policies that may livelock), results in task order
+    order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].rate,
+                                                     "greedy" not in tasks[i].policy))
+    run = run_cells(_work, [{"args": (setup, tasks[i])} for i in order],
+                    workers=min(workers, max(len(tasks), 1)), dask=dask, cache=cache,
+                    progress=progress, desc="a100")
+    done = dict(zip(order, run.values))
+    out = [done[i] for i in range(len(tasks))]
     wall = time.perf_counter() - t0
     rows = tuple(r for r, _ in out)
     curves = {(t.rate, t.error, t.policy): c for t, (_, c) in zip(tasks, out)}
     config = {"n": n, "memory": setup.memory, "rates": tuple(float(r) for r in rates),
               "errors": tuple(float(e) for e in errors), "reserve": float(reserve), "tp": tp,
-              "network": network, "workers": workers, "power_models": tuple(power_models)}
+              "network": network, "workers": workers, "power_models": tuple(power_models),
+              "computed": run.computed, "loaded": run.loaded}
     return ReplicationResult(rows, curves, config, wall)
 
 
@@ -635,7 +637,9 @@ def trace_table(trace: Trace, policies: Sequence[str] | None = None, *,
 def main(argv: Sequence[str] | None = None) -> ReplicationResult:
     """``kvtheory a100``: the full replication, printed as tables.
 
-    Options: ``--n`` (10000), ``--seed`` (0), ``--workers`` (CPUs), ``--rates 50 10``,
+    Options: ``--n`` (10000), ``--seed`` (0), ``--workers`` (CPUs), ``--dask ADDRESS`` (an
+    existing dask scheduler instead), ``--no-cache`` (recompute every run; by default each run
+    is stored on disk, so an interrupted replication resumes), ``--no-progress``, ``--rates 50 10``,
     ``--trace FILE`` (a trace in seconds in any format :func:`kvtheory.model.traces.load_trace`
     recognises, e.g. the Azure LLM inference trace: runs every policy on it instead of the
     generated one and prints its table, :func:`trace_table`).
@@ -649,7 +653,14 @@ def main(argv: Sequence[str] | None = None) -> ReplicationResult:
                                  description="Real-data replication on Llama2-70B / 2 x A100")
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="local processes (default: one per CPU)")
+    ap.add_argument("--dask", metavar="ADDRESS", default=None,
+                    help="run on an existing dask.distributed scheduler (bind it to 127.0.0.1 "
+                         "or secure it with TLS: it runs what it is sent)")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="recompute every run (default: runs stored on disk are loaded)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     ap.add_argument("--trace", default=None)
     args = ap.parse_args(argv)
@@ -662,9 +673,12 @@ def main(argv: Sequence[str] | None = None) -> ReplicationResult:
         print(format_table(trace_table(tr)))
         return None
     res = run_replication(np.random.default_rng(args.seed), args.n, rates=args.rates,
-                          workers=args.workers)
-    print(f"n = {args.n}, M = {res.config['memory']}, seed = {args.seed}, "
-          f"workers = {res.config['workers']}, wall time {res.wall_seconds:.1f} s\n")
+                          workers=args.workers, dask=args.dask, cache=not args.no_cache,
+                          progress=False if args.no_progress else None)
+    where = f"dask {args.dask}" if args.dask else f"workers = {res.config['workers']}"
+    print(f"n = {args.n}, M = {res.config['memory']}, seed = {args.seed}, {where}, "
+          f"wall time {res.wall_seconds:.1f} s ({res.config['computed']} runs computed, "
+          f"{res.config['loaded']} loaded from the cache)\n")
     print(format_table(replication_table(res)), "\n")
     print(format_table(paper_comparison(res)), "\n")
     print(format_table(energy_table(res)), "\n")

@@ -30,9 +30,10 @@ from kvtheory.hardware.calibration import PAPER_KV_CAPACITY
 from kvtheory.model.cells import run_cells
 from kvtheory.model.stats import t_halfwidth
 from kvtheory.studies.sweep import (OneLineParser, add_source_args, out_suffix, print_rows,
-                                    run_sweep_cell, source_kwargs, sweep_cells, write_rows)
+                                    run_sweep_cell, source_kwargs, sweep, sweep_cells, write_rows)
 
-__all__ = ["Slo", "SLO_METRICS", "parse_slo", "capacity", "main"]
+__all__ = ["Slo", "SLO_METRICS", "parse_slo", "capacity", "capacity_gain", "latency_reduction",
+           "reduction_at_capacity", "main"]
 
 #: Figures an SLO can bound (lower is better), by engine: rounds or seconds.
 SLO_METRICS = {
@@ -244,6 +245,127 @@ def capacity(policies, slo, *, low: float = 0.1, high: float = 4.0, tol: float =
     df = pd.DataFrame(out)
     df.attrs["evaluations"] = pd.DataFrame(evaluated)
     return df
+
+
+def capacity_gain(df: pd.DataFrame, policy: str = "mc-sf",
+                  baseline: str = "mc-benchmark") -> dict:
+    """How much more load ``policy`` sustains than ``baseline`` under the same SLO.
+
+    Each capacity ``c`` found by :func:`capacity` is bracketed: the SLO holds at ``c`` and fails
+    at ``scale_above``, so the largest load scale meeting it (for one seed, a figure monotone in
+    the load) lies in ``[c, scale_above)``.  The ratio of the two capacities is therefore
+    bracketed by ``c_p / above_b`` and ``above_p / c_b``; ``ratio`` is ``c_p / c_b``.
+
+    Examples
+    --------
+    >>> caps = pd.DataFrame({"policy": ["mc-sf", "mc-benchmark"], "capacity": [0.3, 0.2],
+    ...                      "scale_above": [0.32, 0.22]})
+    >>> g = capacity_gain(caps)
+    >>> round(g["ratio"], 3), round(g["low"], 3), round(g["high"], 3)
+    (1.5, 1.364, 1.6)
+    >>> capacity_gain(caps, "svf")
+    Traceback (most recent call last):
+    ...
+    ValueError: no capacity row for policy 'svf'; rows: mc-sf, mc-benchmark
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The result of :func:`capacity` (columns ``policy``, ``capacity``, ``scale_above``).
+    policy, baseline : str
+
+    Returns
+    -------
+    dict
+        ``policy``, ``baseline``, ``capacity``, ``baseline_capacity``, ``ratio``, ``low``,
+        ``high`` (plain floats; ``nan`` where a capacity or a step above is missing).
+    """
+    rows = {r["policy"]: r for r in df.to_dict("records")}
+    for name in (policy, baseline):
+        if name not in rows:
+            raise ValueError(f"no capacity row for policy {name!r}; rows: {', '.join(rows)}")
+    p, b = rows[policy], rows[baseline]
+
+    def ratio(x, y):
+        x, y = float(x), float(y)
+        return x / y if math.isfinite(x) and math.isfinite(y) and y > 0 else math.nan
+
+    return {"policy": policy, "baseline": baseline, "capacity": float(p["capacity"]),
+            "baseline_capacity": float(b["capacity"]),
+            "ratio": ratio(p["capacity"], b["capacity"]),
+            "low": ratio(p["capacity"], b["scale_above"]),
+            "high": ratio(p["scale_above"], b["capacity"])}
+
+
+def latency_reduction(rows: pd.DataFrame, policy: str = "mc-sf",
+                      baseline: str = "mc-benchmark", metric: str = "avg_latency_s") -> float:
+    """``1 - metric(policy) / metric(baseline)`` over the sweep ``rows`` (means over their cells).
+
+    The paper's kind of figure (MC-SF's average latency against MC-Benchmark's at one load); run
+    both at one scale (e.g. the baseline's capacity) to read it beside :func:`capacity_gain`.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"policy": ["mc-sf", "mc-benchmark"], "avg_latency_s": [30.0, 40.0]})
+    >>> latency_reduction(rows)
+    0.25
+    >>> latency_reduction(rows, "vllm")
+    Traceback (most recent call last):
+    ...
+    ValueError: no finite avg_latency_s for policy 'vllm' in the rows
+    """
+    means = {}
+    for name in (policy, baseline):
+        v = pd.to_numeric(rows.loc[rows["policy"] == name, metric], errors="coerce").mean()
+        if not math.isfinite(v) or (name == baseline and v <= 0):
+            raise ValueError(f"no finite {metric} for policy {name!r} in the rows")
+        means[name] = float(v)
+    return 1.0 - means[policy] / means[baseline]
+
+
+def reduction_at_capacity(df: pd.DataFrame, policy: str = "mc-sf",
+                          baseline: str = "mc-benchmark", *, metric: str | None = None,
+                          workers: int | None = 1, dask=None, progress: bool | None = None,
+                          **source) -> dict:
+    """A latency reduction and a capacity ratio side by side: the paper's figure read as capacity.
+
+    Runs ``policy`` and ``baseline`` at the baseline's capacity in ``df`` (the load at which the
+    baseline just meets the SLO) on the requests of ``source`` (as :func:`capacity` was given
+    them: ``traces``, ``engine``, ``head``, ...; cached sweep cells) and returns
+    :func:`latency_reduction` there beside :func:`capacity_gain`.  ``metric`` defaults to the
+    average latency (``average_latency`` in rounds, ``avg_latency_s`` in seconds).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> os.environ["KVTHEORY_CACHE"] = tempfile.mkdtemp()
+    >>> src = dict(workload="lmsys", n=200, rate=0.05, memory=2000)
+    >>> caps = capacity(["mc-sf", "mc-benchmark"], "average_latency=120", low=0.5, high=8,
+    ...                 tol=0.5, **src)
+    >>> r = reduction_at_capacity(caps, **src)
+    >>> bool(r["scale"] == caps.set_index("policy").loc["mc-benchmark", "capacity"])
+    True
+    >>> sorted(r)
+    ['high', 'low', 'ratio', 'reduction', 'scale']
+    >>> del os.environ["KVTHEORY_CACHE"]
+
+    Returns
+    -------
+    dict
+        ``scale`` (the baseline's capacity), ``reduction`` (of ``metric`` there), ``ratio``,
+        ``low``, ``high`` (:func:`capacity_gain`).
+    """
+    gain = capacity_gain(df, policy, baseline)
+    scale = gain["baseline_capacity"]
+    if not math.isfinite(scale):
+        raise ValueError(f"{baseline} has no capacity in the rows (status: fails at low)")
+    memory = source.pop("memory", PAPER_KV_CAPACITY)
+    if metric is None:
+        metric = "average_latency" if source.get("engine", "round") == "round" else "avg_latency_s"
+    rows = sweep(sweep_cells([policy, baseline], memory=[memory], scales=[scale], **source),
+                 workers=workers, dask=dask, progress=progress)
+    return {"scale": scale, "reduction": latency_reduction(rows, policy, baseline, metric),
+            "ratio": gain["ratio"], "low": gain["low"], "high": gain["high"]}
 
 
 #: Columns of ``capacity``'s table.

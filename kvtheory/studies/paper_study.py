@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from kvtheory.model.cells import run_cells
 from kvtheory.model.validation import as_int
 from kvtheory.studies.a100 import ERRORS, RATES, batch_timer, lmsys_trace, noisy_predictions, run_timed
 from kvtheory.hardware.calibration import DEFAULT_POWER, PAPER_KV_CAPACITY
@@ -151,27 +152,28 @@ def _policies(engine: str, policies):
     return PAPER_POLICIES if engine == "paper" else tuple(POLICIES)
 
 
-def _run(tasks: list, executor, progress: bool):
+def _run(tasks: list, executor, progress, workers: int = 1, dask=None, cache: bool = False):
+    """The tasks' rows through the one executor (:func:`kvtheory.model.cells.run_cells`)."""
     import pandas as pd
-    from tqdm import tqdm
     # slowest first (large k, high rate) so a pool finishes together; rows come back in order
     order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].k, -tasks[i].rate))
-    mapper = map if executor is None else executor.map
-    out = {}
-    with tqdm(total=len(tasks), disable=not progress, desc="runs") as bar:
-        for i, row in zip(order, mapper(run_task, [tasks[i] for i in order])):
-            out[i] = row
-            bar.update()
+    run = run_cells(run_task, [{"task": tasks[i]} for i in order], workers=workers, dask=dask,
+                    executor=executor, cache=cache, progress=progress, desc="runs")
+    out = dict(zip(order, run.values))
     return pd.DataFrame([out[i] for i in range(len(tasks))])
 
 
 def latency_study(rng_seed: int = 0, ks: Sequence[int] = KS, rates: Sequence[float] = RATES,
                   engines: Sequence[str] = ENGINES, policies: Sequence[str] | None = None,
-                  executor=None, progress: bool = False):
+                  executor=None, progress: bool = False, workers: int = 1, dask=None,
+                  cache: bool = False):
     """Average latency, makespan, evictions and energy for every (engine, rate, k, policy).
 
     ``policies=None`` runs each engine's own registry (the paper engine's nine, our nine).
-    ``executor`` is any ``concurrent.futures`` executor (default: serial in this process).
+    The runs are cells of the one executor, :func:`kvtheory.model.cells.run_cells`: serial in
+    this process by default, on ``workers`` local processes, on a dask scheduler (``dask``) or
+    on any ``concurrent.futures`` ``executor``; ``cache=True`` stores each run on disk (an
+    interrupted study resumes).
 
     Examples
     --------
@@ -189,18 +191,19 @@ def latency_study(rng_seed: int = 0, ks: Sequence[int] = KS, rates: Sequence[flo
     seed = as_int(rng_seed, name="rng_seed", minimum=0)
     tasks = [StudyTask(e, float(r), as_int(k, name="k", minimum=1), p, seed)
              for e in engines for r in rates for k in ks for p in _policies(e, policies)]
-    return _run(tasks, executor, progress)
+    return _run(tasks, executor, progress, workers, dask, cache)
 
 
 def prediction_study(rng_seed: int = 0, k: int = 10, rates: Sequence[float] = RATES,
                      engines: Sequence[str] = ENGINES, errors: Sequence[float] = (0.0, *ERRORS),
                      reserve: float = 0.1, policies: Sequence[str] = _MC, executor=None,
-                     progress: bool = False):
+                     progress: bool = False, workers: int = 1, dask=None, cache: bool = False):
     """MC-SF and MC-Benchmark with noisy predictions and a memory reserve, under both engines.
 
     Predictions are :func:`kvtheory.studies.a100.noisy_predictions` (multiplicative uniform errors,
     our noise model); one draw per (rate, error) is shared by the policies and the engines.
-    Error 0 isolates the effect of the reserve.
+    Error 0 isolates the effect of the reserve.  The runs go through the one executor as in
+    :func:`latency_study` (``executor``, ``workers``, ``dask``, ``cache``).
 
     Examples
     --------
@@ -212,7 +215,7 @@ def prediction_study(rng_seed: int = 0, k: int = 10, rates: Sequence[float] = RA
     tasks = [StudyTask(e, float(r), as_int(k, name="k", minimum=1), p, seed, float(err),
                        float(reserve))
              for e in engines for r in rates for err in errors for p in policies]
-    return _run(tasks, executor, progress)
+    return _run(tasks, executor, progress, workers, dask, cache)
 
 
 def reduction_table(df):
@@ -281,9 +284,12 @@ def prediction_table(df):
 
 
 def main(argv: Sequence[str] | None = None):
-    """``kvtheory paper-setup``: the full grid, tables and timings on stdout."""
-    from concurrent.futures import ProcessPoolExecutor
+    """``kvtheory paper-setup``: the full grid, tables and timings on stdout.
 
+    The runs are cells of the one executor: ``--workers N`` local processes (default 2) or
+    ``--dask ADDRESS``, each stored on disk (``--no-cache`` recomputes), a progress bar
+    (``--no-progress``).
+    """
     import pandas as pd
     ap = argparse.ArgumentParser(prog="kvtheory paper-setup",
                                  description="The paper's study under both engines.")
@@ -291,28 +297,32 @@ def main(argv: Sequence[str] | None = None):
     ap.add_argument("--ks", type=int, nargs="+", default=list(KS))
     ap.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="local processes (default 2)")
+    ap.add_argument("--dask", metavar="ADDRESS", default=None,
+                    help="run on an existing dask.distributed scheduler (bind it to 127.0.0.1 "
+                         "or secure it with TLS: it runs what it is sent)")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="recompute every run (default: runs stored on disk are loaded)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--no-errors", action="store_true", help="skip the prediction-error study")
     args = ap.parse_args(argv)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
     pd.set_option("display.width", 160)
-    pool = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
-    try:
-        for eng in args.engines:
-            t0 = time.perf_counter()
-            df = latency_study(args.seed, args.ks, args.rates, (eng,), executor=pool,
-                               progress=True)
-            print(f"\n== {eng} engine: {len(df)} runs in {time.perf_counter() - t0:.1f} s "
-                  f"wall ({args.workers} workers), seed {args.seed}")
-            print(latency_table(df).unstack("policy").to_string())
-            print(reduction_table(df).round(3).to_string(index=False))
-            print(energy_table(df, max(args.ks)).to_string())
-        if not args.no_errors:
-            t0 = time.perf_counter()
-            err = prediction_study(args.seed, max(args.ks), args.rates, args.engines,
-                                   executor=pool, progress=True)
-            print(f"\n== prediction errors (reserve 0.1, k = {max(args.ks)}): "
-                  f"{time.perf_counter() - t0:.1f} s")
-            print(prediction_table(err).to_string(index=False))
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    run = dict(workers=args.workers, dask=args.dask, cache=not args.no_cache,
+               progress=False if args.no_progress else None)
+    where = f"dask {args.dask}" if args.dask else f"{args.workers} workers"
+    for eng in args.engines:
+        t0 = time.perf_counter()
+        df = latency_study(args.seed, args.ks, args.rates, (eng,), **run)
+        print(f"\n== {eng} engine: {len(df)} runs in {time.perf_counter() - t0:.1f} s "
+              f"wall ({where}), seed {args.seed}")
+        print(latency_table(df).unstack("policy").to_string())
+        print(reduction_table(df).round(3).to_string(index=False))
+        print(energy_table(df, max(args.ks)).to_string())
+    if not args.no_errors:
+        t0 = time.perf_counter()
+        err = prediction_study(args.seed, max(args.ks), args.rates, args.engines, **run)
+        print(f"\n== prediction errors (reserve 0.1, k = {max(args.ks)}): "
+              f"{time.perf_counter() - t0:.1f} s")
+        print(prediction_table(err).to_string(index=False))

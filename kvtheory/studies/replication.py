@@ -17,9 +17,10 @@ known (``ratio``) is then a **lower** bound on the true ratio, exact on proven t
 ratio against the lower bound (``ratio_upper``) an **upper** bound.  A trial in which some
 schedule beats a policy proves that the policy is not optimal there (``beaten``).
 
-The trials run through :func:`run_trials`, which accepts any :class:`concurrent.futures.Executor`
-(a 2-worker :class:`~concurrent.futures.ProcessPoolExecutor` by default, or a ``dask.distributed``
-client's ``get_executor()``), shows a tqdm progress bar, and derives every trial's seed from one
+The trials run through :func:`run_trials`, a thin call of the one executor
+:func:`kvtheory.model.cells.run_cells` (2 local processes by default, a dask scheduler with
+``dask=``, or any :class:`concurrent.futures.Executor` such as a ``dask.distributed`` client's
+``get_executor()``), which shows a tqdm progress bar, and derives every trial's seed from one
 seed with :meth:`numpy.random.SeedSequence.spawn`, so results do not depend on the executor or
 the order of completion.  Full run::
 
@@ -43,7 +44,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 from scipy import stats
-from tqdm import tqdm
 
 from kvtheory.model.cells import run_cells
 from kvtheory.model.validation import as_fraction, as_int
@@ -251,14 +251,17 @@ def run_trial(spec: TrialSpec) -> list[dict]:
 
 
 def run_trials(specs: Iterable[TrialSpec], executor: cf.Executor | None = None, *,
-               max_workers: int = 2, progress: bool = True) -> list[dict]:
-    """Run trials on an executor; tidy rows sorted by (model, trial, policy order).
+               max_workers: int = 2, progress: bool = True, dask=None,
+               cache: bool = False) -> list[dict]:
+    """Run trials on the one executor; tidy rows sorted by (model, trial, policy order).
 
-    ``executor`` is any :class:`concurrent.futures.Executor` (``submit`` returning
+    A thin call of :func:`kvtheory.model.cells.run_cells` (one cell per trial).  ``executor``
+    is any :class:`concurrent.futures.Executor` (``submit`` returning
     :class:`concurrent.futures.Future`), e.g. a ``ProcessPoolExecutor``, a
-    ``ThreadPoolExecutor`` or ``distributed.Client(...).get_executor()``.  Without one a
-    ``ProcessPoolExecutor(max_workers)`` is created and shut down.  Results are independent of
-    the executor: each trial's randomness comes from its own spawned seed.
+    ``ThreadPoolExecutor`` or ``distributed.Client(...).get_executor()``; ``dask`` a scheduler
+    address or client.  Without either, ``max_workers`` local processes run them (a pool that
+    breaks because a process died is replaced).  Results are independent of the executor: each
+    trial's randomness comes from its own spawned seed.
 
     Examples
     --------
@@ -268,23 +271,27 @@ def run_trials(specs: Iterable[TrialSpec], executor: cf.Executor | None = None, 
     ...     rows = run_trials(specs, ex, progress=False)
     >>> [r["trial"] for r in rows], all(r["ratio"] >= 1 for r in rows)
     ([0, 1], True)
+
+    Parameters
+    ----------
+    specs : iterable of TrialSpec
+    executor : concurrent.futures.Executor, optional
+        The caller's executor (not shut down here).
+    max_workers : int
+        Local processes when neither ``executor`` nor ``dask`` is given.
+    progress : bool
+        A progress bar of trials (stderr).
+    dask : str or distributed.Client, optional
+        Run the trials on this dask scheduler.
+    cache : bool
+        Load and store each trial's rows on disk (:func:`~kvtheory.model.cells.run_cells`);
+        off by default, since the rows hold wall-clock seconds.
     """
-    specs = list(specs)
-    own = executor is None
-    if own:
-        executor = cf.ProcessPoolExecutor(max_workers=as_int(max_workers, name="max_workers",
-                                                              minimum=1))
-    out: list[list[dict]] = [None] * len(specs)
-    try:
-        futures = {executor.submit(run_trial, s): k for k, s in enumerate(specs)}
-        with tqdm(total=len(specs), disable=not progress, desc="trials") as bar:
-            for fut in cf.as_completed(futures):
-                out[futures[fut]] = fut.result()
-                bar.update(1)
-    finally:
-        if own:
-            executor.shutdown(wait=True, cancel_futures=True)
-    return tidy_rows(out)
+    cells = [{"spec": s} for s in specs]
+    workers = as_int(max_workers, name="max_workers", minimum=1)
+    run = run_cells(run_trial, cells, workers=workers, dask=dask, executor=executor,
+                    cache=cache, progress=progress, desc="trials")
+    return tidy_rows(run.values)
 
 
 def tidy_rows(per_trial: Iterable[list[dict]]) -> list[dict]:

@@ -584,24 +584,46 @@ def identical_optimal(n: int, prompt: int, output: int, memory: int, *,
     return ExactResult(int(total + n * o), tuple(starts), len(memo))
 
 
-def identical_rows(grid: Sequence[tuple[int, int, int, int]], *, ip: bool = True) -> list[dict]:
+def identical_rows(grid: Sequence[tuple[int, int, int, int]], *, ip: bool = True,
+                   dp: Callable[..., ExactResult] = identical_optimal,
+                   ip_objectives: dict | None = None) -> list[dict]:
     """DP vs integer program (and MC-SF) on a grid of ``(n, s, o, M)``; every schedule checked.
+
+    ``dp`` is the target (default :func:`identical_optimal`; a planted wrong DP measures the
+    comparison's power): ``dp(n, s, o, M)`` must return an :class:`ExactResult`.  Its schedule
+    goes through the independent checker on the true instance; ``row["valid"]`` is ``False``
+    (not an exception) when it breaks the memory.  ``ip_objectives`` (a dict keyed by
+    ``(n, s, o, M)``, filled as it goes) lets several targets share the integer program's solves.
 
     Examples
     --------
     >>> rows = identical_rows([(5, 1, 3, 9)])
-    >>> rows[0]["dp"], rows[0]["ip"], rows[0]["mc-sf"]
-    (25, 25, 27)
+    >>> rows[0]["dp"], rows[0]["ip"], rows[0]["mc-sf"], rows[0]["valid"]
+    (25, 25, 27, True)
+    >>> wide = lambda n, s, o, M: identical_optimal(n, s, o, M + 1)   # one unit too many
+    >>> row = identical_rows([(2, 1, 1, 3)], dp=wide)[0]              # two peaks of 2 need 4
+    >>> row["dp"], row["ip"], row["valid"]
+    (2, 3, False)
     """
+    from kvtheory.model.checker import ScheduleError
     rows = []
+    known = ip_objectives if ip_objectives is not None else {}
     for n, s, o, M in grid:
         inst = Instance.from_arrays([0] * n, [s] * n, [o] * n, M)
-        res = identical_optimal(n, s, o, M)
-        check_schedule(inst, res.schedule(inst))
-        row = {"n": n, "s": s, "o": o, "M": M, "dp": res.objective, "states": res.states}
+        res = dp(n, s, o, M)
+        try:
+            check_schedule(inst, res.schedule(inst))
+            valid = True
+        except ScheduleError:
+            valid = False
+        row = {"n": n, "s": s, "o": o, "M": M, "dp": res.objective, "states": res.states,
+               "valid": valid}
         if ip:
-            opt = solve_optimal(inst)
-            row["ip"] = opt.objective if opt.proven_optimal else None
+            key = (n, s, o, M)
+            if key not in known:
+                opt = solve_optimal(inst)
+                known[key] = opt.objective if opt.proven_optimal else None
+            row["ip"] = known[key]
         sched = simulate(inst, mc_sf)
         check_schedule(inst, sched)
         row["mc-sf"] = sched.total_latency

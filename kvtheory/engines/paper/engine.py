@@ -39,6 +39,11 @@ decode_requests, decode_kv_tokens) -> seconds`` can be passed (``kvtheory.studie
 the six alpha-protection / beta-clearing configurations; a vLLM-style rule.  See
 :func:`simulate_paper`.  Every run can be replayed by :func:`check_paper_run`
 (:mod:`kvtheory.engines.paper.check`).
+
+**Loops.**  With the paper's batch time every policy runs on a numba-compiled loop
+(:mod:`kvtheory.engines.paper.compiled`), the same run to the bit as the Python reference loop
+(:mod:`kvtheory.engines.paper.loop`), which runs a custom batch time and every run with
+``compiled=False``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kvtheory.engines.paper.check import check_paper_run as _check
+from kvtheory.engines.paper.compiled import is_compiled, run_compiled_loop
 from kvtheory.engines.paper.loop import run_loop
 from kvtheory.engines.paper.rules import (DEFAULT_BATCH_CAP, EVENT_ORDERS, MEMORY_TIMINGS,
                                           PAPER_BENCHMARK_PAIRS, PAPER_POLICIES,
@@ -84,7 +90,8 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
                    progress: bool = False,
                    reserve: float = 0.0, watermark: float = 0.01,
                    power: PowerModel | None = DEFAULT_POWER, n_gpus: int = 2,
-                   memory_timing: str = "code", event_order: str = "code") -> PaperRun:
+                   memory_timing: str = "code", event_order: str = "code",
+                   compiled: bool | None = None) -> PaperRun:
     """Run one policy on the paper's engine (continuous time, ``o + 1`` steps per request).
 
     Examples
@@ -186,6 +193,12 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         One event at a time, a batch's end before a simultaneous arrival, an idle engine
         starting on each arrival (``"code"``), or every arrival up to the decision time
         joining the decision (``"exact"``).
+    compiled : bool, optional
+        ``None`` (default): every policy with the paper's batch time runs on the compiled loop
+        (:mod:`kvtheory.engines.paper.compiled`, the same run to the bit, the same draws from
+        ``rng``, no progress bar), a custom ``batch_time`` on the Python reference loop;
+        ``False``: always the reference; ``True``: the compiled loop (a ``ValueError`` with a
+        custom ``batch_time``).
 
     Returns
     -------
@@ -213,15 +226,24 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
     t0 = time.perf_counter()
     max_lost = 5 * int((o + 1).sum()) if max_lost_steps is None else as_int(
         max_lost_steps, name="max_lost_steps", minimum=0)
-    out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit, progress,
-                   reserve, watermark, max_lost, memory_timing, event_order)
+    use = compiled is not False and is_compiled(pol.kind, batch_time)
+    if compiled and not use:
+        raise ValueError("the compiled loop runs the paper's batch time only, not a custom "
+                         "batch_time")
+    if use:
+        out = run_compiled_loop(pol.kind, s, o, a, p, M, cap_steps, batching, limit, reserve,
+                                watermark, max_lost, memory_timing, event_order,
+                                rng=rng if pol.kind == "alpha" else None, alpha=pol.alpha,
+                                beta=pol.beta)
+    else:
+        out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit,
+                       progress, reserve, watermark, max_lost, memory_timing, event_order)
     sim = time.perf_counter() - t0
     log = out["log"]
     comp, first, start = out["completion"], out["first_token"], out["start"]
-    records = tuple(PaperRecord(i, float(a[i]), int(s[i]), int(o[i]), int(p[i]), float(start[i]),
-                                float(first[i]), float(comp[i]), float(comp[i] - a[i]),
-                                int(out["evictions"][i]), int(out["lost"][i]))
-                    for i in range(n))
+    cols = (a, s, o, p, start, first, comp, comp - a, out["evictions"], out["lost"])
+    records = tuple(PaperRecord(i, *row) for i, row in
+                    enumerate(zip(*(np.asarray(c).tolist() for c in cols))))
     energy = None
     if power is not None:
         dur = log.end - log.start

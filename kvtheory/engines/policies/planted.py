@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kvtheory.engines.simulator import Decision, State
 
-__all__ = ["longest_first", "over_admit"]
+__all__ = ["longest_first", "over_admit", "cubic_mc_sf", "one_at_a_time"]
 
 
 def longest_first(state: State) -> Decision:
@@ -59,3 +59,51 @@ def over_admit(state: State) -> Decision:
     """
     from kvtheory.engines.policies.base import _admit
     return Decision(start=_admit(state, state.waiting_in_order("prediction"), state.memory + 1))
+
+
+def cubic_mc_sf(state: State) -> Decision:
+    """MC-SF's decision plus a deliberate ``O(M^3)`` computation: a planted slow scheduler.
+
+    It decides exactly as :func:`~kvtheory.engines.policies.mc_sf` and then multiplies an
+    ``M x M`` matrix by an ``M x (M / 16)`` one (``M^3 / 16`` multiply-adds), so its time per
+    round grows like ``M^3`` once that product outweighs the fixed overhead.  A measurement of
+    "MC-SF decides a round in ``O(M^2)``" must see its exponent above 2.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> from kvtheory.engines.policies import mc_sf
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [4, 1, 2], memory=5)
+    >>> [r.start for r in simulate(inst, cubic_mc_sf).records] == [
+    ...     r.start for r in simulate(inst, mc_sf).records]
+    True
+    """
+    import numpy as np
+    from kvtheory.engines.policies import mc_sf
+    decision = mc_sf(state)
+    M = int(state.memory)
+    work = np.ones((M, M)) @ np.ones((M, max(1, M // 16)))
+    if work[0, 0] != M:                                 # keeps the product from being skipped
+        raise AssertionError("matrix product")
+    return decision
+
+
+def one_at_a_time(state: State) -> Decision:
+    """Run one request at a time, shortest predicted first: a planted scheduler that idles memory.
+
+    It starts the shortest waiting request only when nothing runs.  On ``n`` requests
+    ``(0, 1, 1)`` with ``M >= 2 n`` the optimum starts them all at round 0 (total latency
+    ``n``) while this policy takes ``1 + 2 + ... + n``: its ratio ``(n + 1) / 2`` grows
+    without bound, so a search for a constant ratio bound must see it grow.
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> inst = Instance.from_arrays([0, 0, 0], [1, 1, 1], [1, 1, 1], memory=6)
+    >>> simulate(inst, one_at_a_time).total_latency              # 1 + 2 + 3; OPT = 3
+    6
+    """
+    if len(state.running) or not len(state.waiting):
+        return Decision(start=[])
+    first = next(iter(state.waiting_in_order("prediction")))
+    return Decision(start=[int(first[0])])
