@@ -236,7 +236,7 @@ def test_graded_reading_reaches(cid, name, status):
 
 def test_runtime_without_a_fit_is_inconclusive(monkeypatch):
     from kvtheory.claims import mcsf
-    monkeypatch.setattr(mcsf, "check_mcsf_runtime", lambda rng, memories: ClaimCheck(
+    monkeypatch.setattr(mcsf, "check_mcsf_runtime", lambda rng, memories, policy: ClaimCheck(
         "clm_mcsf_runtime", False, 2, {"exponent": 2.7}, "median time grows like M^2.70"))
     (v,) = mcsf._runtime(True)
     assert v.status == "inconclusive" and v.decide
@@ -318,17 +318,23 @@ def test_regret_readings_reach(monkeypatch):
                      "samples": 8} for p in ("mc-sf", "fluid") for T in kw["small_horizons"]]
             exps = {"mc-sf @ 0.5": 0.1 if bounded else 1.0, "mc-sf @ 0.9": 0.1 if bounded
                     else 1.3}
+            # the planted one-at-a-time policy grows in both cases (the rule must see it)
+            grown = [{"policy": cr.PLANTED, "T": T, "regret_opt": T / 2, "ci95": 0.2,
+                      "samples": 8} for T in kw["small_horizons"]]
             return ClaimCheck("clm_constant_regret", bounded, 1, {}, "injected", None,
-                              {"exponent": exps, "fluid_rows": [], "hindsight_rows": rows})
+                              {"exponent": exps, "fluid_rows": [], "hindsight_rows": rows,
+                               "planted hindsight rows": grown,
+                               "planted exponent": {f"{cr.PLANTED} @ 0.5": 1.0}})
         return check
 
     def fake_separate(grows):
         def check(rng, **kw):
             g = {"grows": grows, "T": (20, 40), "first": (0.1, 0.3),
                  "last": (0.5, 0.9) if grows else (0.1, 0.3)}
+            up = {"grows": True, "T": (20, 40), "first": (0.1, 0.3), "last": (0.5, 0.9)}
             return ClaimCheck("clm_constant_regret", not grows, 1, {}, "injected", None,
                               {"grows": {"best online (MDP)": g, "lp re-solve": g},
-                               "model": "injected", "rows": []})
+                               "model": "injected", "rows": [], "planted": {cr.PLANTED: up}})
         return check
 
     for status, flat in (("supported", True), ("inconclusive", False)):
