@@ -33,7 +33,12 @@ from kvtheory.engines.policies.planted import longest_first
 from kvtheory.model.cells import run_cells
 from kvtheory.scorecard._guard import IDLE_RULE, Limits, run_guarded
 from kvtheory.scorecard._items import FULL, QUICK, Budget, ratio_rows, sample_runs, shrink
-from kvtheory.scorecard._planted import admit_all, idle_on_odd_rounds
+from kvtheory.engines.policies import mc_sf
+from kvtheory.engines.policies.planted import admit_all, idle_on_odd_rounds
+from kvtheory.scorecard import _practice
+from kvtheory.scorecard._bounds import lower_bound_rows
+from kvtheory.scorecard._grade import (grade_decision, grade_lower_bounds, grade_predictions,
+                                       grade_synthetic, grade_traces)
 from kvtheory.theory.ratio import RATIO_BOUND
 
 __all__ = ["Scorecard", "scorecard", "ITEMS", "PLANTED"]
@@ -41,11 +46,24 @@ __all__ = ["Scorecard", "scorecard", "ITEMS", "PLANTED"]
 #: The items, in order: key -> title.
 ITEMS = {"valid": "every schedule is valid",
          "never-idles": "never idles while a request fits",
-         "ratio": "ratio to the optimum"}
-#: The planted counterpart of each item, pointed at by the same search to measure its power.
+         "ratio": "ratio to the optimum",
+         "lower-bounds": "the lower-bound families as they grow",
+         "synthetic": "the paper's synthetic study",
+         "traces": "real traces",
+         "predictions": "±50 % noisy predictions",
+         "decision-time": "decision time"}
+#: The planted counterpart of each search item, pointed at by the same search to measure its
+#: power (the measurement items compare with MC-SF; their planted policy is longest-first).
 PLANTED = {"valid": ("admits every waiting request whatever the memory", admit_all),
            "never-idles": ("MC-SF that idles at odd rounds", idle_on_odd_rounds),
-           "ratio": ("longest predicted output first", longest_first)}
+           "ratio": ("longest predicted output first", longest_first),
+           "lower-bounds": ("MC-SF (its ratio provably grows like sqrt M on both families)",
+                            mc_sf),
+           "synthetic": ("longest predicted output first", longest_first),
+           "traces": ("longest predicted output first", longest_first),
+           "predictions": ("longest predicted output first", longest_first)}
+#: The models of the item *synthetic* and the size keywords each accepts.
+_MODEL_KEYS = {"model1": ("n", "memory"), "model2": ("horizon", "memory", "rate")}
 
 
 @dataclass(frozen=True)
@@ -125,8 +143,11 @@ def _policy_of(target):
     return target
 
 
-def _cell(part: str, target, seed: int, budget: Budget, limits: Limits, label: str):
-    """One unit of work (module level, so :func:`run_cells` can send it to a process)."""
+def _cell(part: str, target, seed: int, budget: Budget, limits: Limits, label: str,
+          key: str | None = None, **kw):
+    """One unit of work (module level, so :func:`run_cells` can send it to a process).
+
+    ``key`` names the policy's code (a spec or a hash of its source) in the result cache."""
     policy = _policy_of(target)
     if part == "sample":
         return sample_runs(policy, seed, budget, limits, label=label)
@@ -135,7 +156,56 @@ def _cell(part: str, target, seed: int, budget: Budget, limits: Limits, label: s
     if part in ("power valid", "power never-idles"):
         runs = sample_runs(policy, seed, budget, limits, label=label, stop_early=True)
         return [(run.fault is not None, run.idle is not None) for _, run in runs]
+    if part == "bounds":
+        return lower_bound_rows(policy, budget.lb_ns, budget.lb_ms, limits, label=label)
+    if part == "synthetic":
+        return _practice.synthetic_trial(policy, kw["model"], kw["trial"], budget.synth_trials,
+                                         _size(kw["model"], budget), limits, label=label)
+    if part == "synthetic reference":
+        return _practice.synthetic_reference(kw["model"], kw["trial"], budget.synth_trials,
+                                             budget.synth_evals, _size(kw["model"], budget))
+    if part == "trace":
+        return _practice.trace_run(policy, kw["trace"], budget.trace_n, kw.get("error"),
+                                   limits, label=label)
+    if part == "paper engine":
+        return _practice.paper_engine_run(target, kw["trace"], budget.trace_n)
+    if part == "decision":
+        return _practice.decision_times(policy, budget.decision_n, limits, label=label)
     raise ValueError(f"unknown part {part!r}")
+
+
+def _size(model: str, budget: Budget) -> tuple:
+    return tuple((k, v) for k, v in budget.synth_size if k in _MODEL_KEYS[model])
+
+
+def policy_key(policy) -> str | None:
+    """A name of the policy's code for the result cache, or ``None`` (not cached).
+
+    A registered name or a spec inside ``kvtheory`` is its own key (the cache's code key
+    covers the package); any other spec or callable is keyed by a hash of its source text
+    (:func:`inspect.getsource`; state a closure captures is not in it).
+
+    Examples
+    --------
+    >>> policy_key("mc-sf"), policy_key(lambda s: s)[:7]
+    ('mc-sf', 'source ')
+    >>> policy_key(print) is None
+    True
+    """
+    import hashlib
+    import inspect
+    from kvtheory.engines.policies import POLICIES
+    from kvtheory.model.cache import _hex16
+    if isinstance(policy, str):
+        if policy in POLICIES or policy.startswith("kvtheory"):
+            return policy
+        policy = _policy_of(policy)
+    try:
+        text = inspect.getsource(policy)
+    except (TypeError, OSError):
+        return None
+    who = f"{getattr(policy, '__module__', '')}.{getattr(policy, '__qualname__', '')}"
+    return "source " + _hex16(hashlib.sha256((who + "\n" + text).encode()))
 
 
 def _power(item: str, found: int, of: int) -> dict:
@@ -226,16 +296,115 @@ def _grade_ratio(policy, got: dict, planted: dict, bound: float, limits: Limits,
     return Verdict(status=status, evidence=ev, decide=decide, **common)
 
 
+def _item_path(item: str, key: str, options: tuple):
+    import hashlib
+    import pickle
+    from kvtheory.model.cache import _hex16, cache_dir, code_key
+    h = _hex16(hashlib.sha256(pickle.dumps((item, key, options))))
+    return cache_dir() / code_key() / "scorecard" / f"{item}-{h}.pkl"
+
+
+def _cells(items, target, seed: int, budget: Budget, limits: Limits, label: str) -> tuple:
+    """The policy's cells and the planted and reference cells of ``items``: ``(own, planted)``,
+    each a dict item -> list of cells."""
+    base = dict(seed=seed, budget=budget, limits=limits)
+    own, ref = {}, {}
+
+    def mine(part, **kw):
+        return dict(part=part, target=target, label=label, **{**base, **kw})
+
+    def theirs(part, tgt, lab, **kw):
+        return dict(part=part, target=tgt, label=lab, **{**base, **kw})
+
+    seeds = range(budget.seeds)
+    trials = [(m, k) for m in _MODEL_KEYS for k in range(budget.synth_trials)]
+    traces = list(_practice.TRACES)
+    for item in items:
+        if item in ("valid", "never-idles"):
+            own["sample"] = [mine("sample", seed=s) for s in seeds]
+            ref[item] = [theirs(f"power {item}", PLANTED[item][1], item, seed=s) for s in seeds]
+        elif item == "ratio":
+            own[item] = [mine("ratio")]
+            ref[item] = [theirs("ratio", PLANTED["ratio"][1], "longest-first")]
+        elif item == "lower-bounds":
+            own[item] = [mine("bounds")]
+            ref[item] = [theirs("bounds", PLANTED[item][1], "planted")]
+        elif item == "synthetic":
+            own[item] = [mine("synthetic", model=m, trial=k) for m, k in trials]
+            ref[item] = ([theirs("synthetic reference", None, "", model=m, trial=k)
+                          for m, k in trials]
+                         + [theirs("synthetic", PLANTED[item][1], "planted", model=m, trial=k)
+                            for m, k in trials])
+        elif item in ("traces", "predictions"):
+            err = None if item == "traces" else 0.5
+            own[item] = [mine("trace", trace=t, error=err) for t in traces]
+            if item == "predictions":
+                own[item] += [mine("trace", trace=t) for t in traces]
+            ref[item] = [theirs("trace", p, lab, trace=t, error=err) for p, lab in
+                         ((mc_sf, "MC-SF"), (PLANTED[item][1], "planted")) for t in traces]
+            if item == "traces":
+                ref[item] += [theirs("trace", "vllm", "vllm", trace=t) for t in traces]
+                ref[item] += [theirs("paper engine", p, p, trace=t) for p in ("mc-sf", "vllm")
+                              for t in traces]
+        elif item == "decision-time":
+            own[item] = [mine("decision")]
+            ref[item] = [theirs("decision", mc_sf, "MC-SF")]
+    return own, ref
+
+
+def _grade(item, got, ref, fn, budget, limits, ratio_bound, label, seed, quick, el):
+    """The verdict of one item from its cells' results (``got``: the policy's, ``ref``: the
+    planted and reference ones)."""
+    searched = f"{budget.describe()}"
+    if item in ("valid", "never-idles"):
+        runs = [r for part in got for r in part]
+        idx = 0 if item == "valid" else 1
+        power = _power(item, sum(any(x[idx] for x in r) for r in ref), budget.seeds)
+        return _grade_sample(item, fn, runs, power, limits, label,
+                             f"{len(runs)} runs: {searched}; seeds 0..{budget.seeds - 1}",
+                             quick, el)
+    if item == "ratio":
+        return _grade_ratio(fn, got[0], ref[0], ratio_bound, limits, label,
+                            f"{searched}; seed {seed}", quick, el)
+    if item == "lower-bounds":
+        return grade_lower_bounds(got[0], ref[0], ratio_bound,
+                                  f"adversary n in {list(budget.lb_ns)} (closed-form optimum); "
+                                  f"prompt family m in {list(budget.lb_ms)}", quick, el)
+    if item == "synthetic":
+        t = len(got)
+        return grade_synthetic(ref[:t], got, ref[t:],
+                               f"{budget.synth_trials} trials per model (the registry's seeds), "
+                               f"{budget.synth_evals} orders of local search per trial; sizes "
+                               f"{dict(budget.synth_size) or 'as the paper'}", quick, el)
+    k = len(_practice.TRACES)
+    what = f"first {budget.trace_n} requests of {', '.join(_practice.TRACES)}"
+    if item == "traces":
+        return grade_traces(got, ref[:k], ref[2 * k:3 * k], ref[3 * k:], ref[k:2 * k], what,
+                            quick, el)
+    if item == "predictions":
+        return grade_predictions(got[:k], got[k:], ref[:k], ref[k:2 * k],
+                                 what + "; predictions seeded per trace", quick, el)
+    if item == "decision-time":
+        return grade_decision(got[0], ref[0], limits.seconds,
+                              f"{budget.decision_n} requests (the issue's size is 10,000)",
+                              quick, el)
+    raise ValueError(f"unknown item {item!r}")
+
+
 def scorecard(policy, quick: bool = True, *, seed: int = 0, budget: Budget | None = None,
               limits: Limits | None = None, ratio_bound: float = RATIO_BOUND,
-              workers: int = 1, label: str | None = None) -> Scorecard:
+              workers: int = 1, label: str | None = None, items=None,
+              cache: bool = True) -> Scorecard:
     """Grade ``policy(state) -> Decision`` on every item of :data:`ITEMS`.
 
     ``policy`` is a callable or a policy spec (``FILE.py:FUNC``, ``package.module:FUNC`` or a
     registered name, :func:`~kvtheory.scorecard.load_policy`); with ``workers > 1`` the parts
-    run on local processes (a spec travels to them; a callable must pickle).  The planted
-    counterparts' runs are cached under ``$KVTHEORY_CACHE`` (the policy's never are: its code
-    is not in the cache key).
+    of every item run together on local processes (:func:`kvtheory.model.cells.run_cells`; a
+    spec travels to them, a callable must pickle).  ``items``: a subset of :data:`ITEMS`
+    (default all).  The planted and reference runs are cached under ``$KVTHEORY_CACHE``; with
+    ``cache`` each item's verdict is too, keyed by the code, the policy's code
+    (:func:`policy_key`; a policy without one is never cached) and the options, so a second
+    identical call computes nothing.
 
     Examples
     --------
@@ -243,13 +412,17 @@ def scorecard(policy, quick: bool = True, *, seed: int = 0, budget: Budget | Non
     >>> tiny = Budget(seeds=8, sizes=(6, 10), family_sizes=(2,), ratio_max_n=3, ratio_restarts=1,
     ...               ratio_steps=1, trend=((8, 16), (10, 20), (12, 24)), trend_steps=0,
     ...               trend_restarts=1, search_evals=10, final_evals=10)
-    >>> card = scorecard(mc_sf, budget=tiny)
+    >>> card = scorecard(mc_sf, budget=tiny, items=("valid", "never-idles"), cache=False)
     >>> card["valid"].status, card["never-idles"].status
     ('supported', 'supported')
     """
     t0 = time.perf_counter()
     budget = budget or (QUICK if quick else FULL)
     limits = limits or Limits(seconds=1.0 if quick else 5.0)
+    items = list(ITEMS) if items is None else list(items)
+    unknown = [i for i in items if i not in ITEMS]
+    if unknown:
+        raise ValueError(f"unknown items {unknown}; known: {list(ITEMS)}")
     if isinstance(policy, str):
         from kvtheory.scorecard._load import load_policy
         fn, name = load_policy(policy)
@@ -257,29 +430,36 @@ def scorecard(policy, quick: bool = True, *, seed: int = 0, budget: Budget | Non
         fn, name = policy, getattr(policy, "__name__", repr(policy))
     label = label or name
     target = policy if (isinstance(policy, str) or workers == 1) else fn
-    seeds = range(budget.seeds)
-    own = [dict(part="sample", target=target, seed=s, budget=budget, limits=limits,
-                label=label) for s in seeds]
-    own.append(dict(part="ratio", target=target, seed=seed, budget=budget, limits=limits,
-                    label=label))
-    planted = [dict(part=f"power {k}", target=PLANTED[k][1], seed=s, budget=budget,
-                    limits=limits, label=k) for k in ("valid", "never-idles") for s in seeds]
-    planted.append(dict(part="ratio", target=PLANTED["ratio"][1], seed=seed, budget=budget,
-                        limits=limits, label="longest-first"))
-    mine = run_cells(_cell, own, workers=workers, cache=False, progress=False).values
-    theirs = run_cells(_cell, planted, workers=workers, progress=False).values
-    runs = [r for part in mine[:-1] for r in part]
-    pv = theirs[:budget.seeds]
-    pi = theirs[budget.seeds:2 * budget.seeds]
-    power_valid = _power("valid", sum(any(f for f, _ in r) for r in pv), budget.seeds)
-    power_idle = _power("never-idles", sum(any(i for _, i in r) for r in pi), budget.seeds)
-    searched = f"{len(runs)} runs: {budget.describe()}; seeds 0..{budget.seeds - 1}"
+    key = policy_key(policy) if cache else None
+    options = (quick, seed, budget, limits, ratio_bound, label)
+    done = {}
+    if key is not None:
+        from kvtheory.model.cache import load_result
+        for item in items:
+            hit, v = load_result(_item_path(item, key, options))
+            if hit:
+                done[item] = v
+    todo = [i for i in items if i not in done]
+    own, ref = _cells(todo, target, seed, budget, limits, label)
+    own_list = [c for cs in own.values() for c in cs]
+    ref_list = [c for cs in ref.values() for c in cs]
+    mine = run_cells(_cell, own_list, workers=workers, cache=False, progress=False).values
+    theirs = run_cells(_cell, ref_list, workers=workers, progress=False).values
+    got, pos = {}, 0
+    for k, cs in own.items():
+        got[k], pos = mine[pos:pos + len(cs)], pos + len(cs)
+    refs, pos = {}, 0
+    for k, cs in ref.items():
+        refs[k], pos = theirs[pos:pos + len(cs)], pos + len(cs)
     el = time.perf_counter() - t0
-    items = (_grade_sample("valid", fn, runs, power_valid, limits, label, searched, quick, el),
-             _grade_sample("never-idles", fn, runs, power_idle, limits, label, searched,
-                           quick, el),
-             _grade_ratio(fn, mine[-1], theirs[-1], ratio_bound, limits, label,
-                          f"{budget.describe()}; seed {seed}", quick, el))
-    return Scorecard(label, items, quick, time.perf_counter() - t0,
+    for item in todo:
+        mine_i = got["sample"] if item in ("valid", "never-idles") else got[item]
+        v = _grade(item, mine_i, refs[item], fn, budget, limits, ratio_bound, label, seed,
+                   quick, el)
+        done[item] = v
+        if key is not None:
+            from kvtheory.model.cache import store_result
+            store_result(_item_path(item, key, options), v)
+    return Scorecard(label, tuple(done[i] for i in items), quick, time.perf_counter() - t0,
                      {"seconds per decision": limits.seconds, "stall rounds": limits.stall,
                       "livelock rounds": limits.livelock, "text": limits.describe()})

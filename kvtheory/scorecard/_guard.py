@@ -10,8 +10,9 @@ around each call ``policy(state)``:
   ids that are waiting (start) or running (evict), each once, and round ``t + 1`` within ``M``;
 * records the first *idle round* (:data:`IDLE_RULE`).
 
-The engine's own stall and livelock limits (``limits.stall``, ``limits.livelock``) stop a
-policy that makes no progress.  A stopped run gives a :class:`Fault`: one line naming what the
+The guard stops a policy that leaves requests waiting with nothing running for ``limits.stall``
+decisions in a row (in every engine the scorecard uses); the engine's own livelock limit
+(``limits.livelock``) stops one that runs requests but completes none.  A stopped run gives a :class:`Fault`: one line naming what the
 policy did, the round and the request.
 """
 
@@ -43,7 +44,7 @@ class Limits:
     seconds : float
         Wall time allowed per decision.
     stall : int
-        Rounds after the last arrival in which requests wait, none runs and none starts.
+        Decisions in a row at which requests wait, none runs and none starts.
     livelock : int
         Rounds in which requests run but none completes.
 
@@ -119,6 +120,7 @@ class _Guard:
     def __init__(self, policy, limits: Limits, label: str):
         self.policy, self.limits, self.label = policy, limits, label
         self.idle: Idle | None = None
+        self.stalled = 0               # consecutive decisions that left waiting requests idle
         self.timer = (hasattr(signal, "setitimer")
                       and threading.current_thread() is threading.main_thread())
 
@@ -178,6 +180,13 @@ class _Guard:
             self.stop("memory", t, kept[-1], f"exceeded memory: kept the running requests "
                                              f"although round {t + 1} would hold {after} > M={M} "
                                              f"(it must evict)")
+        if waiting and not dec.start and len(dec.evict) == len(running):
+            self.stalled += 1
+            if self.stalled >= self.limits.stall:
+                self.stop("stall", t, None, f"started nothing for {self.limits.stall} rounds "
+                                            f"while requests waited and none ran")
+        else:
+            self.stalled = 0
         if (self.idle is None and not dec.start and len(dec.evict) == len(running)
                 and waiting):
             fits = [(i, s, p) for i, (s, p) in waiting.items() if s + p <= M]

@@ -10,7 +10,7 @@
   search of the item *ratio to the optimum*.
 
 The same functions, at the same budget and seeds, are pointed at the planted counterparts
-(:mod:`kvtheory.scorecard._planted`) to measure their power.
+(:mod:`kvtheory.engines.policies.planted`) to measure their power.
 """
 
 from __future__ import annotations
@@ -49,6 +49,19 @@ class Budget:
         The ``(n, M)`` of the growth search, doubling.
     trend_restarts, trend_steps, search_evals, final_evals : int
         Its restarts, moves per restart and the local-search budgets of the best schedule known.
+    lb_ns, lb_ms : tuple of int
+        Sizes of the deterministic adversary (``n``) and of the heterogeneous-prompt family
+        (``m``, ``M = 3m``) of the item *lower bounds*.
+    synth_trials, synth_evals : int
+        Trials per arrival model of the item *synthetic* and the local search's orders per
+        trial (the best schedule known).
+    synth_size : tuple of (str, int)
+        Size keywords of the models (``n`` for model 1, ``horizon`` for model 2, ``memory``);
+        empty: the paper's distributions (n or horizon in 40..60, M in 30..50).
+    trace_n : int
+        First requests of each trace (items *traces* and *predictions*).
+    decision_n : int
+        Requests of the item *decision time*.
 
     Examples
     --------
@@ -67,6 +80,13 @@ class Budget:
     trend_steps: int = 10
     search_evals: int = 300
     final_evals: int = 3000
+    lb_ns: tuple = (4, 8, 16, 32)
+    lb_ms: tuple = (4, 16, 64, 256)
+    synth_trials: int = 4
+    synth_evals: int = 500
+    synth_size: tuple = ()
+    trace_n: int = 500
+    decision_n: int = 2000
 
     def describe(self) -> str:
         """One line stating the budget."""
@@ -81,7 +101,9 @@ QUICK = Budget()
 FULL = Budget(seeds=200, sizes=(3, 6, 10, 16, 24), family_sizes=(2, 3, 4, 6), ratio_max_n=6,
               ratio_restarts=4, ratio_steps=20,
               trend=((8, 16), (16, 32), (32, 64), (64, 128), (128, 256)),
-              trend_restarts=3, trend_steps=30, search_evals=300, final_evals=5000)
+              trend_restarts=3, trend_steps=30, search_evals=300, final_evals=5000,
+              lb_ns=(4, 8, 16, 32, 64, 128), lb_ms=(4, 16, 64, 256, 1024), synth_trials=20,
+              synth_evals=4000, trace_n=2000, decision_n=10_000)
 
 
 def sample_instance(rng: np.random.Generator, n: int, *, tight: bool, noisy: bool) -> Instance:

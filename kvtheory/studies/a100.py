@@ -240,7 +240,9 @@ def batch_timer(prompt: Sequence[int], tp: int = 2, network: str = "pairwise_nvl
 
 
 # ===================================================================== one run
-def _policy(name: str, reserve: float):
+def _policy(name, reserve: float):
+    if callable(name) and not reserve:               # any policy(state) -> Decision
+        return name
     if reserve:
         funcs = {"mc-sf": mc_sf, "mc-benchmark": mc_benchmark}
         if name not in funcs:
@@ -251,7 +253,7 @@ def _policy(name: str, reserve: float):
     return POLICIES[name]
 
 
-def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
+def run_timed(trace: Trace, policy, *, memory: int = PAPER_KV_CAPACITY,
               timer: BatchTimer | None = None, prediction: Sequence[int] | None = None,
               reserve: float = 0.0, power_models: Mapping[str, PowerModel] | None = None,
               n_gpus: int = 2, bins: int = 40, progress: bool = False,
@@ -273,8 +275,9 @@ def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
     ----------
     trace : Trace
         Prompt and output lengths must be >= 1.
-    policy : str
-        A key of :data:`kvtheory.POLICIES`.
+    policy : str or callable
+        A key of :data:`kvtheory.POLICIES`, or any ``policy(state) -> Decision`` (labelled by
+        its ``__name__``).
     memory : int
     timer : BatchTimer, optional
         Default :func:`batch_timer` of the trace's prompts (TP 2, pairwise NVLink).
@@ -301,11 +304,12 @@ def run_timed(trace: Trace, policy: str, *, memory: int = PAPER_KV_CAPACITY,
     timer = batch_timer(trace.prompt) if timer is None else timer
     power_models = {"default": DEFAULT_POWER} if power_models is None else dict(power_models)
     pol = _policy(policy, reserve)
-    row = {"policy": policy, "reserve": float(reserve), "n": trace.n}
+    label = policy if isinstance(policy, str) else getattr(policy, "__name__", "policy")
+    row = {"policy": label, "reserve": float(reserve), "n": trace.n}
     t0 = time.perf_counter()
     try:
         res = simulate_timed(trace.prompt, trace.output, trace.arrival_time, memory, pol, timer,
-                             prediction=prediction, name=policy, progress=progress)
+                             prediction=prediction, name=label, progress=progress)
     except LivelockError:
         row.update(status="livelock", sim_seconds=time.perf_counter() - t0)
         return (row, {"time": [], "latency": []}) + ((None,) if with_schedule else ())

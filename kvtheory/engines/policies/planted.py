@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from kvtheory.engines.simulator import Decision, State
 
-__all__ = ["longest_first", "over_admit", "cubic_mc_sf", "one_at_a_time"]
+__all__ = ["longest_first", "over_admit", "cubic_mc_sf", "one_at_a_time", "admit_all",
+           "idle_on_odd_rounds"]
 
 
 def longest_first(state: State) -> Decision:
@@ -107,3 +108,37 @@ def one_at_a_time(state: State) -> Decision:
         return Decision(start=[])
     first = next(iter(state.waiting_in_order("prediction")))
     return Decision(start=[int(first[0])])
+
+
+def admit_all(state: State) -> Decision:
+    """Start every waiting request at once, whatever the memory (planted for the scorecard's
+    item *valid*: its runs exceed memory whenever two requests do not fit together).
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> from kvtheory.engines.simulator import PolicyError
+    >>> try:
+    ...     simulate(Instance.from_arrays([0, 0], [2, 2], [1, 1], memory=4), admit_all)
+    ... except PolicyError:
+    ...     print("refused")
+    refused
+    """
+    return Decision(start=[i for i, _, _ in state.waiting_in_order()])
+
+
+def idle_on_odd_rounds(state: State) -> Decision:
+    """MC-SF, except that it starts nothing at odd decision times unless the running requests
+    overflow (planted for the scorecard's item *never idles*).
+
+    Examples
+    --------
+    >>> from kvtheory import Instance, simulate
+    >>> [r.start for r in simulate(Instance.from_arrays([1], [1], [1], memory=4),
+    ...                            idle_on_odd_rounds).records]
+    [2]
+    """
+    from kvtheory.engines.policies.base import mc_sf
+    if state.t % 2 and not state.overflow:
+        return Decision()
+    return mc_sf(state)
