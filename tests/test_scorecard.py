@@ -23,7 +23,7 @@ TINY = Budget(seeds=8, sizes=(6, 10), family_sizes=(2,), ratio_max_n=3, ratio_re
               ratio_steps=1, trend=((8, 16), (10, 20), (12, 24)), trend_restarts=1,
               trend_steps=0, search_evals=10, final_evals=10, lb_ns=(4, 8, 16), lb_ms=(4, 8, 16),
               synth_trials=2, synth_evals=20, synth_size=(("n", 8), ("horizon", 8), ("memory", 16)),
-              trace_n=60, decision_n=60)
+              trace_n=200, decision_n=60)
 FAST = Limits(seconds=0.1, stall=5, livelock=40)
 
 
@@ -72,7 +72,7 @@ def test_overflow_fails_with_smallest_instance():
 
 
 def test_idler_fails_never_idles_only():
-    c = card(idle_on_odd_rounds)
+    c = card(idle_on_odd_rounds, items=("valid", "never-idles"))
     assert c["valid"].status == "supported"
     v = c["never-idles"]
     assert v.status == "fails" and "nothing ran or started while request" in v.counterexample
@@ -81,10 +81,10 @@ def test_idler_fails_never_idles_only():
 
 def test_ratio_statuses(mcsf_card):
     assert mcsf_card["ratio"].status in ("supported", "inconclusive")
-    grows = card(longest_first)
+    grows = card(longest_first, items=("valid", "ratio"))
     assert grows["valid"].status == "supported"
     assert grows["ratio"].status == "inconclusive" and grows["ratio"].decide
-    held = card(longest_first, ratio_bound=1.5)
+    held = card(longest_first, ratio_bound=1.5, items=("ratio",))
     v = held["ratio"]
     assert v.status == "fails" and "more than 1.5 x a checked schedule" in v.counterexample
 
@@ -101,7 +101,7 @@ def test_ratio_supported_on_a_flat_tail():
 def test_low_power_is_inconclusive(monkeypatch):
     monkeypatch.setitem(_card.PLANTED, "valid", ("MC-SF itself (no violation)", mc_sf))
     monkeypatch.setitem(_card.PLANTED, "never-idles", ("MC-SF itself (no violation)", mc_sf))
-    c = card(mc_sf)
+    c = card(mc_sf, items=("valid", "never-idles"))
     for item in ("valid", "never-idles"):
         assert c[item].status == "inconclusive" and c[item].power["found"] == 0
         assert c[item].decide
@@ -140,8 +140,9 @@ def test_hostile_policy_gets_a_report(policy, words):
     c = card(policy)
     assert time.perf_counter() - t0 < 30
     assert c["valid"].status == "fails" and words in c["valid"].counterexample
-    assert c["ratio"].status == "fails"
-    assert all(v.status in ("fails", "supported", "inconclusive") for v in c.items)
+    # every item's runs were stopped: each is graded fails, with the guard's line
+    assert [v.status for v in c.items] == ["fails"] * len(_card.ITEMS)
+    assert all(v.counterexample for v in c.items)
 
 
 def test_one_hostile_item_leaves_the_others_graded():
@@ -151,7 +152,7 @@ def test_one_hostile_item_leaves_the_others_graded():
         if len(state.waiting) > 10:
             raise RuntimeError("queue too long")
         return mc_sf(state)
-    c = card(big_raises)
+    c = card(big_raises, items=("valid", "never-idles", "ratio"))
     assert c["valid"].status == "supported" and c["never-idles"].status == "supported"
     assert c["ratio"].status == "fails" and "queue too long" in c["ratio"].counterexample
 
@@ -162,7 +163,7 @@ def test_policy_specs(tmp_path):
     f = tmp_path / "mine.py"
     f.write_text("from kvtheory import mc_sf\n\ndef pol(state):\n    return mc_sf(state)\n")
     fn, label = load_policy(f"{f}:pol")
-    c = card(f"{f}:pol")
+    c = card(f"{f}:pol", items=("valid",))
     assert c.policy == label and c["valid"].status == "supported"
     for spec, msg in [("nope", "not a registered name"), (f"{f}:missing", "has no attribute"),
                       (f"{tmp_path}/none.py:f", "no file"), ("no_such_mod_xyz:f", "ModuleNotFound"),
@@ -208,3 +209,89 @@ def test_workers_give_the_same_statuses(mcsf_card):
     c = scorecard("kvtheory:mc_sf", budget=TINY, limits=FAST, workers=2)
     assert [v.status for v in c.items] == [v.status for v in mcsf_card.items]
     assert c["valid"].evidence == mcsf_card["valid"].evidence
+
+
+# --------------------------------------------------------------------------- items 4-8
+def test_measurement_items_of_mc_sf(mcsf_card):
+    for item in ("synthetic", "traces", "predictions"):
+        v = mcsf_card[item]
+        assert v.status == "supported", (item, v.evidence)
+        assert v.power["found"] >= 0.8 * v.power["of"] and v.power["of"] == 2
+        assert "MC-SF" in v.evidence
+    v = mcsf_card["traces"]
+    assert "p99" in v.evidence and "kJ" in v.evidence and "vLLM-style" in v.evidence
+    assert "paper's engine" in v.evidence and "TTFT" in v.evidence
+    assert "evictions" in mcsf_card["predictions"].evidence
+    d = mcsf_card["decision-time"]
+    assert d.status == "supported" and d.power is None
+    assert 0 < d.figures["policy"]["median (ms)"] <= d.figures["policy"]["p99 (ms)"]
+
+
+def test_lower_bounds_grow_for_a_deterministic_policy(mcsf_card):
+    v = mcsf_card["lower-bounds"]
+    # MC-SF is deterministic and non-preemptive: the adversary's ratio grows with n
+    assert v.status == "inconclusive" and v.decide
+    adv = v.figures["adversary"]
+    assert [r["n"] for r in adv] == list(TINY.lb_ns)
+    assert all(r["ratio low"] >= r["bound"] for r in adv)       # the proven lower bound holds
+    assert adv[-1]["ratio low"] > adv[0]["ratio low"]
+    assert v.power["found"] == 1
+
+
+def test_lower_bounds_fail_past_a_low_bound():
+    v = card(mc_sf, ratio_bound=5.0, items=("lower-bounds",))["lower-bounds"]
+    assert v.status == "fails"
+    assert v.counterexample.startswith("adversary member n=16 (M=272)")
+    assert "> 5" in v.counterexample
+
+
+def test_lower_bounds_supported_and_low_power_from_rows():
+    from kvtheory.scorecard._grade import grade_lower_bounds
+    flat = [{"n": n, "M": 3 * n, "ratio low": 1.2, "bound": n / 3, "policy": 12,
+             "reference": 10} for n in (4, 8, 16)]
+    grow = [dict(r, **{"ratio low": r["n"] / 2}) for r in flat]
+    mine = {"adversary": flat, "prompts": flat, "fault": None}
+    assert grade_lower_bounds(mine, {"adversary": grow, "prompts": grow, "fault": None},
+                              100, "", True, 0.0).status == "supported"
+    low = grade_lower_bounds(mine, mine, 100, "", True, 0.0)      # planted seen as flat
+    assert low.status == "inconclusive" and low.power["found"] == 0
+
+
+def test_longest_first_fails_the_comparisons():
+    c = card(longest_first, items=("synthetic", "traces", "predictions"))
+    for item in ("synthetic", "traces", "predictions"):
+        assert c[item].status == "fails", (item, c[item].evidence)
+    assert "against MC-SF's" in c["synthetic"].counterexample
+    assert "azure-conv: mean latency" in c["traces"].counterexample
+
+
+@pytest.mark.parametrize("item", ["synthetic", "traces", "predictions"])
+def test_measurement_low_power_is_inconclusive(monkeypatch, item):
+    monkeypatch.setitem(_card.PLANTED, item, ("MC-SF itself (no loss)", mc_sf))
+    v = card(mc_sf, items=(item,))[item]
+    assert v.status == "inconclusive" and v.power["found"] == 0 and v.decide
+
+
+def slow(state):
+    """MC-SF that takes 15 ms per decision."""
+    time.sleep(0.015)
+    return mc_sf(state)
+
+
+def test_slow_decisions_fail_decision_time():
+    v = card(slow, items=("decision-time",))["decision-time"]
+    assert v.status == "fails" and "ms > 10 ms" in v.counterexample
+    assert v.figures["policy"]["p99 (ms)"] >= 15
+
+
+def test_item_verdicts_are_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("KVTHEORY_CACHE", str(tmp_path))
+    first = card(mc_sf, items=("lower-bounds",), cache=True)
+
+    def boom(**kw):
+        raise AssertionError("computed again")
+    monkeypatch.setattr(_card, "_cell", boom)
+    again = card(mc_sf, items=("lower-bounds",), cache=True)
+    assert again["lower-bounds"] == first["lower-bounds"]
+    with pytest.raises(AssertionError, match="computed again"):
+        card(mc_sf, items=("lower-bounds",), cache=True, ratio_bound=50.0)

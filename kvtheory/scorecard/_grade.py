@@ -111,7 +111,9 @@ def grade_synthetic(refs: list, mine: list, planted: list, searched: str, quick:
     >>> ref = {"model": "model1", "trial": 0, "n": 5, "M": 9, "mc-sf": 10, "best": 10,
     ...        "lower": 9.0}
     >>> ok, bad = {"latency": 10, "fault": None}, {"latency": 20, "fault": None}
-    >>> grade_synthetic([ref], [ok], [bad], "", True, 1.0).status
+    >>> grade_synthetic([ref], [ok], [bad], "", True, 1.0).status   # planted flagged: power 1/1
+    'supported'
+    >>> grade_synthetic([ref], [ok], [ok], "", True, 1.0).status    # planted not flagged: 0/1
     'inconclusive'
     >>> grade_synthetic([ref], [bad], [bad], "", True, 1.0).status
     'fails'
