@@ -13,14 +13,16 @@ claims and below the commands: nothing in the library imports it.
 import sys
 import types
 
-from kvtheory.scorecard._card import ITEMS, PLANTED, Scorecard, scorecard
+from kvtheory.scorecard._board import LIGHT, leaderboard, style_leaderboard
+from kvtheory.scorecard._card import ITEMS, PLANTED, Scorecard, policy_key, scorecard
 from kvtheory.scorecard._cli import main
 from kvtheory.scorecard._guard import IDLE_RULE, Fault, Limits, run_guarded
 from kvtheory.scorecard._items import FULL, QUICK, Budget
 from kvtheory.scorecard._load import load_policy
 
-__all__ = ["scorecard", "Scorecard", "ITEMS", "PLANTED", "Budget", "QUICK", "FULL", "Limits",
-           "Fault", "IDLE_RULE", "run_guarded", "load_policy", "main"]
+__all__ = ["scorecard", "Scorecard", "ITEMS", "PLANTED", "Budget", "QUICK", "FULL", "LIGHT",
+           "Limits", "Fault", "IDLE_RULE", "run_guarded", "load_policy", "policy_key",
+           "leaderboard", "style_leaderboard", "main"]
 
 
 class _CallableModule(types.ModuleType):

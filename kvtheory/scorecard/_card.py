@@ -87,6 +87,8 @@ class Scorecard:
     >>> card = Scorecard("p", (Verdict("valid", "r", "supported", "ok", "1 run"),), True, 1.0)
     >>> card["valid"].status, card.to_json()["items"][0]["item"]
     ('supported', 'valid')
+    >>> card.frame().loc["valid", "power"]
+    '-'
     """
 
     policy: str
@@ -130,6 +132,13 @@ class Scorecard:
             if v.decide:
                 out.append(f"- would decide it: {v.decide}")
         return "\n".join(out) + "\n"
+
+    def frame(self):
+        """A pandas table: one row per item (status, power, evidence), indexed by item."""
+        import pandas as pd
+        return pd.DataFrame([{"item": v.claim, "status": v.status,
+                              "power": f"{v.power['found']}/{v.power['of']}" if v.power else "-",
+                              "evidence": v.evidence} for v in self.items]).set_index("item")
 
     def dumps(self) -> str:
         """:meth:`to_json` as text."""
