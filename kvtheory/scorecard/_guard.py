@@ -119,6 +119,7 @@ class _Guard:
 
     def __init__(self, policy, limits: Limits, label: str):
         self.policy, self.limits, self.label = policy, limits, label
+        self.name = self.__name__ = label          # the engines' error messages name it
         self.idle: Idle | None = None
         self.stalled = 0               # consecutive decisions that left waiting requests idle
         self.timer = (hasattr(signal, "setitimer")

@@ -115,9 +115,7 @@ def trace_run(policy, key: str, n: int, error: float | None = None,
     if error is not None:
         pred = noisy_predictions(np.random.default_rng([n, round(1000 * error), 28]),
                                  tr.prompt, tr.output, PAPER_KV_CAPACITY, error)
-    pol = policy if isinstance(policy, str) else _Guard(policy, limits, label)
-    if not isinstance(policy, str):
-        pol.__name__ = label
+    pol = _Guard(policy, limits, label)
     try:
         row, _, res = run_timed(tr, pol, timer=batch_timer(tr.prompt), prediction=pred,
                                 power_models={"default": DEFAULT_POWER}, with_schedule=True)
@@ -187,7 +185,6 @@ def decision_times(policy, n: int, limits: Limits = Limits(), *, rate: float = 5
     from kvtheory.studies.paper_study import study_trace
     tr = study_trace(0, rate, n)
     guard = _Timing(policy, limits, label)
-    guard.__name__ = label
     fault = None
     t0 = time.perf_counter()
     try:
