@@ -16,6 +16,15 @@ Items (``Verdict.claim`` is the item's key, ``Verdict.reading`` its setup):
     doubles, graded by :func:`kvtheory.claims.ratio.ratio_trend_status` against a stated
     bound (the paper's 9216 by default); power: the same search pointed at longest-first.
 
+``lower-bounds``
+    the ratio on the deterministic adversary and the heterogeneous-prompt family as they grow,
+    beside the bound the adversary forces, by the same trend rule; power: MC-SF, whose ratio
+    provably grows on both (:mod:`kvtheory.scorecard._bounds`).
+``synthetic``, ``traces``, ``predictions``, ``decision-time``
+    measurements graded against stated rules (within 5 % of MC-SF; p99 decision time under a
+    tenth of the limit), with power against longest-first where the rule compares
+    (:mod:`kvtheory.scorecard._grade`, :mod:`kvtheory.scorecard._practice`).
+
 A policy that stops a run (raises, answers late, starts or evicts the wrong request, overflows,
 stalls, livelocks) gets each item whose runs it stopped graded ``fails`` with that one line;
 the other items are still graded.

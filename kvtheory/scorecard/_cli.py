@@ -27,7 +27,9 @@ def main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(
         prog="python -m kvtheory scorecard",
         description="Grade a policy(state) -> Decision: valid schedules, never idles, ratio to "
-                    "the optimum; a hostile policy gets a report, not a crash.")
+                    "the optimum, the lower-bound families, the paper's synthetic study, real "
+                    "traces, noisy predictions, decision time; a hostile policy gets a report, "
+                    "not a crash.")
     p.add_argument("policy", metavar="POLICY",
                    help="FILE.py:FUNC, package.module:FUNC or a registered name (mc-sf)")
     p.add_argument("--quick", action="store_true",
