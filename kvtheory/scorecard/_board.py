@@ -72,8 +72,8 @@ def leaderboard(policies=None, *, budget: Budget = LIGHT, quick: bool = True,
     ...               synth_evals=5, synth_size=(("n", 5), ("horizon", 5), ("memory", 12)),
     ...               trace_n=20, decision_n=20)
     >>> board = leaderboard(["mc-sf"], budget=tiny)
-    >>> board.loc["mc-sf", "valid"].split()[0], list(board.columns)[:3]
-    ('supported', ['valid', 'never-idles', 'ratio'])
+    >>> board.loc["mc-sf", "synthetic"], list(board.columns)[:3]
+    ('supported (2/2)', ['valid', 'never-idles', 'ratio'])
     """
     import pandas as pd
     from kvtheory.engines.policies import POLICIES
