@@ -409,6 +409,18 @@ def _grade(item, got, ref, fn, budget, limits, ratio_bound, label, seed, quick, 
     raise ValueError(f"unknown item {item!r}")
 
 
+def _run_unique(groups: dict, workers: int, cache: bool) -> list:
+    """Every cell of ``groups`` (in order), each distinct cell computed once (items share
+    runs: the exact-prediction traces serve *traces* and *predictions*)."""
+    cells = [c for cs in groups.values() for c in cs]
+    keys = [tuple(sorted(c.items())) for c in cells]
+    unique = list(dict.fromkeys(keys))
+    values = run_cells(_cell, [dict(k) for k in unique], workers=workers, cache=cache,
+                       progress=False).values
+    got = dict(zip(unique, values))
+    return [got[k] for k in keys]
+
+
 def scorecard(policy, quick: bool = True, *, seed: int = 0, budget: Budget | None = None,
               limits: Limits | None = None, ratio_bound: float = RATIO_BOUND,
               workers: int = 1, label: str | None = None, items=None,
@@ -459,10 +471,8 @@ def scorecard(policy, quick: bool = True, *, seed: int = 0, budget: Budget | Non
                 done[item] = v
     todo = [i for i in items if i not in done]
     own, ref = _cells(todo, target, seed, budget, limits, label)
-    own_list = [c for cs in own.values() for c in cs]
-    ref_list = [c for cs in ref.values() for c in cs]
-    mine = run_cells(_cell, own_list, workers=workers, cache=False, progress=False).values
-    theirs = run_cells(_cell, ref_list, workers=workers, progress=False).values
+    mine = _run_unique(own, workers, cache=False)
+    theirs = _run_unique(ref, workers, cache=True)
     got, pos = {}, 0
     for k, cs in own.items():
         got[k], pos = mine[pos:pos + len(cs)], pos + len(cs)
