@@ -261,3 +261,67 @@ def test_a100_command_runs_every_policy_on_an_azure_trace(tmp_path, capsys):
     rounds.write_text("arrival,prompt,output\n0,2,3\n1,1,1\n")
     with pytest.raises(ValueError, match="arrivals in rounds"):
         main(["--trace", str(rounds)])
+
+
+# --------------------------------------------------------------------------- power
+def _injected(cid, margins, planted):
+    """Every reading of ``cid`` graded from injected per-seed margins (no run)."""
+    from kvtheory.claims import a100 as ca
+    check = {"clm_real_latency": ca._latency, "clm_real_energy": ca._energy,
+             "clm_prediction_error": ca._prediction}[cid]
+    names = [r.name for c in ca.CLAIMS if c.id == cid for r in c.readings]
+    ev = {name: {"margins": list(enumerate(margins)), "planted": list(enumerate(planted))}
+          for name in names}
+    return check(True, evidence=ev)
+
+
+@pytest.mark.parametrize("cid", ["clm_real_latency", "clm_real_energy", "clm_prediction_error"])
+def test_margin_readings_report_power_and_need_it(cid):
+    """A win is ``supported`` only when the same runs caught the planted counterpart; the
+    power (found of seeds) is reported whatever the status."""
+    won = [0.20, 0.21, 0.22]
+    caught = _injected(cid, won, [-0.4, -0.1, -0.3])
+    assert {v.status for v in caught} == {"supported"}
+    assert {(v.power["found"], v.power["of"]) for v in caught} == {(3, 3)}
+    missed = _injected(cid, won, [0.1, -0.001, 0.0])         # planted losses inside the tie band
+    assert {v.status for v in missed} == {"inconclusive"}
+    assert all(v.power["found"] == 0 and "planted" in v.decide for v in missed)
+    some = _injected(cid, won, [-0.4, -0.3, 0.0])            # 2 of 3 < 0.8
+    assert {v.status for v in some} == {"inconclusive"}
+    lost = _injected(cid, [-0.2, -0.3, -0.25], [0.1, 0.1, 0.1])   # a loss fails, with power
+    assert {(v.status, v.power["found"]) for v in lost} == {("fails", 0)}
+    for v in caught:
+        assert v.row()["power"]["planted"] and "planted" in v.searched
+
+
+def test_planted_counterparts_lose_on_the_same_runs(high_demand):
+    """At 50/s the planted counterparts, run on MC-SF's own trace and predictions, lose beyond
+    the tie band: longest predicted first on latency (exact and noisy predictions), MC-SF
+    holding half the memory back on energy."""
+    from kvtheory.claims.a100 import ENERGY_RESERVE, PLANTED, _TIE
+    from kvtheory.studies.a100 import energy_table, prediction_table
+    same = high_demand.rerun("mc-sf", 50.0)
+    assert same["avg_latency_s"] == high_demand.row(50.0, "mc-sf")["avg_latency_s"]
+    best = min(r["avg_latency_s"] for r in high_demand.main_rows(50.0)
+               if r["policy"] != "mc-sf" and r["status"] == "ok")
+    lf = high_demand.rerun(PLANTED, 50.0)
+    assert lf["status"] == "ok" and 1 - lf["avg_latency_s"] / best < -_TIE
+    least = next(r["least_other_kj"] for r in energy_table(high_demand)
+                 if r["rate"] == 50.0 and r["power"] == "default")
+    held = high_demand.rerun("mc-sf", 50.0, reserve=ENERGY_RESERVE)
+    assert 1 - held["energy_kj_by_power"]["default"] / least < -_TIE
+    row = next(r for r in prediction_table(high_demand) if r["error"] == 0.8)
+    noisy = high_demand.rerun(PLANTED, 50.0, 0.8)
+    assert noisy["reserve"] == 0.1
+    assert 1 - noisy["avg_latency_s"] / min(row["mc-benchmark_s"], row["vllm_s"]) < -_TIE
+
+
+def test_paper_engine_longest_first_is_the_reverse_order():
+    """The paper engine's planted rule admits the longest prediction first, MC-SF the shortest."""
+    from kvtheory.engines.paper.engine import simulate_paper
+    args = ([1, 1, 1, 1], [1, 5, 1, 2], [0.0, 0.001, 0.001, 0.001])
+    lf = {r.id: r.start_time for r in simulate_paper(*args, memory=8,
+                                                      policy="longest-first").records}
+    sf = {r.id: r.start_time for r in simulate_paper(*args, memory=8, policy="mc-sf").records}
+    assert lf[1] < lf[2] and lf[1] <= lf[3]       # output 5 no later than outputs 1 and 2
+    assert sf[2] < sf[1] and sf[3] < sf[1]        # MC-SF: the reverse

@@ -302,8 +302,10 @@ def test_margin_readings_reach():
         for readings in dicts:
             for status, ms in margins.items():
                 got = ca._margin_verdicts(cid, readings, (0, 1, 2), 2_000, True,
-                                          lambda rate, ms=ms: list(zip((0, 1, 2), ms)), "wins")
+                                          lambda rate, ms=ms: list(zip((0, 1, 2), ms)), "wins",
+                                          lambda rate: [(0, -0.3), (1, -0.2), (2, -0.4)])
                 assert {v.status for v in got} == {status}, (cid, status)
+                assert {(v.power["found"], v.power["of"]) for v in got} == {(3, 3)}
 
 
 # --------------------------------------------------------------------------- regret

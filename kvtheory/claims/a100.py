@@ -270,14 +270,34 @@ def _kv(quick):
     return fit, std
 
 
-def _rate_reading(rate, what):
-    return Reading(f"calibrated engine, {rate:g}/s", f"10,000 LMSYS-like requests, Poisson "
-                   f"{rate:g}/s, M = 16,492, our round engine timed by the Vidur-calibrated batch "
-                   f"model (TP 2); {what}", "measured")
+#: The planted counterpart of every margin reading: run in MC-SF's place on the same traces,
+#: predictions, reserve and seeds, it must lose beyond the tie band for the measurement to count.
+PLANTED = "longest-first"
+PLANTED_LABEL = ("longest predicted first (MC-SF's admission in reverse order) in MC-SF's "
+                 "place, same traces, predictions and seeds")
+#: The planted counterpart of the energy readings: MC-SF holding half the memory back (smaller
+#: batches, more of them, so more energy for the same work).
+ENERGY_RESERVE = 0.5
+ENERGY_PLANTED_LABEL = (f"MC-SF holding {ENERGY_RESERVE:.0%} of the memory back (reserve "
+                        f"{ENERGY_RESERVE:g}: smaller batches, more of them) in MC-SF's place, "
+                        f"same traces and seeds")
+_POWER_TEXT = ("; power: the same runs with the planted longest-predicted-first rule (MC-SF's "
+               "admission in reverse order) in MC-SF's place, which must lose beyond the tie "
+               "band")
+_POWER_TEXT_EN = (f"; power: the same runs with the planted MC-SF holding {ENERGY_RESERVE:.0%} "
+                  f"of the memory back in MC-SF's place, which must use more energy beyond the "
+                  f"tie band")
+
+
+def _rate_reading(rate, what, power=_POWER_TEXT):
+    return Reading(f"calibrated engine, {rate:g}/s", f"10,000 LMSYS-like requests (quick run: "
+                   f"2,000), Poisson {rate:g}/s, M = 16,492, our round engine timed by the "
+                   f"Vidur-calibrated batch model (TP 2); {what}{power}", "measured")
 
 
 _LAT = {r: _rate_reading(r, "average latency of every registered policy") for r in RATES}
-_EN = {r: _rate_reading(r, "energy of every finished policy, default power model") for r in RATES}
+_EN = {r: _rate_reading(r, "energy of every finished policy, default power model",
+                        _POWER_TEXT_EN) for r in RATES}
 _PE = {r: _rate_reading(r, "noisy predictions (errors 0.2, 0.5, 0.8), 10 % reserve, MC-SF "
                            "against MC-Benchmark (same predictions and reserve) and vLLM-style "
                            "FCFS") for r in RATES}
@@ -289,16 +309,43 @@ _DECIDE_SEEDS = "more seeds (the sign of the margin changes between seeds)"
 _TIE = 0.005
 
 
-def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what):
-    """One verdict per rate from per-seed margins (> 0: MC-SF wins).
+def _pct(m):
+    return "livelock" if not np.isfinite(m) else f"{100 * m:+.1f} %"
 
-    ``supported`` when MC-SF wins by more than :data:`_TIE` on every seed and, with several
-    seeds, the 95 % CI of the mean margin lies above 0; ``fails`` when it loses by more than
-    the tie band on every seed; ``inconclusive`` otherwise (ties, or seeds that disagree).
+
+def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what, planted_of,
+                     label=PLANTED_LABEL):
+    """One verdict per rate from per-seed margins (> 0: MC-SF wins), with power.
+
+    ``planted_of(rate)`` gives the same per-seed margins with the planted counterpart
+    (``label``; :data:`PLANTED` by default) in MC-SF's place (``-inf``: it livelocked); the
+    power is the share of
+    seeds on which it loses by more than the tie band (the violation the rule must see).
+    ``supported`` when MC-SF wins by more than :data:`_TIE` on every seed, with several
+    seeds the 95 % CI of the mean margin lies above 0, and the power is at least
+    :data:`~kvtheory.claims.POWER_MIN`; ``fails`` when it loses by more than the tie band on
+    every seed; ``inconclusive`` otherwise (ties, seeds that disagree, or a measurement that
+    did not tell the planted rule apart).
+
+    Examples
+    --------
+    >>> r = {50.0: Reading("x, 50/s", "y", "measured")}
+    >>> v, = _margin_verdicts("clm_real_latency", r, (0,), 2_000, True,
+    ...                       lambda rate: [(0, 0.3)], "wins", lambda rate: [(0, -0.2)])
+    >>> v.status, v.power["found"], v.power["of"]
+    ('supported', 1, 1)
+    >>> v, = _margin_verdicts("clm_real_latency", r, (0,), 2_000, True,
+    ...                       lambda rate: [(0, 0.3)], "wins", lambda rate: [(0, 0.0)])
+    >>> v.status, v.power["found"]
+    ('inconclusive', 0)
     """
+    from kvtheory.claims._core import POWER_MIN
     out = []
     for rate, reading in readings.items():
         ms = [(s, m) for s, m in margins_of(rate)]
+        ps = [(s, float(m)) for s, m in planted_of(rate)]
+        found = sum(m < -_TIE for _, m in ps)
+        power = {"planted": label, "found": int(found), "of": len(ps)}
         vals = [m for _, m in ms]
         mean, half = float(np.mean(vals)), t_halfwidth(vals)
         won = [(s, m) for s, m in ms if m > _TIE]
@@ -306,25 +353,41 @@ def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what):
         ev = (f"MC-SF {what} by {100 * mean:.1f} %" + (f" ± {100 * half:.1f} % (95 % CI)"
                                                        if np.isfinite(half) else "")
               + f" on average over seeds {list(seeds)}; per seed: "
-              + ", ".join(f"{s}: {100 * m:+.1f} %" for s, m in ms))
-        searched = f"seeds {list(seeds)}, n = {n:,} each" + (
+              + ", ".join(f"{s}: {100 * m:+.1f} %" for s, m in ms)
+              + f"; the planted {label.split(' (')[0]} in its place: "
+              + ", ".join(f"{s}: {_pct(m)}" for s, m in ps)
+              + f" (caught, beyond the ±{100 * _TIE:.1f} % tie band, on {found} of {len(ps)})")
+        searched = (f"seeds {list(seeds)}, n = {n:,} each" + (
             " (quick: the paper's n is 10,000)" if n != _N_FULL else "")
-        figs = {"margins": dict(ms), "tie band": _TIE}
-        if len(won) == len(ms) and not (np.isfinite(half) and mean - half <= 0):
+            + f"; the same runs with {label.split(' (')[0]} (planted) in MC-SF's place")
+        figs = {"margins": dict(ms), "tie band": _TIE,
+                "planted margins": {s: (m if np.isfinite(m) else None) for s, m in ps}}
+        powerful = found >= POWER_MIN * len(ps)
+        if len(won) == len(ms) and not (np.isfinite(half) and mean - half <= 0) and not powerful:
+            out.append(Verdict(cid, reading.name, "inconclusive", ev + "; but the same "
+                               "measurement did not tell the planted counterpart apart at this "
+                               "size",
+                               searched, figures=figs, power=power,
+                               decide=f"a setting where the same measurement catches the "
+                                      f"planted counterpart ({label}) on at least "
+                                      f"{POWER_MIN:.0%} of the seeds (a higher load or larger "
+                                      f"n), and MC-SF then winning beyond the tie band",
+                               quick=quick, full_status=False))
+        elif len(won) == len(ms) and not (np.isfinite(half) and mean - half <= 0):
             out.append(Verdict(cid, reading.name, "supported", ev, searched, figures=figs,
-                               quick=quick, full_status=not quick))
+                               quick=quick, full_status=not quick, power=power))
         elif len(lost) == len(ms):
             worst = min(lost, key=lambda x: x[1])
             out.append(Verdict(cid, reading.name, "fails", ev, searched, figures=figs,
                                counterexample=f"seed {worst[0]}: MC-SF {100 * -worst[1]:.1f} % "
                                               f"worse than the best other policy",
-                               quick=quick, full_status=n == _N_FULL))
+                               quick=quick, full_status=n == _N_FULL, power=power))
         else:
             decide = (_DECIDE_SEEDS if won and lost else
                       f"a margin beyond ±{100 * _TIE:.1f} % (a tie at this size): measurements "
                       f"on real hardware, or a finer time model")
             out.append(Verdict(cid, reading.name, "inconclusive", ev, searched, figures=figs,
-                               decide=decide, quick=quick, full_status=False))
+                               decide=decide, quick=quick, full_status=False, power=power))
     return out
 
 
@@ -343,18 +406,59 @@ def _cal_prediction(seed, n, rate):
     return min(1 - r["mc-sf_s"] / min(r["mc-benchmark_s"], r["vllm_s"]) for r in rows)
 
 
+# the same margins with the planted rule in MC-SF's place (-inf: it livelocked)
+@lru_cache(maxsize=32)
+def _planted_row(seed, n, rate, error=None):
+    return _replication(seed, n).rerun(PLANTED, rate, error)
+
+
+def _ratio_margin(row, column, other):
+    return 1 - row[column] / other if row["status"] == "ok" else -np.inf
+
+
+def _cal_latency_planted(seed, n, rate):
+    others = [r["avg_latency_s"] for r in _replication(seed, n).main_rows(rate)
+              if r["policy"] != "mc-sf" and r["status"] == "ok"]
+    return _ratio_margin(_planted_row(seed, n, rate), "avg_latency_s", min(others))
+
+
+def _cal_energy_planted(seed, n, rate):
+    least = next(r["least_other_kj"] for r in energy_table(_replication(seed, n))
+                 if r["rate"] == rate and r["power"] == "default")
+    row = _replication(seed, n).rerun("mc-sf", rate, reserve=ENERGY_RESERVE)
+    row = {**row, "kj": row["energy_kj_by_power"]["default"]} if row["status"] == "ok" else row
+    return _ratio_margin(row, "kj", least)
+
+
+def _lazy_min(margins):
+    """The least of ``margins`` (an iterable), stopping at the first beyond the tie band (the
+    rule takes the worst error: one loss decides it, the other errors need not be run)."""
+    worst = np.inf
+    for m in margins:
+        worst = min(worst, m)
+        if worst < -_TIE:
+            break
+    return worst
+
+
+def _cal_prediction_planted(seed, n, rate):
+    rows = [r for r in prediction_table(_replication(seed, n)) if r["rate"] == rate]
+    return _lazy_min(_ratio_margin(_planted_row(seed, n, rate, r["error"]), "avg_latency_s",
+                                   min(r["mc-benchmark_s"], r["vllm_s"])) for r in rows)
+
+
 # --------------------------------------------------------------------------- the paper's engine
-def _paper_reading(rate, what):
+def _paper_reading(rate, what, power=_POWER_TEXT):
     return Reading(f"paper engine, {rate:g}/s", f"the paper's published setup: continuous time, "
                    f"o + 1 steps per request, its linear batch-time formula, its memory "
                    f"projection and event order, its benchmark rules "
-                   f"(kvtheory.engines.paper.engine); LMSYS-like requests at Poisson {rate:g}/s, "
-                   f"M = 16,492; {what}", "measured")
+                   f"(kvtheory.engines.paper.engine); 10,000 LMSYS-like requests (quick run: "
+                   f"2,000) at Poisson {rate:g}/s, M = 16,492; {what}{power}", "measured")
 
 
 _LAT_P = {r: _paper_reading(r, "average latency of every policy of that engine") for r in RATES}
-_EN_P = {r: _paper_reading(r, "energy of every finished policy, default power model")
-         for r in RATES}
+_EN_P = {r: _paper_reading(r, "energy of every finished policy, default power model",
+                           _POWER_TEXT_EN) for r in RATES}
 _PE_P = {r: _paper_reading(r, "noisy predictions (errors 0.2, 0.5, 0.8), 10 % reserve, MC-SF "
                               "against MC-Benchmark with the same predictions and reserve")
          for r in RATES}
@@ -370,6 +474,21 @@ def _paper_runs(seed: int, k: int, rate: float):
 def _paper_predictions(seed: int, k: int, rate: float):
     from kvtheory.studies.paper_study import prediction_study
     return prediction_study(seed, k=k, rates=(rate,), engines=("paper",), errors=ERRORS)
+
+
+@lru_cache(maxsize=16)
+def _paper_planted_runs(seed: int, k: int, rate: float, error: float | None = None):
+    from kvtheory.studies.paper_study import latency_study, prediction_study
+    if error is None:
+        return latency_study(seed, ks=(k,), rates=(rate,), engines=("paper",),
+                             policies=(PLANTED,))
+    return prediction_study(seed, k=k, rates=(rate,), engines=("paper",), errors=(error,),
+                            policies=(PLANTED,))
+
+
+def _planted_margin(planted, column, other):
+    row = planted.iloc[0]
+    return 1 - float(row[column]) / other if row["status"] == "ok" else -np.inf
 
 
 def _best_other_margin(df, column):
@@ -395,28 +514,71 @@ def _paper_prediction(seed, n, rate):
                for _, g in ok.groupby("error"))
 
 
+def _paper_other(seed, n, rate, column):
+    ok = _paper_runs(seed, n // 1000, rate)
+    ok = ok[ok["status"] == "ok"]
+    return float(ok.loc[ok["policy"] != "mc-sf", column].min())
+
+
+def _paper_latency_planted(seed, n, rate):
+    return _planted_margin(_paper_planted_runs(seed, n // 1000, rate), "avg_latency_s",
+                           _paper_other(seed, n, rate, "avg_latency_s"))
+
+
+def _paper_energy_planted(seed, n, rate):
+    from kvtheory.studies.paper_study import StudyTask, run_task
+    import pandas as pd
+    row = run_task(StudyTask("paper", float(rate), n // 1000, "mc-sf", seed,
+                             reserve=ENERGY_RESERVE))
+    return _planted_margin(pd.DataFrame([row]), "energy_j", _paper_other(seed, n, rate, "energy_j"))
+
+
+def _paper_prediction_planted(seed, n, rate):
+    df = _paper_predictions(seed, n // 1000, rate)
+    bench = {float(g["error"].iloc[0]): float(g.loc[g["policy"] == "mc-benchmark",
+                                                     "avg_latency_s"].iloc[0])
+             for _, g in df[df["status"] == "ok"].groupby("error")}
+    return _lazy_min(_planted_margin(_paper_planted_runs(seed, n // 1000, rate, e),
+                                     "avg_latency_s", b) for e, b in bench.items())
+
+
 def _engines(cid, *parts):
-    """A claim's check: one verdict per rate for each ``(readings, margin, what)`` part."""
-    def check(quick):
+    """A claim's check: one verdict per rate for each ``(readings, margin, planted, what)`` part.
+
+    ``check(quick, evidence=None)``: ``evidence`` maps a reading's name to ``{"margins":
+    [(seed, margin), ...], "planted": [(seed, margin), ...]}`` and replaces its runs.
+    """
+    def check(quick, evidence=None):
         seeds, n = _plan(quick)
+        ev = dict(evidence or {})
         out = []
-        for readings, margin, what in parts:
-            out += _margin_verdicts(cid, readings, seeds, n, quick,
-                                    lambda rate, m=margin: [(s, m(s, n, rate)) for s in seeds],
-                                    what)
+        for readings, margin, planted, label, what in parts:
+            for rate, r in readings.items():
+                if r.name in ev:
+                    got = (lambda rate, x=ev[r.name]["margins"]: x,
+                           lambda rate, x=ev[r.name]["planted"]: x)
+                else:
+                    got = (lambda rate, m=margin: [(s, m(s, n, rate)) for s in seeds],
+                           lambda rate, m=planted: [(s, m(s, n, rate)) for s in seeds])
+                out += _margin_verdicts(cid, {rate: r}, seeds, n, quick, got[0], what, got[1],
+                                        label)
         return tuple(out)
     return check
 
 
 _WHAT_LAT = "beats the best other policy's average latency"
 _WHAT_EN = "uses less energy than the least-energy other policy"
-_latency = _engines("clm_real_latency", (_LAT, _cal_latency, _WHAT_LAT),
-                    (_LAT_P, _paper_latency, _WHAT_LAT))
-_energy = _engines("clm_real_energy", (_EN, _cal_energy, _WHAT_EN),
-                   (_EN_P, _paper_energy, _WHAT_EN))
+_L, _E = PLANTED_LABEL, ENERGY_PLANTED_LABEL
+_latency = _engines("clm_real_latency",
+                    (_LAT, _cal_latency, _cal_latency_planted, _L, _WHAT_LAT),
+                    (_LAT_P, _paper_latency, _paper_latency_planted, _L, _WHAT_LAT))
+_energy = _engines("clm_real_energy", (_EN, _cal_energy, _cal_energy_planted, _E, _WHAT_EN),
+                   (_EN_P, _paper_energy, _paper_energy_planted, _E, _WHAT_EN))
 _prediction = _engines("clm_prediction_error",
-                       (_PE, _cal_prediction, "beats both FCFS rules at its worst error"),
-                       (_PE_P, _paper_prediction, "beats MC-Benchmark at its worst error"))
+                       (_PE, _cal_prediction, _cal_prediction_planted, _L,
+                        "beats both FCFS rules at its worst error"),
+                       (_PE_P, _paper_prediction, _paper_prediction_planted, _L,
+                        "beats MC-Benchmark at its worst error"))
 
 
 CLAIMS = (

@@ -243,6 +243,10 @@ def batch_timer(prompt: Sequence[int], tp: int = 2, network: str = "pairwise_nvl
 def _policy(name, reserve: float):
     if callable(name) and not reserve:               # any policy(state) -> Decision
         return name
+    if isinstance(name, str) and name == "longest-first":    # planted (a check's power)
+        from kvtheory.engines.policies.planted import longest_first
+        return make_policy(longest_first, f"longest-first(reserve={reserve:g})" if reserve
+                           else "longest-first", reserve=float(reserve))
     if reserve:
         funcs = {"mc-sf": mc_sf, "mc-benchmark": mc_benchmark}
         if name not in funcs:
@@ -276,8 +280,9 @@ def run_timed(trace: Trace, policy, *, memory: int = PAPER_KV_CAPACITY,
     trace : Trace
         Prompt and output lengths must be >= 1.
     policy : str or callable
-        A key of :data:`kvtheory.POLICIES`, or any ``policy(state) -> Decision`` (labelled by
-        its ``__name__``).
+        A key of :data:`kvtheory.POLICIES`, ``"longest-first"`` (the planted
+        :func:`kvtheory.engines.policies.planted.longest_first`; a reserve applies to it too),
+        or any ``policy(state) -> Decision`` (labelled by its ``__name__``).
     memory : int
     timer : BatchTimer, optional
         Default :func:`batch_timer` of the trace's prompts (TP 2, pairwise NVLink).
@@ -400,6 +405,8 @@ class ReplicationResult:
     curves: dict = field(repr=False)
     config: dict
     wall_seconds: float
+    setup: object = field(default=None, repr=False, compare=False)
+    tasks: tuple = field(default=(), repr=False, compare=False)
 
     def main_rows(self, rate: float | None = None) -> list[dict]:
         """Rows with exact predictions (optionally of one rate)."""
@@ -416,6 +423,35 @@ class ReplicationResult:
             if r["rate"] == rate and r["policy"] == policy and r["error"] == error:
                 return r
         raise KeyError(f"no run rate={rate}, policy={policy!r}, error={error}")
+
+    def rerun(self, policy: str, rate: float, error: float | None = None,
+              reserve: float | None = None) -> dict:
+        """Run ``policy`` in the place of MC-SF on the same trace (and predictions) as one run.
+
+        The trace, the batch timer, the power models and, for ``error`` not ``None``, the
+        noisy predictions and the reserve are those of MC-SF's run at ``(rate, error)``:
+        ``policy`` (e.g. the planted ``"longest-first"``) is measured exactly as MC-SF was.
+        ``reserve`` overrides the run's reserve (e.g. MC-SF holding half the memory back).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> res = run_replication(np.random.default_rng(0), 150, rates=(10.0,), errors=(),
+        ...                       policies=("mc-sf", "vllm"), workers=1)
+        >>> res.rerun("mc-sf", 10.0)["avg_latency_s"] == res.row(10.0, "mc-sf")["avg_latency_s"]
+        True
+        >>> res.rerun("longest-first", 10.0)["policy"]
+        'longest-first'
+        """
+        from dataclasses import replace
+        task = next((t for t in self.tasks if t.rate == rate and t.error == error
+                     and t.policy == "mc-sf"), None)
+        if task is None or self.setup is None:
+            raise KeyError(f"no MC-SF run at rate={rate}, error={error} to rerun")
+        task = replace(task, policy=policy)
+        if reserve is not None:
+            task = replace(task, reserve=float(reserve))
+        return _work((self.setup, task))[0]
 
 
 def run_replication(rng: np.random.Generator, n: int = 10_000, *,
@@ -486,7 +522,7 @@ def run_replication(rng: np.random.Generator, n: int = 10_000, *,
               "errors": tuple(float(e) for e in errors), "reserve": float(reserve), "tp": tp,
               "network": network, "workers": workers, "power_models": tuple(power_models),
               "computed": run.computed, "loaded": run.loaded}
-    return ReplicationResult(rows, curves, config, wall)
+    return ReplicationResult(rows, curves, config, wall, setup, tuple(tasks))
 
 
 # ===================================================================== tables

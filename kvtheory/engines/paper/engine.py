@@ -143,6 +143,8 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
           engine the first candidate is admitted if it fits in ``M`` (ours: with a reserve it
           could otherwise wait forever).
         * ``"mc-benchmark"`` -- the same in arrival order.
+        * ``"longest-first"`` (planted, not in :data:`PAPER_POLICIES`) -- MC-SF's rule with the
+          longest prediction first, a policy no claim covers (it measures a check's power).
         * ``"alpha-A-beta-B"`` -- token steps first (earliest arrival first) up to ``B =
           batch_cap``; if the current memory exceeds ``(1 - A) M`` admit nothing, otherwise
           admit waiting requests in arrival order up to ``B`` steps in all, with no memory

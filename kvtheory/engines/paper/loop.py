@@ -51,7 +51,8 @@ def run_loop(pol, s, o, a, p, M, rng, cap, batching, batch_time, limit, progress
     evictions = np.zeros(n, dtype=_I)
     lost = np.zeros(n, dtype=_I)
     if kind == "mc-sf":                     # shortest predicted first; ties arrival, index
-        keys = (p * n + np.arange(n)).tolist()
+        rank = (int(p.max()) - p) if pol.longest and n else p    # planted: longest first
+        keys = (rank * n + np.arange(n)).tolist()
     else:                                   # arrival order (index order; resets keep it)
         keys = list(range(n))
     cap_mc = math.floor((1.0 - reserve) * M)

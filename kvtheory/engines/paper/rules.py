@@ -42,7 +42,9 @@ class PaperPolicy:
     Examples
     --------
     >>> paper_policy("alpha-0.2-beta-0.1")
-    PaperPolicy(name='alpha-0.2-beta-0.1', kind='alpha', alpha=0.2, beta=0.1)
+    PaperPolicy(name='alpha-0.2-beta-0.1', kind='alpha', alpha=0.2, beta=0.1, longest=False)
+    >>> paper_policy("longest-first").longest        # planted, not in PAPER_POLICIES
+    True
     >>> paper_policy("fifo")
     Traceback (most recent call last):
     ...
@@ -53,12 +55,18 @@ class PaperPolicy:
     kind: str                  # "mc-sf", "mc-benchmark", "alpha", "vllm"
     alpha: float = 0.0
     beta: float = 0.0
+    #: ``True`` only for the planted ``"longest-first"``: MC-SF's rule admitting the longest
+    #: predicted output first (a policy no claim covers, for measuring a check's power; not in
+    #: :data:`PAPER_POLICIES`).
+    longest: bool = False
 
 
 def paper_policy(name: str) -> PaperPolicy:
     """Parse a policy name of the paper engine (see :data:`PAPER_POLICIES`)."""
     if name in ("mc-sf", "mc-benchmark", "vllm"):
         return PaperPolicy(name, name)
+    if name == "longest-first":
+        return PaperPolicy(name, "mc-sf", longest=True)
     m = _ALPHA.match(str(name))
     if m:
         a = as_fraction(float(m.group(1)), name="alpha", high=1.0, high_open=True)

@@ -15,11 +15,12 @@ __all__ = ["longest_first", "over_admit", "cubic_mc_sf", "one_at_a_time", "admit
            "idle_on_odd_rounds"]
 
 
-def longest_first(state: State) -> Decision:
+def longest_first(state: State, *, reserve: float = 0.0) -> Decision:
     """Memory-constrained *longest* (predicted) first: MC-SF's admission in the reverse order.
 
     Waiting requests sorted by predicted output, longest first (ties: arrival, then id), are
-    admitted while the predicted memory of every future round stays ``<= M``, stopping at the
+    admitted while the predicted memory of every future round stays ``<= (1 - reserve) M``
+    (MC-SF's reserve, default none), stopping at the
     first that does not fit; on overflow the newest running requests are evicted.  It never
     idles while a request fits, so on every instance its total latency is at most ``n`` times
     the optimum (each round completes a token of the total work ``sum o <= OPT``): a
@@ -36,7 +37,7 @@ def longest_first(state: State) -> Decision:
     """
     from kvtheory.engines.policies.base import _memory_constrained
     items = sorted(state.waiting_in_order("prediction"), key=lambda it: -it[2])
-    return _memory_constrained(state, items, 0.0, "newest")
+    return _memory_constrained(state, items, reserve, "newest")
 
 
 def over_admit(state: State) -> Decision:
