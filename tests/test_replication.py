@@ -39,6 +39,13 @@ def test_clm_synthetic_model1():
     assert rep.details["verdict"] == cs.verdict(s, "model1")
     assert rep.holds == (rep.details["verdict"] == "supported")
     assert any(r["figure"].startswith("optimal") for r in rep.details["comparison"])
+    # power: the planted longest-first rule on the same trials and proven optima is far off
+    # the paper's mean, and the same rule says so
+    p = rep.details["planted"]
+    assert p["policy"] == "longest-first" and p["trials"] == 8 and p["proven"] == 8
+    assert p["ci_low"] > 1.005 + 5e-4 and p["mean"] > s["mean"]
+    assert rep.details["planted_verdict"] == "fails"
+    assert (rep.details["power"]["found"], rep.details["power"]["of"]) == (1, 1)
 
 
 def test_clm_synthetic_model2():
@@ -225,3 +232,35 @@ def test_cli_runs_on_an_existing_dask_cluster(capsys):
     local = rp.summarize(rp.run_trials(rp.trial_specs("model2", 2, horizon=3, memory=12),
                                        max_workers=1, progress=False))
     assert [o["mean"] for o in out] == pytest.approx([s["mean"] for s in local], nan_ok=True)
+
+
+@pytest.mark.parametrize("model", ["model1", "model2"])
+def test_synthetic_readings_report_power_and_need_it(monkeypatch, model):
+    """Both readings report power; a pass whose planted run was not caught is inconclusive."""
+    import pandas as pd
+    from kvtheory.claims._core import ClaimCheck
+    from kvtheory.studies import code_reading
+    m = cs.PAPER_FIGURES[model]["mean"]
+    row = {"policy": "mc-sf", "trials": 4, "proven": 4, "mean": m, "ci_low": m - 0.01,
+           "ci_high": m + 0.01, "ci_high_upper": m + 0.01, "mean_upper": m, "worst": m,
+           "optimal": 2, "beaten": 2}
+    for found, status in ((1, "supported"), (0, "inconclusive")):
+        planted = {**row, "policy": "longest-first"}
+        fake = (lambda *a, found=found, planted=planted: ClaimCheck(
+            f"clm_synthetic_{model}", True, 4, {}, "injected", None,
+            {"verdict": "supported", "summary": [row], "rows": [], "planted": planted,
+             "planted_verdict": "fails" if found else "supported",
+             "power": {"planted": "p", "found": found, "of": 1}}))
+        monkeypatch.setattr(cs, "_check", fake)
+        (v,) = cs._synthetic(model)(True)
+        assert v.status == status and v.power["found"] == found, (found, v.status)
+        assert "planted" in v.searched
+    base = pd.DataFrame({"mcsf": [100, 100], "incumbent": [100, 100], "best_known": [95, 95],
+                         "improved": [False, False], "proven": [True, True],
+                         "dual_gap": [0.0, 0.0], "ratio": [m, m]})
+    for far, status in ((0.3, "supported"), (0.0, "inconclusive")):
+        monkeypatch.setattr(code_reading, "code_reading_trials",
+                            lambda *a, far=far, **k: base.assign(ratio=[m + far] * 2)
+                            if k.get("policy") == "longest-first" else base)
+        v = cs._code_reading(model, True)
+        assert v.status == status and v.power["found"] == int(far > 0), (far, v.status)

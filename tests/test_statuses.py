@@ -259,11 +259,15 @@ def test_synthetic_described_reaches(monkeypatch, model):
                                ci_high_upper=m + 0.15),
              "inconclusive": _summary(model, proven=1, mean=m + 0.1, ci_low=m - 0.05,
                                       ci_high=m + 0.15, ci_high_upper=m + 0.3)}
+    planted = _summary(model, policy="longest-first", mean=m + 0.3, ci_low=m + 0.2,
+                       ci_high=m + 0.4, ci_high_upper=m + 0.5)
     for status, row in cases.items():
         def fake(*args, row=row):
             return ClaimCheck(f"clm_synthetic_{model}", False, 4, {}, "injected", None,
                               {"verdict": cs.verdict(row, model), "summary": [row],
-                               "rows": []})
+                               "rows": [], "planted": planted,
+                               "planted_verdict": cs.verdict(planted, model),
+                               "power": {"planted": "p", "found": 1, "of": 1}})
         monkeypatch.setattr(cs, "_check", fake)
         (v,) = cs._synthetic(model)(True)
         assert v.status == status, (model, status)
@@ -282,8 +286,11 @@ def test_synthetic_code_reading_reaches(monkeypatch, model):
     cases = {"supported": base.assign(ratio=[m, m]),
              "fails": base.assign(ratio=[m + 0.2, m + 0.2]),
              "inconclusive": base.assign(ratio=[m, m], proven=[True, False])}
+    planted = base.assign(ratio=[m + 0.3, m + 0.3])       # proven and far off: graded 'fails'
     for status, df in cases.items():
-        monkeypatch.setattr(code_reading, "code_reading_trials", lambda *a, df=df, **k: df)
+        monkeypatch.setattr(code_reading, "code_reading_trials",
+                            lambda *a, df=df, **k: planted if k.get("policy") == "longest-first"
+                            else df)
         v = cs._code_reading(model, True)
         assert v.status == status, (model, status)
 

@@ -41,22 +41,5 @@ def power_of(search: Callable[[object, int], object], planted: object, seeds: It
 
 #: The ``sample`` and ``measured`` readings that do not report power yet, as (claim id, reading
 #: name).  A test asserts every other such reading reports power and none of these does: the
-#: list may only shrink.
-POWER_PENDING = frozenset({
-    ('clm_synthetic_model1', 'generator as described'),
-    ('clm_synthetic_model1', 'as the published code measures it'),
-    ('clm_synthetic_model2', 'generator as described'),
-    ('clm_synthetic_model2', 'as the published code measures it'),
-    ('clm_real_latency', 'calibrated engine, 50/s'),
-    ('clm_real_latency', 'calibrated engine, 10/s'),
-    ('clm_real_latency', 'paper engine, 50/s'),
-    ('clm_real_latency', 'paper engine, 10/s'),
-    ('clm_real_energy', 'calibrated engine, 50/s'),
-    ('clm_real_energy', 'calibrated engine, 10/s'),
-    ('clm_real_energy', 'paper engine, 50/s'),
-    ('clm_real_energy', 'paper engine, 10/s'),
-    ('clm_prediction_error', 'calibrated engine, 50/s'),
-    ('clm_prediction_error', 'calibrated engine, 10/s'),
-    ('clm_prediction_error', 'paper engine, 50/s'),
-    ('clm_prediction_error', 'paper engine, 10/s'),
-})
+#: list may only shrink.  It is empty: every such reading reports power.
+POWER_PENDING: frozenset = frozenset()

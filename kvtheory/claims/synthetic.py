@@ -5,8 +5,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 
 from kvtheory.model.validation import as_int
-from kvtheory.studies.replication import PAPER_FIGURES, paper_comparison, run_trials, summarize, trial_specs
-from kvtheory.claims._core import Claim, ClaimCheck, Reading, Verdict
+from kvtheory.studies.replication import (PAPER_FIGURES, paper_comparison, rerun_policy, run_trials,
+                                          summarize, trial_specs)
+from kvtheory.claims._core import POWER_MIN, Claim, ClaimCheck, Reading, Verdict
 
 __all__ = ["CLAIMS", "check_synthetic_model1", "check_synthetic_model2"]
 
@@ -19,6 +20,10 @@ def _check(model, trials, seed, executor, time_limit, progress, search_evals, si
     summ = summarize(rows)
     mc = next(s for s in summ if s["policy"] == "mc-sf")
     v = verdict(mc, model)
+    from kvtheory.engines.policies.planted import longest_first
+    planted = summarize(rerun_policy(specs, rows, longest_first, PLANTED))[0]
+    pv = verdict(planted, model)
+    power = {"planted": PLANTED_LABEL, "found": int(pv == "fails"), "of": 1}
     paper = PAPER_FIGURES[model]
     desc = "paper's distribution" if not size else ", ".join(f"{k}={v_}" for k, v_ in size.items())
     summary = (f"{model} ({desc}), {trials} trials, {mc['proven']} proven: MC-SF/OPT mean "
@@ -33,7 +38,8 @@ def _check(model, trials, seed, executor, time_limit, progress, search_evals, si
                       {k: worst_row[k] for k in ("trial", "n", "M", "total_latency", "opt", "ratio",
                                                 "ratio_upper", "proven")},
                       summary, None,
-                      {"verdict": v, "summary": summ, "rows": rows, "comparison": paper_comparison(summ)})
+                      {"verdict": v, "summary": summ, "rows": rows, "comparison": paper_comparison(summ),
+                       "planted": planted, "planted_verdict": pv, "power": power})
 
 
 def check_synthetic_model1(trials: int = 200, seed: int = 0, *, executor: cf.Executor | None = None,
@@ -41,8 +47,11 @@ def check_synthetic_model1(trials: int = 200, seed: int = 0, *, executor: cf.Exe
                            search_evals: int = 20_000, **size) -> ClaimCheck:
     """Claim ``clm_synthetic_model1``: model 1, MC-SF/OPT mean 1.005, worst 1.074, 114/200 optimal.
 
-    ``holds`` is true iff :func:`verdict` says ``"holds"``; ``details`` carries the verdict, the
-    tidy rows, the summary and the side-by-side comparison.  By default the instances have the
+    ``holds`` is true iff :func:`verdict` says ``"supported"``; ``details`` carries the verdict, the
+    tidy rows, the summary and the side-by-side comparison, and the power: the planted
+    longest-predicted-first rule on the same trials against the same brackets
+    (``details["planted"]``, its summary row), graded by :func:`verdict` (``"planted_verdict"``),
+    ``details["power"]`` counting the run as having found the violation when it ``"fails"``.  By default the instances have the
     paper's size and the optimum is bracketed by the local search (``search_evals`` orders per
     trial) and the area bound; pass ``n``/``memory`` to shrink the instances and a positive
     ``time_limit`` to prove optima with the exact program (then the claim is not tested at the
@@ -128,11 +137,17 @@ def mean_outside(summary_row: dict, paper_mean: float) -> str:
 
 
 # --------------------------------------------------------------------------- the claims
+#: The planted counterpart of both readings: a policy whose mean ratio is far from the paper's.
+PLANTED = "longest-first"
+PLANTED_LABEL = ("longest predicted first (MC-SF's admission in reverse order) in MC-SF's place "
+                 "on the same trials; found when the same rule grades it 'fails'")
 _DESC = Reading("generator as described", "the paper's generator as described (M ~ U[30, 50], "
                 "s_i ~ U[1, 5] per request, o_i ~ U[1, M - s_i]; model 1: n ~ U[40, 60] at round "
                 "0; model 2: Poisson arrivals, rate ~ U[0.5, 1.5], horizon ~ U[40, 60]); the "
                 "optimum bracketed by a checked local-search schedule from above and the area "
-                "bound from below", "sample")
+                "bound from below; 200 trials (quick run: 12); power: the planted "
+                "longest-predicted-first rule in MC-SF's place on the same trials and brackets, "
+                "which the same rule must grade 'fails'", "sample")
 _DECIDE = ("proven optima at the paper's size (the bracket between the best schedule found and "
            "the lower bound is still wide)")
 
@@ -147,7 +162,13 @@ def _synthetic(model):
         mc = next(s for s in rep.details["summary"] if s["policy"] == "mc-sf")
         paper = PAPER_FIGURES[model]
         searched = (f"{trials} paper-size trials (SeedSequence([0, {model[-1]}]) children), local "
-                    f"search {evals} orders per trial")
+                    f"search {evals} orders per trial; the same trials and brackets with longest "
+                    f"predicted first (planted) in MC-SF's place")
+        power = rep.details["power"]
+        pl = rep.details["planted"]
+        caught = (f"; the planted longest-first rule: mean >= {pl['mean']:.4f} (95 % CI low "
+                  f"{pl['ci_low']:.4f}), graded {rep.details['planted_verdict']!r} by the same "
+                  f"rule (power {power['found']}/{power['of']})")
         figs = {k: mc[k] for k in ("trials", "mean", "ci_low", "mean_upper", "worst", "optimal",
                                    "beaten")}
         ce, decide = None, ""
@@ -165,17 +186,26 @@ def _synthetic(model):
               f"{paper['mean']}), <= {mc['mean_upper']:.4f} by the lower bound; worst >= "
               f"{mc['worst']:.4f} (paper {paper['worst']}); MC-SF provably not optimal in "
               f"{mc['beaten']} of {trials}" + (f" (paper: optimal in {paper['optimal']} of 200)"
-                                                if paper["optimal"] else ""))
+                                                if paper["optimal"] else "") + caught)
+        if v == "supported" and power["found"] < POWER_MIN * power["of"]:
+            v, ev = "inconclusive", ev + "; the same rule could not tell the planted rule apart"
+            decide = ("a bracket narrow enough that the same rule grades the planted "
+                      "longest-first rule 'fails' (proven optima, or more trials)")
+        figs["planted mean"] = pl["mean"]
         return (Verdict(cid, _DESC.name, v, ev, searched, figures=figs, counterexample=ce,
-                        decide=decide, quick=quick, full_status=(not quick) or v == "fails"),)
+                        decide=decide, quick=quick, full_status=(not quick) or v == "fails",
+                        power=power),)
     return run
 
 
 _CODE = Reading("as the published code measures it", "the paper's published code's procedure: "
                 "one shared prompt size per instance (its program takes a single s), the program "
                 "over T = max a + sum o warm-started with MC-SF's schedule and stopped at a time "
-                "limit (HiGHS here, 10 s), its incumbent taken as the optimum, a trial counted "
-                "'optimal' when the incumbent equals MC-SF", "measured")
+                "limit (HiGHS here, 10 s; quick run: 2 trials, 2 s), its incumbent taken as the "
+                "optimum, a trial counted 'optimal' when the incumbent equals MC-SF; 20 trials; "
+                "power: the same procedure with the planted longest-predicted-first rule in "
+                "MC-SF's place (its schedule the warm start), which the same rule must grade "
+                "'fails'", "measured")
 
 
 def code_reading_status(df, paper_mean: float) -> tuple[str, str | None, str]:
@@ -234,8 +264,13 @@ def _code_reading(model, quick):
     s = code_reading_summary(df)
     paper = PAPER_FIGURES[model]
     status, ce, decide = code_reading_status(df, paper["mean"])
+    dp = code_reading_trials(model, trials, 0, time_limit=limit, shared_prompt=True,
+                             search_evals=evals, policy=PLANTED)
+    pst = code_reading_status(dp, paper["mean"])[0]
+    power = {"planted": PLANTED_LABEL, "found": int(pst == "fails"), "of": 1}
     searched = (f"{trials} paper-size trials (the book's seeds, shared prompt), HiGHS "
-                f"{limit:g} s per solve, local search {evals} orders per trial")
+                f"{limit:g} s per solve, local search {evals} orders per trial; the same "
+                f"procedure with longest predicted first (planted) in MC-SF's place")
     ev = (f"the procedure reports MC-SF/'OPT' mean {s['mean']:.4f}, worst {s['worst']:.4f} "
           f"(paper {paper['mean']}, {paper['worst']}); 'optimal' in {s['optimal_count']} of "
           f"{trials} (the solver improved on the warm start in {s['improved_count']}, proved "
@@ -243,10 +278,18 @@ def _code_reading(model, quick):
           f"MC-SF by {100 * (s['mean_best'] - 1):.1f} % on average"
           + (": the reported ratios measure the time-limited solver, not MC-SF"
              if s["improved_count"] <= 0.2 * trials and s["mean_best"] > 1 else ""))
+    ev += (f"; the planted longest-first rule: the procedure reports mean "
+           f"{float(dp['ratio'].mean()):.4f} ({int(dp['proven'].sum())} of {len(dp)} proven), "
+           f"graded {pst!r} by the same rule (power {power['found']}/{power['of']})")
+    if status == "supported" and power["found"] < POWER_MIN * power["of"]:
+        status, ev = "inconclusive", ev + "; the same rule could not tell the planted rule apart"
+        decide = ("a procedure under which the same rule grades the planted longest-first rule "
+                  "'fails' (every incumbent proven optimal)")
     figs = {k: s[k] for k in ("trials", "mean", "worst", "optimal_count", "improved_count",
                               "proven_count", "mean_best")}
+    figs["planted mean"] = float(dp["ratio"].mean())
     return Verdict(cid, _CODE.name, status, ev, searched, figures=figs, counterexample=ce,
-                   decide=decide, quick=quick, full_status=not quick)
+                   decide=decide, quick=quick, full_status=not quick, power=power)
 
 
 def _both(model):

@@ -33,21 +33,27 @@ __all__ = ["code_reading_trial", "code_reading_trials", "code_reading_summary", 
 
 
 # --------------------------------------------------------------------------- trials
-def code_reading_trial(spec, *, time_limit: float, shared_prompt: bool = False) -> dict:
+def code_reading_trial(spec, *, time_limit: float, shared_prompt: bool = False,
+                       policy: str = "mc-sf") -> dict:
     """One trial under the code's reading; one tidy row (see :func:`code_reading_trials`).
 
     ``spec`` is a :class:`kvtheory.studies.replication.TrialSpec`; its seed draws the instance (with
     ``shared_prompt``) and child 1 of it seeds the local search, exactly as in
-    :func:`kvtheory.studies.replication.run_trial`.
+    :func:`kvtheory.studies.replication.run_trial`.  ``policy`` is the target measured (a key
+    of :data:`kvtheory.POLICIES`, or ``"longest-first"``, the planted
+    :func:`kvtheory.engines.policies.planted.longest_first`): its schedule warm-starts the
+    program and the search, and the columns ``mcsf``, ``ratio``, ... are its figures.
     """
     from kvtheory.engines.policies import POLICIES
+    from kvtheory.engines.policies.planted import longest_first
     from kvtheory.studies.replication import MODELS
     from kvtheory.optimum.search import improve_schedule, volume_lower_bound
     from kvtheory.engines.simulator import simulate
 
     rng = np.random.default_rng(spec.seed)
     inst = MODELS[spec.model](rng, shared_prompt=shared_prompt, **dict(spec.size))
-    mc = simulate(inst, POLICIES["mc-sf"], name="mc-sf")
+    target = longest_first if policy == "longest-first" else POLICIES[policy]
+    mc = simulate(inst, target, name=policy)
     check_schedule(inst, mc, preemptive=False)
     res = solve_paper_program(inst, time_limit=time_limit, warm_start=mc)
     check_schedule(inst, res.schedule, preemptive=False)
@@ -68,7 +74,7 @@ def code_reading_trial(spec, *, time_limit: float, shared_prompt: bool = False) 
     if lower > best_known + 1e-6:
         raise AssertionError(f"lower bound {lower} above a feasible schedule {best_known} on {spec}")
     shared = int(inst.prompt[0]) if shared_prompt and inst.n else None
-    return {"model": spec.model, "reading": READINGS[bool(shared_prompt)],
+    return {"model": spec.model, "reading": READINGS[bool(shared_prompt)], "policy": policy,
             "time_limit": float(time_limit), "trial": spec.trial, "n": inst.n, "M": inst.memory,
             "shared_s": shared, "mcsf": mcsf, "incumbent": res.objective,
             "ratio": mcsf / res.objective if res.objective else 1.0,
@@ -93,7 +99,7 @@ def _specs(model, trials, seed, search_evals, size):
 def code_reading_trials(model: str, trials: int, seed: int = 0, time_limit: float = 10.0,
                         shared_prompt: bool = False, progress: bool = False, *,
                         search_evals: int = 20_000, skip: Sequence[int] = (), on_row=None,
-                        **size):
+                        policy: str = "mc-sf", **size):
     """Trials of one arrival model with the optimum as the published code obtains it.
 
     One row per trial: ``mcsf`` (MC-SF's total latency), ``incumbent`` (the warm-started,
@@ -132,6 +138,9 @@ def code_reading_trials(model: str, trials: int, seed: int = 0, time_limit: floa
         Trial indices to leave out (already done).
     on_row : callable, optional
         Called with each row as it is finished (e.g. to save incrementally).
+    policy : str
+        The target in MC-SF's place (see :func:`code_reading_trial`; ``"longest-first"`` is
+        the planted counterpart that measures the procedure's power).
     **size
         ``n``, ``horizon``, ``memory`` as in :func:`kvtheory.studies.replication.trial_specs`.
 
@@ -148,7 +157,8 @@ def code_reading_trials(model: str, trials: int, seed: int = 0, time_limit: floa
     specs = [s for s in _specs(model, trials, seed, search_evals, size) if s.trial not in set(skip)]
     rows = []
     for spec in tqdm(specs, disable=not progress, desc=f"{model} {time_limit:g}s"):
-        row = code_reading_trial(spec, time_limit=time_limit, shared_prompt=bool(shared_prompt))
+        row = code_reading_trial(spec, time_limit=time_limit, shared_prompt=bool(shared_prompt),
+                                 policy=policy)
         rows.append(row)
         if on_row is not None:
             on_row(row)
