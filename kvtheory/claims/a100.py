@@ -319,8 +319,8 @@ def _margin_verdicts(cid, readings, seeds, n, quick, margins_of, what, planted_o
 
     ``planted_of(rate)`` gives the same per-seed margins with the planted counterpart
     (``label``; :data:`PLANTED` by default) in MC-SF's place (``-inf``: it livelocked); the
-    power is the share of
-    seeds on which it loses by more than the tie band (the violation the rule must see).
+    power is the share of seeds on which it loses by more than the tie band (the violation
+    the rule must see).
     ``supported`` when MC-SF wins by more than :data:`_TIE` on every seed, with several
     seeds the 95 % CI of the mean margin lies above 0, and the power is at least
     :data:`~kvtheory.claims.POWER_MIN`; ``fails`` when it loses by more than the tie band on
