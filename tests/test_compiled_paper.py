@@ -71,6 +71,17 @@ def test_same_run_as_the_reference(tr, kind, batching, cap, reserve, watermark, 
          reserve=reserve, watermark=watermark, seed=seed, **rules)
 
 
+@settings(max_examples=100, deadline=None)
+@given(tr=paper_traces(), batching=st.sampled_from(("mixed", "prefill-first")),
+       reserve=st.sampled_from((0.0, 0.1, 0.3)))
+def test_planted_longest_first_same_run_as_the_reference(tr, batching, reserve):
+    """The planted longest-first rule (a check's power) runs the same on both loops."""
+    M, s, o, a, pred, rules = tr
+    ref, _ = both(s, o, a, memory=M, policy="longest-first", prediction=pred,
+                  batching=batching, reserve=reserve, **rules)
+    assert ref.policy == "longest-first"
+
+
 @settings(max_examples=60, deadline=None)
 @given(tr=paper_traces(max_n=10), kind=st.sampled_from(ALL),
        batches=st.integers(1, 12), lost=st.integers(0, 4), seed=st.integers(0, 2**31))

@@ -62,12 +62,13 @@ def _reason(code: int, n: int, completed: int, lost_total: int, waiting: int, li
 
 
 def _call(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark, max_lost,
-          memory_timing, event_order, steps, rng=None, alpha=0.0, beta=0.0):
+          memory_timing, event_order, steps, rng=None, alpha=0.0, beta=0.0, longest=False):
     s, o, p = (np.ascontiguousarray(x, dtype=np.int64) for x in (s, o, p))
     a = np.ascontiguousarray(a, dtype=np.float64)
     n = s.size
     if kind == "mc-sf":                     # the reference's heap keys: (prediction, id)
-        id_at = np.lexsort((np.arange(n), p)).astype(np.int64)
+        # (the planted longest-first rule: (-prediction, id))
+        id_at = np.lexsort((np.arange(n), -p if longest else p)).astype(np.int64)
         slot_of = np.empty(n, dtype=np.int64)
         slot_of[id_at] = np.arange(n)
     else:                                   # arrival order = index order
@@ -85,13 +86,14 @@ def _call(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark, max_los
 
 def run_compiled_loop(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark, max_lost,
                       memory_timing="code", event_order="code", *, rng=None, alpha=0.0,
-                      beta=0.0) -> dict:
+                      beta=0.0, longest=False) -> dict:
     """The compiled loop with the reference loop's arguments and output (a dict with the log).
 
     The arguments are those of :func:`kvtheory.engines.paper.loop.run_loop` after
     :func:`~kvtheory.engines.paper.engine.simulate_paper`'s validation, with the policy's kind
     in place of the policy and without ``batch_time`` and ``progress``; the alpha/beta rules
-    take ``rng``, ``alpha`` and ``beta``.
+    take ``rng``, ``alpha`` and ``beta``; ``longest`` (kind ``"mc-sf"`` only) runs the planted
+    longest-first order.
 
     Examples
     --------
@@ -103,7 +105,8 @@ def run_compiled_loop(kind, s, o, a, p, M, cap, batching, limit, reserve, waterm
     [3, 6, 0]
     """
     status, reason, out = _call(kind, s, o, a, p, M, cap, batching, limit, reserve, watermark,
-                                max_lost, memory_timing, event_order, True, rng, alpha, beta)
+                                max_lost, memory_timing, event_order, True, rng, alpha, beta,
+                                longest)
     (_, _, _, _, completion, first_token, start, evictions, lost, b_start, b_end, b_P, b_ctx,
      b_kv, b_mem, b_np, b_nt, pr, tr, ea, er, et) = out
     nb = b_start.size
@@ -146,7 +149,7 @@ def run_paper_columns(prompt, output, arrival_time, memory: int, *, policy: str 
     max_lost = 5 * steps_total if max_lost_steps is None else int(max_lost_steps)
     status, reason, out = _call(pol.kind, prompt, o, arrival_time, p, int(memory), batch_cap,
                                 batching, limit, reserve, watermark, max_lost, memory_timing,
-                                event_order, False, rng, pol.alpha, pol.beta)
+                                event_order, False, rng, pol.alpha, pol.beta, pol.longest)
     keys = ("completion", "first_token", "start", "evictions", "lost", "batch_start",
             "batch_end", "prefill_tokens", "context_sum", "kv_tokens", "memory_after",
             "n_prompt", "n_token")

@@ -236,7 +236,7 @@ def simulate_paper(prompt: Sequence[int], output: Sequence[int], arrival_time: S
         out = run_compiled_loop(pol.kind, s, o, a, p, M, cap_steps, batching, limit, reserve,
                                 watermark, max_lost, memory_timing, event_order,
                                 rng=rng if pol.kind == "alpha" else None, alpha=pol.alpha,
-                                beta=pol.beta)
+                                beta=pol.beta, longest=pol.longest)
     else:
         out = run_loop(pol, s, o, a, p, M, rng, cap_steps, batching, batch_time, limit,
                        progress, reserve, watermark, max_lost, memory_timing, event_order)
