@@ -346,3 +346,12 @@ def test_chapter_reads_the_equality_latency_against_its_bound():
     for key in ("slope", "lo", "hi"):
         assert f"{{glue:text}}`wr_equality_latency_{key}" in text
     assert "outside Nested WAIT's precondition" in text
+
+
+def test_fluid_claims_do_not_claim_every_arxiv_version():
+    """The fluid paper's statements are read from the authors' LaTeX, whose arXiv version is not
+    known: no claim sourced there may say it holds in "all" versions."""
+    fluid = [c for c in CLAIMS if getattr(c, "source", None) == "2504.11320"]
+    assert len(fluid) >= 4
+    assert all(c.versions == "current revision" for c in fluid), \
+        [(c.id, c.versions) for c in fluid if c.versions != "current revision"]

@@ -299,7 +299,7 @@ CLAIMS = (
           f"({ARXIV_FLUID}, Theorem 'wait_heavy_traffic') With thresholds meeting Delta T <= "
           "n_j / lambda_j and M* <= M^pi <= C, the throughput gap is O((zeta T)^-1/2) and "
           "latency O((zeta T)^1/2); with strict inequality for every type, O(1/(zeta T)) and "
-          "O(1).", "all", "paper", "book/succ_fluid", _RATES, _rates,
+          "O(1).", "current revision", "paper", "book/succ_fluid", _RATES, _rates,
           "tests/test_fluid.py::test_clm_wait_rates", source="2504.11320"),
     Claim("clm_wait_no_overflow", "WAIT never evicts when M^pi <= C",
           f"({ARXIV_FLUID}, section on WAIT: the threshold rule prevents eviction) Under WAIT "
@@ -314,7 +314,7 @@ CLAIMS = (
     Claim("clm_nested_wait", "Nested WAIT approaches the fluid throughput",
           f"({ARXIV_FLUID}, Theorem 'nested_wait_heavy_traffic') With thresholds meeting the "
           "drift conditions and a logarithmic memory buffer, Nested WAIT's throughput gap "
-          "vanishes as T grows, without knowing output lengths.", "all", "paper",
+          "vanishes as T grows, without knowing output lengths.", "current revision", "paper",
           "book/succ_fluid", (Reading("two decode lengths, unknown", "l = 1, l' in {1, 2} at "
                                       "rates 3 and 1, C = 24, thresholds (5, 2), M^pi = 21 "
                                       "<= C; the authors' rule with its memory repair; the "
