@@ -167,6 +167,11 @@ def paper_figures(prompt, output, arrival_time, prediction, memory: int, policy:
     end = float(np.nanmax(comp)) if np.isfinite(comp).any() else float(a[0])
     idle_s = max(0.0, end - float(a[0]) - float(dur.sum()))
     energy = busy_j + float(batch_energy(0, 0, idle_s, n_gpus=2, power=DEFAULT_POWER))
+    batches, overflows = int(out["batch_start"].size), int((out["memory_after"] > M).sum())
+    del dur, tokens, uniq, inv           # the per-batch arrays are done with: free them
+    for key in ("batch_start", "batch_end", "prefill_tokens", "context_sum", "kv_tokens",
+                "memory_after", "n_prompt", "n_token"):
+        out.pop(key, None)
     # PaperRun.summary
     lat = comp - a
     done = np.isfinite(lat)
@@ -178,8 +183,7 @@ def paper_figures(prompt, output, arrival_time, prediction, memory: int, policy:
            "p95_latency_s": float(np.percentile(lat, 95)) if ok else None,
            "makespan_s": float(last - first_arrival) if ok else None,
            "evictions": int(out["evictions"].sum()), "lost_steps": int(out["lost"].sum()),
-           "batches": int(out["batch_start"].size),
-           "overflows": int((out["memory_after"] > M).sum()),
+           "batches": batches, "overflows": overflows,
            "energy_j": energy, "status": out["status"], "reason": out["reason"]}
     if ok:
         fig.update(_serving(a, first, comp, o, o, "s"))
