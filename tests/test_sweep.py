@@ -299,3 +299,15 @@ def test_columns_cell_equals_the_full_cell_and_runs_above_the_threshold(monkeypa
     with pytest.raises(AssertionError, match="the full path ran"):
         run_sweep_cell(**cell, columns_above=1500)
     assert calls == [1]
+
+
+def test_columns_round_error_status_falls_back_to_the_full_path(monkeypatch):
+    """When the compiled loop reports an error status, the cell reruns the full path (the
+    reference engine, which raises or reports exactly): here the row is the full path's."""
+    from kvtheory.engines import compiled
+    cell = dict(policy="mc-sf", memory=2000, scale=1.0, seed=5, source="lmsys", n=400, rate=0.3)
+    full = run_sweep_cell(**cell)
+    empty = np.zeros(0, dtype=np.int64)
+    monkeypatch.setattr(compiled, "run_columns",
+                        lambda *a, **k: (1, empty, empty, empty, empty))
+    assert run_sweep_cell(**cell, columns_above=0) == full
