@@ -46,6 +46,22 @@ def uses_columns(policy: str, engine: str, n: int, threshold: int = COLUMNS_THRE
     (False, False)
     >>> uses_columns("vllm", "paper", 10, threshold=5)
     True
+
+    Parameters
+    ----------
+    policy : str
+        A policy name of ``engine``'s registry.
+    engine : {"round", "timed", "paper"}
+    n : int
+        The cell's number of requests.
+    threshold : int
+        The columns path runs above it.
+
+    Returns
+    -------
+    bool
+        ``n > threshold`` and the policy runs on the engine's compiled loop (the timed engine
+        has no columns path).
     """
     if n <= threshold:
         return False
@@ -101,6 +117,20 @@ def round_figures(arrival, prompt, output, prediction, memory: int, policy: str)
     >>> f = round_figures([0, 0, 0], [1, 1, 1], [4, 1, 2], [4, 1, 2], 5, "mc-sf")
     >>> f["total_latency"], f["makespan"], f["peak_memory"], f["p50_latency"]
     (8, 5, 5, 2.0)
+
+    Parameters
+    ----------
+    arrival, prompt, output, prediction : array_like of int
+        The requests' columns (rounds, tokens).
+    memory : int
+        The KV capacity ``M``.
+    policy : str
+        A registry name whose policy :func:`~kvtheory.engines.compiled.compiled_rule` compiles.
+
+    Returns
+    -------
+    dict or None
+        The keys of ``Schedule.summary``, ``status``, and the serving figures in rounds.
     """
     from kvtheory.engines._compiled_core import OK
     from kvtheory.engines.compiled import compiled_rule, run_columns
@@ -148,6 +178,26 @@ def paper_figures(prompt, output, arrival_time, prediction, memory: int, policy:
     >>> f = paper_figures([2, 1], [2, 1], [0.0, 0.0], [2, 1], 10, "mc-sf", 0)
     >>> f["status"], f["batches"], round(f["avg_latency_s"] * 1000, 4)
     ('ok', 3, 137.5448)
+
+    Parameters
+    ----------
+    prompt, output : array_like of int
+    arrival_time : array_like of float
+        Seconds, sorted.
+    prediction : array_like of int
+        The predicted outputs the policy sees.
+    memory : int
+        The KV capacity ``M``.
+    policy : str
+        A paper-engine policy name of a compiled kind.
+    seed : int
+        Seeds the generator of the random rules, as the full path does.
+
+    Returns
+    -------
+    dict
+        The keys of ``PaperRun.summary`` and, when the run completed, the serving figures in
+        seconds.
     """
     from kvtheory.engines.paper.compiled import run_paper_columns
     from kvtheory.engines.paper.rules import paper_policy
