@@ -206,3 +206,108 @@ def test_a_trace_changed_after_its_cells_were_made_is_an_error(tmp_path):
                        engine="timed")[0]["fingerprint"] != cells[0]["fingerprint"]
     with pytest.raises(ValueError, match="changed since the sweep's cells were made"):
         run_sweep_cell(**cells[0])
+
+
+# ===================================================================== the columns path
+def _noisy(rng, s, o, cap):
+    """Predictions off by up to 50% either way, each within ``cap - s`` (so every request fits)."""
+    p = np.maximum(1, np.round(o * rng.uniform(0.5, 1.5, o.size))).astype(np.int64)
+    return np.minimum(p, cap - s)
+
+
+def _round_requests(noisy, seed, n=3000, rate=0.3, memory=2000):
+    from kvtheory.model.workloads import lmsys_like
+    inst = lmsys_like(np.random.default_rng(seed), n, rate=rate, memory=memory)
+    if noisy:
+        inst = inst.with_predictions(_noisy(np.random.default_rng(seed + 100), inst.prompt,
+                                            inst.output, memory))
+    return inst
+
+
+def _paper_requests(noisy, seed, n=2000, rate=40.0, memory=2000):
+    import dataclasses
+    from kvtheory.studies.a100 import lmsys_trace
+    tr = lmsys_trace(np.random.default_rng(seed), n, rate=rate, memory=memory - 1)
+    if noisy:
+        tr = dataclasses.replace(tr, prediction=_noisy(np.random.default_rng(seed + 100),
+                                                       tr.prompt, tr.output, memory - 1))
+    return tr
+
+
+def _assert_same_figures(full: dict, fast: dict):
+    assert set(full) == set(fast)
+    for k, want in full.items():
+        got = fast[k]
+        if isinstance(want, float) and not isinstance(got, bool):
+            assert isinstance(got, float) and math.isclose(got, want, rel_tol=1e-12,
+                                                           abs_tol=0.0), (k, got, want)
+        else:
+            assert got == want and type(got) is type(want), (k, got, want)
+
+
+@pytest.mark.parametrize("engine", ["round", "paper"])
+@pytest.mark.parametrize("policy", ["mc-sf", "vllm"])
+@pytest.mark.parametrize("noisy", [False, True])
+def test_columns_figures_equal_the_full_path_key_by_key(engine, policy, noisy):
+    """LMSYS-like workloads, exact and noisy predictions (evictions): the columns path
+    (threshold lowered to 0) gives the full path's keys and values (floats to 1e-12)."""
+    from kvtheory.studies.sweep import _figures
+    evicted = 0
+    for seed in (0, 1):
+        req = (_round_requests if engine == "round" else _paper_requests)(noisy, seed)
+        full = _figures(req, policy, engine, 2000, seed, threshold=10**9)
+        fast = _figures(req, policy, engine, 2000, seed, threshold=0)
+        assert full["status"] == "ok" and full["n"] == req.n
+        _assert_same_figures(full, fast)
+        evicted += full["evictions"]
+    # the noisy cases exercise evictions (under-predictions overflow); exact ones have none
+    # under MC-SF
+    if noisy:
+        assert evicted > 0
+    elif policy == "mc-sf":
+        assert evicted == 0
+
+
+@pytest.mark.parametrize("engine,rate", [("round", 0.3), ("paper", 40.0)])
+def test_columns_cell_equals_the_full_cell_and_runs_above_the_threshold(monkeypatch, engine,
+                                                                         rate):
+    """A whole sweep cell (the workload built as columns too) above a lowered threshold: the
+    same row as the full path, computed by the columns path (spied), and simulate is not
+    called; at the threshold the full path runs."""
+    from kvtheory.engines import simulator
+    from kvtheory.engines.paper import engine as paper_engine
+    from kvtheory.studies import sweep_columns
+    cell = dict(policy="mc-sf", memory=2000, scale=1.0, seed=3, source="lmsys", engine=engine,
+                n=1500, rate=rate)
+    full = run_sweep_cell(**cell)
+    calls = []
+    name = "round_figures" if engine == "round" else "paper_figures"
+    real = getattr(sweep_columns, name)
+    monkeypatch.setattr(sweep_columns, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def refuse(*a, **k):
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(simulator, "simulate", refuse)
+    monkeypatch.setattr(paper_engine, "simulate_paper", refuse)
+    fast = run_sweep_cell(**cell, columns_above=1499)
+    assert calls == [1]
+    full.pop("sim_seconds", None)
+    fast.pop("sim_seconds", None)
+    assert list(fast) == list(full)
+    _assert_same_figures(full, fast)
+    with pytest.raises(AssertionError, match="the full path ran"):
+        run_sweep_cell(**cell, columns_above=1500)
+    assert calls == [1]
+
+
+def test_columns_round_error_status_falls_back_to_the_full_path(monkeypatch):
+    """When the compiled loop reports an error status, the cell reruns the full path (the
+    reference engine, which raises or reports exactly): here the row is the full path's."""
+    from kvtheory.engines import compiled
+    cell = dict(policy="mc-sf", memory=2000, scale=1.0, seed=5, source="lmsys", n=400, rate=0.3)
+    full = run_sweep_cell(**cell)
+    empty = np.zeros(0, dtype=np.int64)
+    monkeypatch.setattr(compiled, "run_columns",
+                        lambda *a, **k: (1, empty, empty, empty, empty))
+    assert run_sweep_cell(**cell, columns_above=0) == full

@@ -17,6 +17,12 @@ draws with the times divided by ``c`` (up to floating-point rounding), so a cell
 ``numpy.random.default_rng(seed)`` and so does the paper engine's random tie-breaking; a trace
 in the round or timed engine is deterministic, its seeds repeat the same cell.
 
+**Ten million requests.**  A cell with more than
+:data:`~kvtheory.studies.sweep_columns.COLUMNS_THRESHOLD` requests whose policy runs on a
+compiled loop (round or paper engine) computes the same figures from bare columns
+(:mod:`kvtheory.studies.sweep_columns`), without per-request objects and without the
+checker; smaller cells, other policies and the timed engine run the full path.
+
 ``python -m kvtheory sweep`` (:func:`main`) is the command line.
 """
 
@@ -39,6 +45,7 @@ from kvtheory.model.cache import _hex16
 from kvtheory.model.cells import run_cells
 from kvtheory.model.tables import format_table, to_jsonable
 from kvtheory.model.validation import as_int
+from kvtheory.studies.sweep_columns import COLUMNS_THRESHOLD, uses_columns
 
 __all__ = ["ENGINES", "WORKLOADS", "CELL_KEYS", "sweep_cells", "run_sweep_cell", "sweep", "file_fingerprint",
            "write_rows", "out_suffix", "main"]
@@ -234,9 +241,34 @@ def _extra(engine: str) -> int:
     return fit_extra("code")
 
 
-def _workload_cell(*, memory, scale, seed, engine, n, rate):
-    """The lmsys workload at ``rate * scale``: what ``simulate --workload lmsys`` generates."""
+@dataclasses.dataclass(frozen=True)
+class _Columns:
+    """A round-engine workload as bare columns (the Instance's arrays, without its requests)."""
+
+    arrival: np.ndarray
+    prompt: np.ndarray
+    output: np.ndarray
+    memory: int
+
+    @property
+    def prediction(self) -> np.ndarray:
+        return self.output
+
+    @property
+    def n(self) -> int:
+        return int(self.arrival.size)
+
+
+def _workload_cell(*, memory, scale, seed, engine, n, rate, columns=False):
+    """The lmsys workload at ``rate * scale``: what ``simulate --workload lmsys`` generates.
+
+    ``columns``: the round engine's requests as :class:`_Columns` (the same draws).
+    """
     rng = np.random.default_rng(seed)
+    if engine == "round" and columns:
+        from kvtheory.model.workloads import lmsys_like_columns
+        return _Columns(*lmsys_like_columns(rng, n, rate=rate * scale, memory=memory),
+                        memory=int(memory)), 0
     if engine == "round":
         from kvtheory.model.workloads import lmsys_like
         return lmsys_like(rng, n, rate=rate * scale, memory=memory), 0
@@ -244,10 +276,29 @@ def _workload_cell(*, memory, scale, seed, engine, n, rate):
     return lmsys_trace(rng, n, rate=rate * scale, memory=memory - _extra(engine)), 0
 
 
-def _figures(requests, policy: str, engine: str, memory: int, seed: int) -> dict:
-    """The figures ``simulate --format json`` prints for one policy (same functions)."""
+def _figures(requests, policy: str, engine: str, memory: int, seed: int, *,
+             threshold: int = COLUMNS_THRESHOLD) -> dict:
+    """The figures ``simulate --format json`` prints for one policy (same functions).
+
+    Above ``threshold`` requests with a compiled policy: the same figures from bare columns
+    (:mod:`kvtheory.studies.sweep_columns`, no checker).
+    """
     from kvtheory.engines import serving_metrics as sm
     from kvtheory.model.checker import check_schedule
+    from kvtheory.studies import sweep_columns as cols
+    if uses_columns(policy, engine, requests.n, threshold):
+        if engine == "paper":
+            pred = requests.output if requests.prediction is None else requests.prediction
+            return cols.paper_figures(requests.prompt, requests.output, requests.arrival_time,
+                                      pred, memory, policy, seed)
+        fig = cols.round_figures(requests.arrival, requests.prompt, requests.output,
+                                 requests.prediction, requests.memory, policy)
+        if fig is not None:
+            return fig
+        if isinstance(requests, _Columns):        # the full path raises or reports exactly
+            from kvtheory.model.instance import Instance
+            requests = Instance.from_arrays(requests.arrival, requests.prompt, requests.output,
+                                            requests.memory)
     if engine == "round":
         from kvtheory.engines.simulator import LivelockError, simulate
         try:
@@ -281,7 +332,8 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
                    engine: str = "round", head: int | None = None,
                    round_seconds: float | None = None, oversized: str = "error",
                    n: int | None = None, rate: float | None = None,
-                   fingerprint: str | None = None) -> dict:
+                   fingerprint: str | None = None,
+                   columns_above: int = COLUMNS_THRESHOLD) -> dict:
     """One cell of a sweep: its parameters and the serving figures of ``simulate``.
 
     Examples
@@ -300,6 +352,10 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
     fingerprint : str, optional
         The trace file's :func:`file_fingerprint` when the cell was made; a file changed since is
         an error (its cached results belong to the old content).
+    columns_above : int
+        A cell with more requests than this and a compiled policy computes its figures from
+        bare columns (:mod:`kvtheory.studies.sweep_columns`: the same keys and values, no
+        checker); the default keeps every cell up to 200,000 requests on the full path.
 
     Returns
     -------
@@ -311,13 +367,14 @@ def run_sweep_cell(*, policy: str, memory: int, scale: float, seed: int, source:
     if fingerprint is not None and file_fingerprint(source) != fingerprint:
         raise ValueError(f"{source} changed since the sweep's cells were made")
     if source in WORKLOADS:
-        requests, dropped = _workload_cell(memory=memory, scale=scale, seed=seed, engine=engine,
-                                           n=n, rate=rate)
+        requests, dropped = _workload_cell(
+            memory=memory, scale=scale, seed=seed, engine=engine, n=n, rate=rate,
+            columns=uses_columns(policy, engine, 10_000 if n is None else n, columns_above))
     else:
         requests, dropped = _trace_cell(source, memory=memory, scale=scale, engine=engine,
                                         head=head, round_seconds=round_seconds,
                                         oversized=oversized)
-    fig = _figures(requests, policy, engine, memory, seed)
+    fig = _figures(requests, policy, engine, memory, seed, threshold=columns_above)
     row = {"source": source, "scale": float(scale), "seed": int(seed), "head": head}
     row.update({k: fig.get(k) for k in COMMON_KEYS})
     row.update(engine=engine, memory=int(memory), dropped=dropped)
