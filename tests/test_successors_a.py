@@ -523,6 +523,6 @@ def test_chapters_glue_their_numbers_and_derivations_can_fail():
         assert f'glue("{name}"' in intervals and f"{{glue:text}}`{name}" in intervals
     volume = (book / "succ_volume.md").read_text()
     assert "completions = [v1 / M" not in volume
-    assert "assert svf_volume_bound(inst) ==" in volume and "fluid_total((v2, v1, v3))" in volume
+    assert "assert svf_volume_bound(inst) ==" in volume and "fluid_total((v2, v1, v3)" in volume
     assert "which is why Lemma 4.7 divides by 6" not in volume
     assert ":label: clm-volume-arrivals" in volume and ":label: clm-mcsf-nonclairvoyant" in volume

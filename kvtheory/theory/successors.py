@@ -36,7 +36,7 @@ __all__ = ["prompt_family", "prompt_family_costs", "prompt_family_schedule",
            "prompt_family_derivation", "prompt_family_row", "OPTIMAL_C", "batch_instance",
            "SearchOutcome", "worst_ratio_search", "svf_volume_bound", "svf_ratio_bound",
            "batch_instances", "NONCLAIRVOYANT_CONSTANTS", "MCSF_PROOF_CONSTANT",
-           "family_size_beating", "svf_sample"]
+           "family_size_beating", "svf_sample", "fluid_total"]
 
 #: k = c sqrt(M) big requests maximise the family's limit ratio at c = 2/sqrt(3).
 OPTIMAL_C = 2 / math.sqrt(3)
@@ -250,6 +250,28 @@ def batch_instances(max_n: int, max_memory: int) -> Iterator[Instance]:
 
 
 # --------------------------------------------------------------------------- paper 5
+def fluid_total(volumes, memory):
+    """Total completion time of ``volumes`` served in this order by one resource of ``memory``
+    units of area per round: the sum of the order's prefix sums over ``memory``.
+
+    The relaxation behind the volume bound of arXiv 2606.22327 (all requests at round 0).
+    Works on numbers and on sympy symbols.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> fluid_total([2, 3, 5], Fraction(10))        # (2 + 5 + 10) / 10
+    Fraction(17, 10)
+    >>> fluid_total([], 4)
+    0
+    """
+    total, prefix = 0, 0
+    for v in volumes:
+        prefix = prefix + v
+        total = total + prefix
+    return total / memory if volumes else 0
+
+
 def svf_volume_bound(instance: Instance) -> Fraction:
     """The volume lower bound of arXiv 2606.22327 (second-hand), as an exact fraction.
 
